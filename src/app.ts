@@ -1,0 +1,147 @@
+// buildApp(config) builds the Fastify instance; it never listens. main.ts runs
+// it; tests build it with their own config and talk to it over app.inject or
+// real HTTP.
+import Fastify, { type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import type { DestinationStream } from 'pino';
+import type { AppConfig } from './config.ts';
+import { createDb, type Db } from './db.ts';
+import { FieldCrypto } from './lib/field-crypto.ts';
+import { errorsPlugin } from './plugins/errors.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { idempotencyPlugin } from './plugins/idempotency.ts';
+import { healthRoutes } from './modules/health/health.routes.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
+import { userRoutes } from './modules/users/users.routes.ts';
+import { teamRoutes } from './modules/teams/teams.routes.ts';
+import { peopleRoutes } from './modules/people/people.routes.ts';
+import { caseRoutes } from './modules/cases/cases.routes.ts';
+import { caseRecordRoutes } from './modules/cases/case-records.routes.ts';
+import { auditRoutes } from './modules/audit/audit.routes.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: AppConfig;
+    db: Db;
+    crypto: FieldCrypto;
+    clock: () => Date;
+    redis: Redis | null;
+  }
+}
+
+export type BuildOptions = {
+  /** Share a Prisma client (otherwise one is created and closed with the app). */
+  db?: Db;
+  redis?: Redis | null;
+  clock?: () => Date;
+  /** Where logs go (tests capture them to check redaction). */
+  logStream?: DestinationStream;
+};
+
+// Personal data and credentials never reach the logs, whatever a later change
+// decides to log.
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.password',
+  '*.legalName',
+  '*.dateOfBirth',
+  '*.contacts',
+  '*.notes',
+  '*.details',
+  '*.phone',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.token',
+  '*.secret',
+  'body',
+];
+
+export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.log.level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: {
+        // Only the path: query strings can hold personal data (a duplicate
+        // check by legal name) or secrets (calendar tokens).
+        req: (req) => ({ id: req.id, method: req.method, path: String(req.url ?? '').split('?')[0] }),
+      },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+    },
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && /^[\w-]{8,64}$/.test(incoming) ? incoming : randomUUID();
+    },
+    trustProxy: config.http.trustProxy,
+    bodyLimit: 1024 * 1024,
+    ajv: undefined,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const ownsDb = !opts.db;
+  const db = opts.db ?? createDb(config.db.url);
+
+  await app.register(
+    fp(
+      async (instance) => {
+        instance.decorate('config', config);
+        instance.decorate('db', db);
+        instance.decorate('crypto', new FieldCrypto(config.crypto.keys, config.crypto.currentKeyId, config.crypto.blindIndexKey));
+        instance.decorate('clock', opts.clock ?? (() => new Date()));
+        instance.decorate('redis', opts.redis ?? null);
+        instance.addHook('onClose', async () => {
+          if (ownsDb) await db.$disconnect();
+        });
+      },
+      { name: 'core' },
+    ),
+  );
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-request-id', req.id);
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  await app.register(errorsPlugin);
+  // Swagger's own routes are public.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Exile case-management API',
+        version: '1.0.0',
+        description: 'Cases, people, charges and host-country events for NGOs protecting political exiles. Personal data is encrypted at rest and shown only to those who need it.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  await app.register(authPlugin);
+  await app.register(idempotencyPlugin);
+
+  await app.register(healthRoutes);
+  await app.register(authRoutes);
+  await app.register(userRoutes);
+  await app.register(teamRoutes);
+  await app.register(peopleRoutes);
+  await app.register(caseRoutes);
+  await app.register(caseRecordRoutes);
+  await app.register(auditRoutes);
+  return app;
+}

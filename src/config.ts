@@ -1,0 +1,129 @@
+// Configuration is parsed once, here, from the environment. Bad or missing
+// values stop the process with their names listed; weak secrets are refused.
+import { z } from 'zod';
+
+const KNOWN_PLACEHOLDERS = ['change-me', 'changeme', 'secret', 'password', 'example', 'placeholder', 'replace'];
+
+/** A secret is weak when it is short, a known placeholder, or barely varied. */
+export function secretWeakness(value: Buffer | string, minBytes = 32): string | null {
+  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+  if (bytes.length < minBytes) return `shorter than ${minBytes} bytes`;
+  if (typeof value === 'string' && KNOWN_PLACEHOLDERS.some((p) => value.toLowerCase().includes(p))) return 'contains a placeholder word';
+  if (new Set(bytes).size < 12) return 'too few distinct characters';
+  return null;
+}
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const EnvSchema = z.object({
+  ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(3000, 0),
+  TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.string().url(),
+  REDIS_URL: z.string().url().optional(),
+  JWT_SECRET: z.string(),
+  JWT_ISSUER: z.string().default('exile-case-backend'),
+  JWT_AUDIENCE: z.string().default('exile-case-api'),
+  ACCESS_TOKEN_TTL_SECONDS: int(900, 30),
+  REFRESH_TOKEN_TTL_DAYS: int(30, 1),
+  ENCRYPTION_KEYS: z.string().describe('comma-separated <keyId>:<base64 32-byte key>; the last one encrypts new values'),
+  BLIND_INDEX_KEY: z.string().describe('base64 32-byte key for the keyed blind index'),
+  // OWASP's floor for argon2id is m=19 MiB, t=2, p=1; the defaults take ~200 ms here.
+  ARGON2_MEMORY_KIB: int(65536, 19456),
+  ARGON2_TIME_COST: int(3, 2),
+  LOGIN_MAX_FAILURES: int(5, 1),
+  LOGIN_LOCKOUT_MINUTES: int(15, 1),
+  LOGIN_IP_MAX_ATTEMPTS: int(30, 1),
+  LOGIN_IP_WINDOW_MINUTES: int(15, 1),
+  IDEMPOTENCY_TTL_HOURS: int(24, 1),
+});
+
+export type AppConfig = {
+  role: 'all' | 'api' | 'worker';
+  http: { host: string; port: number; trustProxy: boolean };
+  log: { level: string };
+  db: { url: string };
+  redis: { url: string | undefined };
+  auth: {
+    jwtSecret: string;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlDays: number;
+    argon2: { memoryCost: number; timeCost: number; parallelism: number };
+    loginMaxFailures: number;
+    lockoutMinutes: number;
+    ipMaxAttempts: number;
+    ipWindowMinutes: number;
+  };
+  crypto: { keys: Map<string, Buffer>; currentKeyId: string; blindIndexKey: Buffer };
+  idempotencyTtlHours: number;
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export function parseKeyring(spec: string): { keys: Map<string, Buffer>; currentKeyId: string; problems: string[] } {
+  const keys = new Map<string, Buffer>();
+  const problems: string[] = [];
+  let currentKeyId = '';
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const idx = part.indexOf(':');
+    const id = part.slice(0, idx);
+    const key = Buffer.from(part.slice(idx + 1), 'base64');
+    if (idx < 1 || !/^[A-Za-z0-9_-]{1,16}$/.test(id)) problems.push(`ENCRYPTION_KEYS: entry "${id || part.slice(0, 4)}…" must be <keyId>:<base64 key>`);
+    else if (key.length !== 32) problems.push(`ENCRYPTION_KEYS: key ${id} must decode to 32 bytes (got ${key.length})`);
+    else if (secretWeakness(key)) problems.push(`ENCRYPTION_KEYS: key ${id} is weak (${secretWeakness(key)})`);
+    else {
+      keys.set(id, key);
+      currentKeyId = id;
+    }
+  }
+  if (!keys.size && !problems.length) problems.push('ENCRYPTION_KEYS: no key given');
+  return { keys, currentKeyId, problems };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const jwtWeak = secretWeakness(e.JWT_SECRET);
+  if (jwtWeak) problems.push(`JWT_SECRET is weak (${jwtWeak}); generate one with: openssl rand -base64 48`);
+  const ring = parseKeyring(e.ENCRYPTION_KEYS);
+  problems.push(...ring.problems);
+  const bidx = Buffer.from(e.BLIND_INDEX_KEY, 'base64');
+  const bidxWeak = bidx.length !== 32 ? 'must decode to 32 bytes' : secretWeakness(bidx);
+  if (bidxWeak) problems.push(`BLIND_INDEX_KEY is weak or malformed (${bidxWeak})`);
+  if ([...ring.keys.values()].some((k) => k.equals(bidx))) problems.push('BLIND_INDEX_KEY must differ from every encryption key');
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    role: e.ROLE,
+    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY },
+    log: { level: e.LOG_LEVEL },
+    db: { url: e.DATABASE_URL },
+    redis: { url: e.REDIS_URL },
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+      argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_TIME_COST, parallelism: 1 },
+      loginMaxFailures: e.LOGIN_MAX_FAILURES,
+      lockoutMinutes: e.LOGIN_LOCKOUT_MINUTES,
+      ipMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS,
+      ipWindowMinutes: e.LOGIN_IP_WINDOW_MINUTES,
+    },
+    crypto: { keys: ring.keys, currentKeyId: ring.currentKeyId, blindIndexKey: bidx },
+    idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
+  };
+}

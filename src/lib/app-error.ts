@@ -1,0 +1,42 @@
+// One error type for the whole service: services throw AppError(code) and the
+// error plugin maps the code to an HTTP status and an RFC 9457 problem.
+
+const CODES = {
+  VALIDATION: { status: 400, title: 'Invalid request' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
+  INVALID_TOKEN: { status: 401, title: 'Invalid or expired token' },
+  FORBIDDEN: { status: 403, title: 'Forbidden' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  CONFLICT: { status: 409, title: 'Conflict' },
+  IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
+  PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency-Key reused with a different request' },
+  UNPROCESSABLE: { status: 422, title: 'Unprocessable request' },
+  PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+} as const;
+
+export type AppErrorCode = keyof typeof CODES;
+export type FieldError = { path: string; message: string };
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly title: string;
+  constructor(
+    readonly code: AppErrorCode,
+    readonly detail?: string,
+    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(detail ?? CODES[code].title);
+    this.status = CODES[code].status;
+    this.title = CODES[code].title;
+  }
+}
+
+export function problemType(code: string): string {
+  return `https://errors.exile-case.example/${code.toLowerCase().replace(/_/g, '-')}`;
+}
+
+export const fieldError = (path: string, message: string) => new AppError('VALIDATION', `${path}: ${message}`, { errors: [{ path, message }] });

@@ -1,0 +1,55 @@
+// Re-encrypts every personal field still under an older key with the newest
+// one (the last entry of ENCRYPTION_KEYS). Safe to interrupt and run again:
+// each row is rewritten in its own short transaction, and rows already under
+// the current key are skipped. Remove an old key from ENCRYPTION_KEYS only
+// after a run reports zero rows left under it.
+import type { Db } from '../db.ts';
+import type { FieldCrypto } from './field-crypto.ts';
+
+type Target = { table: string; idColumn: string; columns: string[] };
+
+// Table and column names here are constants, never input: safe to interpolate.
+const TARGETS: Target[] = [
+  { table: 'people', idColumn: 'id', columns: ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'] },
+  { table: 'events', idColumn: 'id', columns: ['details_enc'] },
+  { table: 'lawyer_profiles', idColumn: 'user_id', columns: ['phone_enc'] },
+];
+
+export async function rotateKeys(db: Db, crypto: FieldCrypto, batch = 500): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const prefix = `v1.${crypto.currentKeyId}.`;
+  for (const t of TARGETS) {
+    counts[t.table] = 0;
+    const stale = t.columns.map((c) => `(${c} IS NOT NULL AND ${c} NOT LIKE $1)`).join(' OR ');
+    for (;;) {
+      const rows = await db.$queryRawUnsafe<Record<string, string | null>[]>(
+        `SELECT ${t.idColumn}::text AS id, ${t.columns.join(', ')} FROM ${t.table} WHERE ${stale} LIMIT ${batch}`,
+        `${prefix}%`,
+      );
+      if (!rows.length) break;
+      for (const row of rows) {
+        const sets: string[] = [];
+        const params: (string | null)[] = [row.id];
+        for (const c of t.columns) {
+          const v = row[c];
+          if (!v) continue;
+          const next = crypto.reencrypt(v, { table: t.table, column: c, rowId: row.id! });
+          if (next) {
+            params.push(next);
+            sets.push(`${c} = $${params.length}`);
+          }
+        }
+        if (!sets.length) continue;
+        // Compare-and-set on every column: a concurrent edit is never overwritten
+        // (the row is simply picked up again by the next pass).
+        const guards = t.columns.map((c) => {
+          params.push(row[c]);
+          return `${c} IS NOT DISTINCT FROM $${params.length}`;
+        });
+        await db.$executeRawUnsafe(`UPDATE ${t.table} SET ${sets.join(', ')} WHERE ${t.idColumn}::text = $1 AND ${guards.join(' AND ')}`, ...params);
+        counts[t.table]++;
+      }
+    }
+  }
+  return counts;
+}

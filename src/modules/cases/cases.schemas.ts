@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { CountryCode, Instant, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
+import { PersonSchema } from '../people/people.schemas.ts';
+
+export const CaseStatusEnum = z.enum(['OPEN', 'MONITORING', 'RELOCATED', 'CLOSED']);
+export const RiskLevelEnum = z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
+
+export const CreateCaseBody = z.strictObject({
+  personId: Uuid,
+  teamId: Uuid,
+  hostCountry: CountryCode,
+  summary: z.string().trim().max(5000).optional(),
+  riskLevel: RiskLevelEnum.optional(),
+  status: CaseStatusEnum.optional(),
+});
+
+export const UpdateCaseBody = z
+  .strictObject({
+    hostCountry: CountryCode.optional(),
+    status: CaseStatusEnum.optional(),
+    riskLevel: RiskLevelEnum.optional(),
+    summary: z.string().trim().max(5000).nullable().optional(),
+    version: z.number().int().positive().optional().describe('alternative to the If-Match header'),
+  })
+  .refine((b) => Object.keys(b).some((k) => k !== 'version'), 'at least one field is required');
+
+export const CaseSchema = z.object({
+  id: Uuid,
+  reference: z.string().describe('human reference, e.g. ARK-2026-000123'),
+  personId: Uuid,
+  teamId: Uuid,
+  hostCountry: z.string(),
+  status: CaseStatusEnum,
+  riskLevel: RiskLevelEnum,
+  summary: z.string().nullable(),
+  version: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  person: PersonSchema.optional(),
+});
+export type CaseDto = z.infer<typeof CaseSchema>;
+
+export const ListCasesQuery = z.strictObject({
+  ...PageQuery,
+  hostCountry: CountryCode.optional(),
+  status: CaseStatusEnum.optional(),
+  riskLevel: RiskLevelEnum.optional(),
+  assignedTo: Uuid.optional().describe('lawyer user id with a current assignment'),
+  teamId: Uuid.optional(),
+  q: z.string().trim().min(1).max(100).optional().describe('matches reference, pseudonym or summary'),
+});
+
+export const ChargeCategoryEnum = z.enum(['ANTI_WAR_SPEECH', 'FAKES', 'DISCREDITING_ARMY', 'EXTREMISM', 'TERRORISM', 'DESERTION', 'MOBILISATION_EVASION', 'VANDALISM', 'ECONOMIC', 'TREASON', 'OTHER']);
+export const MechanismEnum = z.enum(['DOMESTIC', 'CIS_INTERSTATE_SEARCH', 'INTERPOL_RED_NOTICE', 'INTERPOL_DIFFUSION', 'BILATERAL_REQUEST', 'NONE']);
+export const ChargeStatusEnum = z.enum(['INVESTIGATION', 'CHARGED', 'WANTED', 'CONVICTED_IN_ABSENTIA', 'CONVICTED', 'DROPPED', 'UNKNOWN']);
+export const PoliticalMotivationEnum = z.enum(['CONFIRMED', 'LIKELY', 'UNCLEAR', 'UNLIKELY']);
+
+const chargeFields = {
+  issuingCountry: CountryCode,
+  code: z.string().trim().min(1).max(40).describe('legal code, e.g. RU-CC'),
+  article: z.string().trim().min(1).max(40).describe('article, e.g. 207.3'),
+  category: ChargeCategoryEnum,
+  mechanism: MechanismEnum,
+  status: ChargeStatusEnum,
+  filedOn: IsoDate.nullable().optional(),
+  politicalMotivation: PoliticalMotivationEnum.nullable().optional(),
+};
+export const CreateChargeBody = z.strictObject(chargeFields);
+export const UpdateChargeBody = z
+  .strictObject({
+    ...Object.fromEntries(Object.entries(chargeFields).map(([k, v]) => [k, v.optional()])),
+    version: z.number().int().positive().optional(),
+  } as { [K in keyof typeof chargeFields]: z.ZodOptional<(typeof chargeFields)[K]> } & { version: z.ZodOptional<z.ZodNumber> })
+  .refine((b) => Object.keys(b).some((k) => k !== 'version'), 'at least one field is required');
+
+export const ChargeSchema = z.object({
+  id: Uuid,
+  caseId: Uuid,
+  issuingCountry: z.string(),
+  code: z.string(),
+  article: z.string(),
+  category: ChargeCategoryEnum,
+  mechanism: MechanismEnum,
+  status: ChargeStatusEnum,
+  filedOn: z.string().nullable(),
+  politicalMotivation: PoliticalMotivationEnum.nullable(),
+  version: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const EventTypeEnum = z.enum([
+  'DETENTION',
+  'DETENTION_EXTENSION',
+  'RELEASE',
+  'EXTRADITION_REQUEST',
+  'EXTRADITION_HEARING',
+  'EXTRADITION_DECISION',
+  'TRAVEL_BAN',
+  'TRAVEL_BAN_LIFTED',
+  'DEPORTATION_ORDER',
+  'DEPORTATION_EXECUTED',
+  'RESIDENCE_PERMIT_CANCELLED',
+  'RESIDENCE_PERMIT_REFUSED',
+  'ENTRY_REFUSAL',
+  'ABDUCTION',
+  'FORCED_RETURN',
+  'ATTACK',
+  'THREAT',
+  'SURVEILLANCE',
+  'ASYLUM_APPLICATION',
+  'ASYLUM_DECISION',
+  'HUMANITARIAN_VISA',
+  'INTERPOL_CCF_REQUEST',
+  'ECHR_RULE39_REQUEST',
+  'COURT_HEARING',
+  'APPEAL_FILED',
+  'APPEAL_DECISION',
+  'LEFT_TO_SAFE_COUNTRY',
+  'OTHER',
+]);
+export const PrecisionEnum = z.enum(['DAY', 'MONTH', 'YEAR']);
+export const VerificationEnum = z.enum(['UNVERIFIED', 'CORROBORATED', 'VERIFIED', 'DISPUTED']);
+
+const eventFields = {
+  type: EventTypeEnum,
+  country: CountryCode,
+  occurredAt: z.union([Instant, IsoDate]).describe('instant with offset, or a calendar date'),
+  occurredAtPrecision: PrecisionEnum.optional(),
+  city: z.string().trim().max(120).nullable().optional(),
+  authority: z.string().trim().max(300).nullable().optional(),
+  legalBasis: z.string().trim().max(500).nullable().optional(),
+  outcome: z.string().trim().max(500).nullable().optional(),
+  sourceUrls: z.array(z.url({ protocol: /^https?$/ }).max(2000)).max(20).optional(),
+  details: z.string().max(20000).nullable().optional().describe('free text, encrypted at rest'),
+  termDays: z.number().int().positive().max(3650).nullable().optional().describe('term the court set, for detentions'),
+  verification: VerificationEnum.optional(),
+};
+export const CreateEventBody = z.strictObject(eventFields);
+export const UpdateEventBody = z
+  .strictObject({
+    ...Object.fromEntries(Object.entries(eventFields).map(([k, v]) => [k, v.optional()])),
+    version: z.number().int().positive().optional(),
+  } as { [K in keyof typeof eventFields]: z.ZodOptional<(typeof eventFields)[K]> } & { version: z.ZodOptional<z.ZodNumber> })
+  .refine((b) => Object.keys(b).some((k) => k !== 'version'), 'at least one field is required');
+
+export const EventSchema = z.object({
+  id: Uuid,
+  caseId: Uuid,
+  type: EventTypeEnum,
+  country: z.string(),
+  city: z.string().nullable(),
+  occurredAt: Timestamp,
+  occurredAtPrecision: PrecisionEnum,
+  authority: z.string().nullable(),
+  legalBasis: z.string().nullable(),
+  outcome: z.string().nullable(),
+  sourceUrls: z.array(z.string()),
+  detailsVisible: z.boolean(),
+  details: z.string().nullable().optional(),
+  termDays: z.number().int().nullable(),
+  verification: VerificationEnum,
+  version: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const AssignmentRoleEnum = z.enum(['LEAD', 'SUPPORTING']);
+export const CreateAssignmentBody = z.strictObject({ lawyerId: Uuid, role: AssignmentRoleEnum });
+export const AssignmentSchema = z.object({
+  id: Uuid,
+  caseId: Uuid,
+  lawyerId: Uuid,
+  lawyerName: z.string(),
+  role: AssignmentRoleEnum,
+  startedAt: Timestamp,
+  endedAt: Timestamp.nullable(),
+});
+
+export const TimelineItemSchema = z.object({
+  kind: z.enum(['charge', 'event', 'assignment_started', 'assignment_ended']),
+  at: Timestamp,
+  id: Uuid,
+  summary: z.string(),
+  data: z.union([ChargeSchema, EventSchema, AssignmentSchema]),
+});

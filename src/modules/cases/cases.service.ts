@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Prisma } from '../../generated/prisma/client.ts';
+import { AppError } from '../../lib/app-error.ts';
+import { appendAudit, diffChanges } from '../../lib/audit.ts';
+import { iso } from '../../lib/http-schemas.ts';
+import { afterCursor, decodeCursor, page } from '../../lib/pagination.ts';
+import { authoriseCase, requireTeamMember, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
+import type { Actor } from '../../plugins/auth.ts';
+import { PeopleService } from '../people/people.service.ts';
+import type { CaseDto } from './cases.schemas.ts';
+
+const caseSelect = {
+  id: true,
+  reference: true,
+  personId: true,
+  teamId: true,
+  hostCountry: true,
+  status: true,
+  riskLevel: true,
+  summary: true,
+  version: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+type CaseRow = Prisma.CaseGetPayload<{ select: typeof caseSelect }>;
+
+export function toCaseDto(c: CaseRow): CaseDto {
+  return {
+    id: c.id,
+    reference: c.reference,
+    personId: c.personId,
+    teamId: c.teamId,
+    hostCountry: c.hostCountry,
+    status: c.status,
+    riskLevel: c.riskLevel,
+    summary: c.summary,
+    version: c.version,
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  };
+}
+
+export type CaseInput = { personId: string; teamId: string; hostCountry: string; summary?: string; riskLevel?: CaseDto['riskLevel']; status?: CaseDto['status'] };
+export type CasePatch = { hostCountry?: string; status?: CaseDto['status']; riskLevel?: CaseDto['riskLevel']; summary?: string | null };
+
+export class CasesService {
+  private readonly people: PeopleService;
+  constructor(private readonly app: FastifyInstance) {
+    this.people = new PeopleService(app);
+  }
+
+  async create(actor: Actor, input: CaseInput, requestId: string): Promise<CaseDto> {
+    requireTeamMember(actor, input.teamId);
+    const now = this.app.clock();
+    const id = randomUUID();
+    const row = await this.app.db.$transaction(async (tx) => {
+      const team = await tx.team.findUnique({ where: { id: input.teamId }, select: { countries: true } });
+      if (!team) throw new AppError('VALIDATION', 'teamId: no such team', { errors: [{ path: 'body.teamId', message: 'no such team' }] });
+      if (!team.countries.includes(input.hostCountry)) {
+        throw new AppError('VALIDATION', `hostCountry: the team covers ${team.countries.join(', ')}`, { errors: [{ path: 'body.hostCountry', message: `not a country of this team (${team.countries.join(', ')})` }] });
+      }
+      const person = await tx.person.findFirst({ where: { AND: [{ id: input.personId }, visiblePeopleWhere(actor)] }, select: { id: true } });
+      if (!person) throw new AppError('VALIDATION', 'personId: no such person visible to you', { errors: [{ path: 'body.personId', message: 'no such person visible to you' }] });
+      const [{ n }] = await tx.$queryRaw<{ n: bigint }[]>`SELECT nextval('case_reference_seq') AS n`;
+      const reference = `ARK-${now.getUTCFullYear()}-${String(n).padStart(6, '0')}`;
+      const created = await tx.case.create({
+        data: { id, reference, personId: input.personId, teamId: input.teamId, hostCountry: input.hostCountry, summary: input.summary ?? null, riskLevel: input.riskLevel, status: input.status, createdById: actor.userId, createdAt: now },
+        select: caseSelect,
+      });
+      await appendAudit(tx, { actorId: actor.userId, action: 'case.create', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(null, { ...input, reference }) }, now);
+      return created;
+    });
+    return toCaseDto(row);
+  }
+
+  async get(actor: Actor, id: string, requestId: string): Promise<CaseDto> {
+    const access = await authoriseCase(this.app.db, actor, id, 'see');
+    const row = await this.app.db.case.findUniqueOrThrow({
+      where: { id },
+      select: { ...caseSelect, person: { select: { id: true, pseudonym: true, legalNameEnc: true, dateOfBirthEnc: true, contactsEnc: true, notesEnc: true, citizenship: true, travelDocumentStatus: true, tags: true, createdAt: true, updatedAt: true } } },
+    });
+    if (access.legal) await this.people.auditReveal(this.app.db, actor, row.personId, id, requestId);
+    return { ...toCaseDto(row), person: this.people.toDto(row.person, access.legal) };
+  }
+
+  async list(actor: Actor, q: { cursor?: string; limit: number; hostCountry?: string; status?: CaseDto['status']; riskLevel?: CaseDto['riskLevel']; assignedTo?: string; teamId?: string; q?: string }) {
+    const where: Prisma.CaseWhereInput = {
+      AND: [
+        visibleCasesWhere(actor),
+        afterCursor(decodeCursor(q.cursor)),
+        q.hostCountry ? { hostCountry: q.hostCountry } : {},
+        q.status ? { status: q.status } : {},
+        q.riskLevel ? { riskLevel: q.riskLevel } : {},
+        q.teamId ? { teamId: q.teamId } : {},
+        q.assignedTo ? { assignments: { some: { lawyerId: q.assignedTo, endedAt: null } } } : {},
+        q.q
+          ? {
+              OR: [
+                { reference: { contains: q.q, mode: 'insensitive' } },
+                { summary: { contains: q.q, mode: 'insensitive' } },
+                { person: { pseudonym: { contains: q.q, mode: 'insensitive' } } },
+              ],
+            }
+          : {},
+      ],
+    };
+    const rows = await this.app.db.case.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: q.limit + 1,
+      select: { ...caseSelect, person: { select: { pseudonym: true } } },
+    });
+    const p = page(rows, q.limit);
+    return { items: p.rows.map((r) => ({ ...toCaseDto(r), pseudonym: r.person.pseudonym })), nextCursor: p.nextCursor };
+  }
+
+  async update(actor: Actor, id: string, patch: CasePatch, expected: number, requestId: string): Promise<CaseDto> {
+    const now = this.app.clock();
+    const row = await this.app.db.$transaction(async (tx) => {
+      const access = await authoriseCase(tx, actor, id, 'edit');
+      const before = await tx.case.findUniqueOrThrow({ where: { id }, select: caseSelect });
+      if (patch.hostCountry && patch.hostCountry !== before.hostCountry) {
+        const team = await tx.team.findUniqueOrThrow({ where: { id: access.teamId }, select: { countries: true } });
+        if (!team.countries.includes(patch.hostCountry)) {
+          throw new AppError('VALIDATION', 'hostCountry: not a country of the case\'s team', { errors: [{ path: 'body.hostCountry', message: `not a country of this team (${team.countries.join(', ')})` }] });
+        }
+      }
+      // Optimistic concurrency: the write happens only if nobody changed the
+      // case since the caller read `expected`.
+      const { count } = await tx.case.updateMany({ where: { id, version: expected }, data: { ...patch, version: { increment: 1 }, updatedAt: now } });
+      if (count !== 1) throw new AppError('PRECONDITION_FAILED', `The case has changed since version ${expected}; reload it (current version ${before.version}).`);
+      await appendAudit(tx, { actorId: actor.userId, action: 'case.update', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(before, patch) }, now);
+      return tx.case.findUniqueOrThrow({ where: { id }, select: caseSelect });
+    });
+    return toCaseDto(row);
+  }
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { IdParams, problems } from '../../lib/http-schemas.ts';
+import { requireActor } from '../../plugins/auth.ts';
+import { CreatePersonBody, DuplicateSchema, DuplicatesQuery, ListPeopleQuery, PersonSchema, UpdatePersonBody } from './people.schemas.ts';
+import { PeopleService } from './people.service.ts';
+
+export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
+  const people = new PeopleService(app);
+  const writers = { roles: ['CASEWORKER' as const, 'ADMIN' as const] };
+
+  app.post('/v1/people', {
+    config: writers,
+    schema: {
+      tags: ['people'],
+      summary: 'Register a person (legal data is encrypted at rest)',
+      body: CreatePersonBody,
+      response: { 201: PersonSchema, ...problems(400, 401, 403, 409, 422) },
+    },
+    handler: async (req, reply) => reply.code(201).send(await people.create(requireActor(req), req.body, req.id)),
+  });
+
+  app.get('/v1/people/duplicates', {
+    config: writers,
+    schema: {
+      tags: ['people'],
+      summary: 'People with the same normalised legal name (and birth date when given) visible to the caller',
+      description: 'Matching uses a keyed blind index: the database never holds the names in clear.',
+      querystring: DuplicatesQuery,
+      response: { 200: z.object({ items: z.array(DuplicateSchema) }), ...problems(400, 401, 403) },
+    },
+    handler: async (req) => people.duplicates(requireActor(req), req.query.legalName, req.query.dateOfBirth, req.id),
+  });
+
+  app.get('/v1/people', {
+    schema: {
+      tags: ['people'],
+      summary: 'People the caller may see (pseudonyms only)',
+      querystring: ListPeopleQuery,
+      response: { 200: z.object({ items: z.array(PersonSchema), nextCursor: z.string().nullable() }), ...problems(400, 401) },
+    },
+    handler: async (req) => people.list(requireActor(req), req.query),
+  });
+
+  app.get('/v1/people/:id', {
+    schema: { tags: ['people'], params: IdParams, response: { 200: PersonSchema, ...problems(401, 404) } },
+    handler: async (req) => people.get(requireActor(req), req.params.id, req.id),
+  });
+
+  app.patch('/v1/people/:id', {
+    config: { roles: ['CASEWORKER', 'LAWYER', 'ADMIN'] },
+    schema: { tags: ['people'], params: IdParams, body: UpdatePersonBody, response: { 200: PersonSchema, ...problems(400, 401, 403, 404) } },
+    handler: async (req) => people.update(requireActor(req), req.params.id, req.body, req.id),
+  });
+};

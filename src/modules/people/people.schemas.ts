@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { CountryCode, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
+
+export const TravelDocumentStatusEnum = z.enum(['INTERNAL_PASSPORT_ONLY', 'INTERNATIONAL_VALID', 'INTERNATIONAL_EXPIRED', 'INTERNATIONAL_CONFISCATED', 'NONE', 'UNKNOWN']);
+export const ProfileTag = z.enum([
+  'JOURNALIST',
+  'ACTIVIST',
+  'HUMAN_RIGHTS_DEFENDER',
+  'DESERTER',
+  'MOBILISATION_REFUSER',
+  'LGBTQ',
+  'RELIGIOUS_MINORITY',
+  'POLITICIAN',
+  'LAWYER',
+  'ARTIST',
+  'OTHER',
+]);
+export const Contact = z.strictObject({
+  kind: z.enum(['PHONE', 'EMAIL', 'TELEGRAM', 'SIGNAL', 'WHATSAPP', 'ADDRESS', 'OTHER']),
+  value: z.string().trim().min(1).max(300),
+  note: z.string().max(300).optional(),
+});
+
+const Citizenship = z
+  .union([CountryCode, z.array(CountryCode).min(1).max(5)])
+  .transform((v) => (Array.isArray(v) ? [...new Set(v)] : [v]))
+  .describe('one code (e.g. "RU") or a list for dual citizens');
+
+export const CreatePersonBody = z.strictObject({
+  pseudonym: z.string().trim().min(1).max(100).describe('the name everyone sees; never the legal name'),
+  legalName: z.string().trim().min(1).max(300),
+  dateOfBirth: IsoDate.optional(),
+  citizenship: Citizenship,
+  contacts: z.array(Contact).max(20).optional(),
+  notes: z.string().max(20000).optional(),
+  travelDocumentStatus: TravelDocumentStatusEnum,
+  tags: z.array(ProfileTag).max(11).optional(),
+});
+
+export const UpdatePersonBody = z
+  .strictObject({
+    pseudonym: z.string().trim().min(1).max(100).optional(),
+    legalName: z.string().trim().min(1).max(300).optional(),
+    dateOfBirth: IsoDate.nullable().optional(),
+    citizenship: Citizenship.optional(),
+    contacts: z.array(Contact).max(20).nullable().optional(),
+    notes: z.string().max(20000).nullable().optional(),
+    travelDocumentStatus: TravelDocumentStatusEnum.optional(),
+    tags: z.array(ProfileTag).max(11).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'at least one field is required');
+
+export const PersonSchema = z.object({
+  id: Uuid,
+  pseudonym: z.string(),
+  citizenship: z.array(z.string()),
+  travelDocumentStatus: TravelDocumentStatusEnum,
+  tags: z.array(z.string()),
+  legalDataVisible: z.boolean().describe('false when the caller may not see legal data (the fields below are then absent)'),
+  legalName: z.string().optional(),
+  dateOfBirth: z.string().nullable().optional(),
+  contacts: z.array(Contact).nullable().optional(),
+  notes: z.string().nullable().optional(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type PersonDto = z.infer<typeof PersonSchema>;
+
+export const DuplicatesQuery = z.strictObject({
+  legalName: z.string().trim().min(1).max(300),
+  dateOfBirth: IsoDate.optional(),
+});
+
+export const DuplicateSchema = z.object({
+  id: Uuid,
+  pseudonym: z.string(),
+  sameDateOfBirth: z.boolean().nullable(),
+  cases: z.array(z.object({ id: Uuid, reference: z.string(), teamId: Uuid })),
+});
+
+export const ListPeopleQuery = z.strictObject({ ...PageQuery, q: z.string().trim().min(1).max(100).optional() });

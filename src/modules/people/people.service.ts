@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/app-error.ts';
+import { appendAudit, diffChanges, type Tx } from '../../lib/audit.ts';
+import { normaliseName } from '../../lib/field-crypto.ts';
+import { iso } from '../../lib/http-schemas.ts';
+import { afterCursor, decodeCursor, page } from '../../lib/pagination.ts';
+import { mayReadLegalData, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
+import type { Actor } from '../../plugins/auth.ts';
+import type { PersonDto } from './people.schemas.ts';
+
+type Contact = { kind: string; value: string; note?: string };
+export type PersonInput = {
+  pseudonym: string;
+  legalName: string;
+  dateOfBirth?: string | null;
+  citizenship: string[];
+  contacts?: Contact[] | null;
+  notes?: string | null;
+  travelDocumentStatus: string;
+  tags?: string[];
+};
+
+export const PERSONAL_FIELDS = ['legalName', 'dateOfBirth', 'contacts', 'notes'] as const;
+
+const personSelect = {
+  id: true,
+  pseudonym: true,
+  legalNameEnc: true,
+  dateOfBirthEnc: true,
+  contactsEnc: true,
+  notesEnc: true,
+  citizenship: true,
+  travelDocumentStatus: true,
+  tags: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
+
+export type PersonRow = {
+  id: string;
+  pseudonym: string;
+  legalNameEnc: string;
+  dateOfBirthEnc: string | null;
+  contactsEnc: string | null;
+  notesEnc: string | null;
+  citizenship: string[];
+  travelDocumentStatus: string;
+  tags: string[];
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+export class PeopleService {
+  constructor(private readonly app: FastifyInstance) {}
+
+  private ref(id: string, column: string) {
+    return { table: 'people', column, rowId: id };
+  }
+
+  encryptedColumns(id: string, p: Partial<PersonInput>) {
+    const c = this.app.crypto;
+    const out: Record<string, string | null> = {};
+    if (p.legalName !== undefined) {
+      out.legalNameEnc = c.encrypt(p.legalName, this.ref(id, 'legal_name_enc'));
+      out.legalNameBidx = c.blindIndex('person.legal_name', normaliseName(p.legalName));
+    }
+    if (p.dateOfBirth !== undefined) {
+      out.dateOfBirthEnc = c.encryptNullable(p.dateOfBirth, this.ref(id, 'date_of_birth_enc'));
+      out.dobBidx = p.dateOfBirth ? c.blindIndex('person.date_of_birth', p.dateOfBirth) : null;
+    }
+    if (p.contacts !== undefined) out.contactsEnc = c.encryptNullable(p.contacts ? JSON.stringify(p.contacts) : null, this.ref(id, 'contacts_enc'));
+    if (p.notes !== undefined) out.notesEnc = c.encryptNullable(p.notes, this.ref(id, 'notes_enc'));
+    return out;
+  }
+
+  /** The DTO; legal fields decrypted only when `legal` is true. */
+  toDto(row: PersonRow, legal: boolean): PersonDto {
+    const base = {
+      id: row.id,
+      pseudonym: row.pseudonym,
+      citizenship: row.citizenship,
+      travelDocumentStatus: row.travelDocumentStatus as PersonDto['travelDocumentStatus'],
+      tags: row.tags,
+      legalDataVisible: legal,
+      createdAt: iso(row.createdAt),
+      updatedAt: iso(row.updatedAt),
+    };
+    if (!legal) return base;
+    const c = this.app.crypto;
+    const contacts = c.decryptNullable(row.contactsEnc, this.ref(row.id, 'contacts_enc'));
+    return {
+      ...base,
+      legalName: c.decrypt(row.legalNameEnc, this.ref(row.id, 'legal_name_enc')),
+      dateOfBirth: c.decryptNullable(row.dateOfBirthEnc, this.ref(row.id, 'date_of_birth_enc')),
+      contacts: contacts ? (JSON.parse(contacts) as PersonDto['contacts']) : null,
+      notes: c.decryptNullable(row.notesEnc, this.ref(row.id, 'notes_enc')),
+    };
+  }
+
+  /** Records that decrypted personal data was shown, in the chain of each case it belongs to. */
+  async auditReveal(tx: Tx, actor: Actor, personId: string, caseId: string | null, requestId: string): Promise<void> {
+    await appendAudit(tx, { actorId: actor.userId, action: 'person.read_personal', entityType: 'person', entityId: personId, caseId, requestId, changes: { fields: [...PERSONAL_FIELDS] } }, this.app.clock());
+  }
+
+  async create(actor: Actor, input: PersonInput, requestId: string): Promise<PersonDto> {
+    const id = randomUUID();
+    const now = this.app.clock();
+    const row = await this.app.db.$transaction(async (tx) => {
+      const created = await tx.person.create({
+        data: {
+          id,
+          pseudonym: input.pseudonym,
+          citizenship: input.citizenship,
+          travelDocumentStatus: input.travelDocumentStatus as never,
+          tags: [...new Set(input.tags ?? [])],
+          createdById: actor.userId,
+          createdAt: now,
+          ...(this.encryptedColumns(id, input) as { legalNameEnc: string; legalNameBidx: string }),
+        },
+        select: personSelect,
+      });
+      await appendAudit(
+        tx,
+        {
+          actorId: actor.userId,
+          action: 'person.create',
+          entityType: 'person',
+          entityId: id,
+          requestId,
+          changes: diffChanges(null, { ...input, tags: input.tags ?? [] }, PERSONAL_FIELDS),
+        },
+        now,
+      );
+      return created;
+    });
+    return this.toDto(row, true);
+  }
+
+  /** Loads a person the actor may see; legal data only through a case that allows it. */
+  async get(actor: Actor, id: string, requestId: string): Promise<PersonDto> {
+    const row = await this.app.db.person.findFirst({
+      where: { AND: [{ id }, visiblePeopleWhere(actor)] },
+      select: { ...personSelect, createdById: true, cases: { select: { id: true, teamId: true, assignments: { where: { lawyerId: actor.userId, endedAt: null }, select: { id: true } } } } },
+    });
+    if (!row) throw new AppError('NOT_FOUND', 'Person not found.');
+    const viaCase = row.cases.find((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 }));
+    const legal = Boolean(viaCase) || actor.role === 'ADMIN' || (actor.role === 'CASEWORKER' && row.createdById === actor.userId);
+    if (legal) await this.auditReveal(this.app.db, actor, id, viaCase?.id ?? null, requestId);
+    return this.toDto(row, legal);
+  }
+
+  async list(actor: Actor, q: { cursor?: string; limit: number; q?: string }) {
+    const rows = await this.app.db.person.findMany({
+      where: { AND: [visiblePeopleWhere(actor), afterCursor(decodeCursor(q.cursor)), q.q ? { pseudonym: { contains: q.q, mode: 'insensitive' } } : {}] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: q.limit + 1,
+      select: personSelect,
+    });
+    const p = page(rows, q.limit);
+    return { items: p.rows.map((r) => this.toDto(r, false)), nextCursor: p.nextCursor };
+  }
+
+  async update(actor: Actor, id: string, patch: Partial<PersonInput>, requestId: string): Promise<PersonDto> {
+    const now = this.app.clock();
+    const row = await this.app.db.$transaction(async (tx) => {
+      const before = await tx.person.findFirst({
+        where: { AND: [{ id }, visiblePeopleWhere(actor)] },
+        select: { ...personSelect, createdById: true, cases: { select: { id: true, teamId: true, assignments: { where: { lawyerId: actor.userId, endedAt: null }, select: { id: true } } } } },
+      });
+      if (!before) throw new AppError('NOT_FOUND', 'Person not found.');
+      const editable = actor.role === 'ADMIN' || before.cases.some((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 })) || before.createdById === actor.userId;
+      if (!editable || actor.role === 'COORDINATOR') throw new AppError('FORBIDDEN', 'You may not change this person.');
+      const plain = this.toDto(before, true);
+      const updated = await tx.person.update({
+        where: { id },
+        data: {
+          pseudonym: patch.pseudonym,
+          citizenship: patch.citizenship,
+          travelDocumentStatus: patch.travelDocumentStatus as never,
+          tags: patch.tags ? [...new Set(patch.tags)] : undefined,
+          ...this.encryptedColumns(id, patch),
+        },
+        select: personSelect,
+      });
+      const changes = diffChanges(plain as unknown as Record<string, unknown>, patch as Record<string, unknown>, PERSONAL_FIELDS);
+      for (const c of before.cases.length ? before.cases : [{ id: null }]) {
+        await appendAudit(tx, { actorId: actor.userId, action: 'person.update', entityType: 'person', entityId: id, caseId: c.id, requestId, changes }, now);
+      }
+      return updated;
+    });
+    return this.toDto(row, true);
+  }
+
+  async duplicates(actor: Actor, legalName: string, dateOfBirth: string | undefined, requestId: string) {
+    const c = this.app.crypto;
+    const bidx = c.blindIndex('person.legal_name', normaliseName(legalName));
+    const dob = dateOfBirth ? c.blindIndex('person.date_of_birth', dateOfBirth) : null;
+    const rows = await this.app.db.person.findMany({
+      where: { AND: [{ legalNameBidx: bidx }, visiblePeopleWhere(actor), dob ? { dobBidx: dob } : {}] },
+      orderBy: [{ createdAt: 'asc' }],
+      take: 50,
+      select: { id: true, pseudonym: true, cases: { where: visibleCasesWhere(actor), select: { id: true, reference: true, teamId: true } } },
+    });
+    await appendAudit(this.app.db, { actorId: actor.userId, action: 'person.duplicate_check', entityType: 'person', requestId, changes: { matches: rows.length, withDateOfBirth: Boolean(dob) } }, this.app.clock());
+    return {
+      items: rows.map((r) => ({ id: r.id, pseudonym: r.pseudonym, sameDateOfBirth: dob ? true : null, cases: r.cases })),
+    };
+  }
+}

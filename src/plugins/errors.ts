@@ -1,0 +1,77 @@
+// Every 4xx and 5xx leaves as application/problem+json (RFC 9457). Stack
+// traces, SQL and driver messages never leave the server.
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { AppError, problemType, type FieldError } from '../lib/app-error.ts';
+
+type Problem = { type: string; title: string; status: number; detail: string; instance?: string; errors?: FieldError[] };
+
+export function sendProblem(reply: FastifyReply, req: FastifyRequest, p: Omit<Problem, 'instance'>) {
+  return reply
+    .code(p.status)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .send(JSON.stringify({ ...p, instance: req.url.split('?')[0], requestId: req.id }));
+}
+
+function zodPath(instancePath: string, params: Record<string, unknown> | undefined, context: string): string {
+  const base = instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const missing = params && typeof params.missingProperty === 'string' ? params.missingProperty : '';
+  const joined = [base, missing].filter(Boolean).join('.');
+  return joined || context;
+}
+
+export const errorsPlugin = fp(
+  async (app) => {
+    app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => {
+      if (err instanceof AppError) {
+        if (err.extra.retryAfterSeconds) reply.header('retry-after', String(err.extra.retryAfterSeconds));
+        if (err.status >= 500) req.log.error({ code: err.code }, 'service error');
+        return sendProblem(reply, req, {
+          type: problemType(err.code),
+          title: err.title,
+          status: err.status,
+          detail: err.detail ?? err.title,
+          ...(err.extra.errors ? { errors: err.extra.errors } : {}),
+        });
+      }
+      if (hasZodFastifySchemaValidationErrors(err)) {
+        const context = (err as { validationContext?: string }).validationContext ?? 'body';
+        const errors = err.validation.map((v) => ({
+          path: `${context}${zodPath(v.instancePath, v.params as Record<string, unknown>, '') ? '.' + zodPath(v.instancePath, v.params as Record<string, unknown>, '') : ''}`,
+          message: v.message ?? 'invalid',
+        }));
+        return sendProblem(reply, req, {
+          type: problemType('VALIDATION'),
+          title: 'Invalid request',
+          status: 400,
+          detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+          errors,
+        });
+      }
+      if (isResponseSerializationError(err)) {
+        req.log.error({ issues: err.cause.issues.map((i) => ({ path: i.path, code: i.code })) }, 'response failed its schema');
+        return sendProblem(reply, req, { type: problemType('INTERNAL'), title: 'Internal error', status: 500, detail: 'The server could not produce a valid response.' });
+      }
+      const prismaCode = (err as { code?: string }).code;
+      if (prismaCode === 'P2002') {
+        return sendProblem(reply, req, { type: problemType('CONFLICT'), title: 'Conflict', status: 409, detail: 'A record with these unique values already exists.' });
+      }
+      if (prismaCode === 'P2025') {
+        return sendProblem(reply, req, { type: problemType('NOT_FOUND'), title: 'Not found', status: 404, detail: 'Not found.' });
+      }
+      const status = (err as FastifyError).statusCode;
+      if (status && status >= 400 && status < 500) {
+        // Fastify's own client errors (bad JSON, wrong media type, body too large).
+        return sendProblem(reply, req, { type: problemType((err as FastifyError).code ?? 'BAD_REQUEST'), title: 'Bad request', status, detail: err.message });
+      }
+      req.log.error({ err: { type: err.name, code: prismaCode, message: err.message, stack: err.stack } }, 'unhandled error');
+      return sendProblem(reply, req, { type: problemType('INTERNAL'), title: 'Internal error', status: 500, detail: 'An unexpected error occurred; it has been logged with the request id.' });
+    });
+
+    app.setNotFoundHandler((req, reply) =>
+      sendProblem(reply, req, { type: problemType('NOT_FOUND'), title: 'Not found', status: 404, detail: `No route ${req.method} ${req.url.split('?')[0]}` }),
+    );
+  },
+  { name: 'errors' },
+);
