@@ -1,0 +1,67 @@
+// `npm test`: runs the whole suite against a real PostgreSQL, chosen in order:
+//   1. TEST_DATABASE_URL (a role that may CREATE DATABASE),
+//   2. a local PostgreSQL answering on 127.0.0.1:5432 (user postgres),
+//   3. an embedded PostgreSQL started here (needs nothing installed).
+// Redis: TEST_REDIS_URL, else 127.0.0.1:6379 when it answers, else none.
+// Extra arguments go to vitest (e.g. `npm test -- test/auth.test.ts`).
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { startEmbedded } from '../src/lib/embedded-db.ts';
+import { PROJECT_ROOT } from '../src/lib/paths.ts';
+
+async function pgAnswers(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  try {
+    await c.connect();
+    await c.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null });
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+let release = async () => {};
+let dbUrl = process.env.TEST_DATABASE_URL;
+let mode: string;
+if (dbUrl) mode = 'TEST_DATABASE_URL';
+else if (await pgAnswers('postgresql://postgres@127.0.0.1:5432/postgres')) {
+  dbUrl = 'postgresql://postgres@127.0.0.1:5432/postgres';
+  mode = 'local PostgreSQL on 127.0.0.1:5432';
+} else {
+  const dataDir = path.join(os.tmpdir(), `exile-case-test-pg-${process.getuid?.() ?? 'u'}`);
+  const started = await startEmbedded({ EMBEDDED_DATA_DIR: dataDir, EMBEDDED_PG_PORT: process.env.TEST_EMBEDDED_PG_PORT ?? '54330' }, (m) => console.error(m));
+  dbUrl = started.url;
+  release = started.release;
+  mode = `embedded PostgreSQL (${dataDir})`;
+}
+const redisCandidate = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisUrl = (await redisAnswers(redisCandidate)) ? redisCandidate : '';
+console.log(`tests: database = ${mode}; redis = ${redisUrl ? redisCandidate : 'none (Redis-dependent checks use the no-Redis path)'}`);
+
+mkdirSync(path.join(PROJECT_ROOT, 'test-results'), { recursive: true });
+const child = spawn(
+  process.execPath,
+  [path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json', ...process.argv.slice(2)],
+  { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: dbUrl, TEST_REDIS_URL: redisUrl } },
+);
+const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+await release();
+process.exit(code);

@@ -1,0 +1,151 @@
+// Test support: a database per test file cloned from the migrated template,
+// an app built with test config, and factories that make their own records.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.ts';
+import { loadConfig, type AppConfig } from '../src/config.ts';
+import { createDb, type Db } from '../src/db.ts';
+import { hashPassword } from '../src/lib/passwords.ts';
+import { withDatabase } from './global-setup.ts';
+
+export type TestEnv = {
+  app: FastifyInstance;
+  db: Db;
+  url: string;
+  config: AppConfig;
+  logs: string[];
+  /** Raw SQL on the test database, bypassing Prisma. */
+  sql: <T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
+  close: () => Promise<void>;
+};
+
+export function testEnvVars(dbUrl: string, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    DATABASE_URL: dbUrl,
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    ENCRYPTION_KEYS: `t1:${randomBytes(32).toString('base64')}`,
+    BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
+    // OWASP's floor keeps the suite fast; production defaults are stronger.
+    ARGON2_MEMORY_KIB: '19456',
+    ARGON2_TIME_COST: '2',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = inject('adminUrl');
+  const name = `${inject('templateDb')}_f${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDb')}`);
+  await admin.end();
+  return {
+    url: withDatabase(adminUrl, name),
+    drop: async () => {
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+export async function setupTestEnv(opts: { env?: Record<string, string>; clock?: () => Date } = {}): Promise<TestEnv> {
+  const database = await createTestDatabase();
+  const config = loadConfig(testEnvVars(database.url, opts.env));
+  const db = createDb(database.url, 5);
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(chunk.toString());
+      cb();
+    },
+  });
+  const app = await buildApp(config, { db, logStream, clock: opts.clock });
+  await app.ready();
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  return {
+    app,
+    db,
+    url: database.url,
+    config,
+    logs,
+    sql: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    close: async () => {
+      await app.close();
+      await db.$disconnect();
+      await pool.end();
+      await database.drop();
+    },
+  };
+}
+
+export const uniq = () => randomBytes(4).toString('hex');
+
+let cachedHash: { key: string; hash: Promise<string> } | null = null;
+export const DEFAULT_PASSWORD = 'correct horse battery staple';
+
+/** Inserts a user directly (hash computed once per run) and returns its id. */
+export async function createUser(env: TestEnv, role: 'ADMIN' | 'COORDINATOR' | 'CASEWORKER' | 'LAWYER', opts: { teamIds?: string[]; email?: string } = {}) {
+  const key = JSON.stringify(env.config.auth.argon2);
+  if (!cachedHash || cachedHash.key !== key) cachedHash = { key, hash: hashPassword(DEFAULT_PASSWORD, env.config.auth.argon2) };
+  const id = randomUUID();
+  const email = opts.email ?? `${role.toLowerCase()}-${uniq()}@example.org`;
+  await env.db.user.create({ data: { id, email, displayName: `${role} ${email.slice(0, 12)}`, role, passwordHash: await cachedHash.hash } });
+  for (const teamId of opts.teamIds ?? []) await env.db.teamMember.create({ data: { teamId, userId: id } });
+  return { id, email };
+}
+
+export async function login(env: TestEnv, email: string, password = DEFAULT_PASSWORD) {
+  const res = await env.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+  return res.json() as { accessToken: string; refreshToken: string; user: { id: string } };
+}
+
+export type Client = {
+  userId: string;
+  email: string;
+  token: string;
+  refreshToken: string;
+  get: (url: string, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
+  post: (url: string, payload?: unknown, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
+  patch: (url: string, payload: unknown, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
+  put: (url: string, payload: unknown, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
+  del: (url: string, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
+};
+
+export async function clientFor(env: TestEnv, role: 'ADMIN' | 'COORDINATOR' | 'CASEWORKER' | 'LAWYER', opts: { teamIds?: string[] } = {}): Promise<Client> {
+  const u = await createUser(env, role, opts);
+  const tokens = await login(env, u.email);
+  const auth = (h?: Record<string, string>) => ({ authorization: `Bearer ${tokens.accessToken}`, ...h });
+  return {
+    userId: u.id,
+    email: u.email,
+    token: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+    get: (url, headers) => env.app.inject({ method: 'GET', url, headers: auth(headers) }),
+    post: (url, payload, headers) => env.app.inject({ method: 'POST', url, payload: payload as object, headers: auth(headers) }),
+    patch: (url, payload, headers) => env.app.inject({ method: 'PATCH', url, payload: payload as object, headers: auth(headers) }),
+    put: (url, payload, headers) => env.app.inject({ method: 'PUT', url, payload: payload as object, headers: auth(headers) }),
+    del: (url, headers) => env.app.inject({ method: 'DELETE', url, headers: auth(headers) }),
+  };
+}
+
+export async function createTeam(env: TestEnv, countries: string[] = ['AM', 'GE']) {
+  const id = randomUUID();
+  await env.db.team.create({ data: { id, name: `Team ${uniq()}`, countries } });
+  return id;
+}
+
+/** A caseworker-made person and case in the given team, through the API. */
+export async function createCase(caseworker: Client, teamId: string, hostCountry = 'AM', legalName = `Ivan Testov ${uniq()}`) {
+  const p = await caseworker.post('/v1/people', { pseudonym: `P-${uniq()}`, legalName, dateOfBirth: '1990-01-02', citizenship: 'RU', travelDocumentStatus: 'INTERNATIONAL_VALID' });
+  if (p.statusCode !== 201) throw new Error(`person: ${p.statusCode} ${p.body}`);
+  const c = await caseworker.post('/v1/cases', { personId: p.json().id, teamId, hostCountry, summary: 'Detained on a CIS interstate search' });
+  if (c.statusCode !== 201) throw new Error(`case: ${c.statusCode} ${c.body}`);
+  return { personId: p.json().id as string, caseId: c.json().id as string, reference: c.json().reference as string, legalName };
+}
