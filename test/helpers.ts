@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { inject } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type AppConfig } from '../src/config.ts';
 import { createDb, type Db } from '../src/db.ts';
@@ -111,11 +111,11 @@ export type Client = {
   email: string;
   token: string;
   refreshToken: string;
-  get: (url: string, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
-  post: (url: string, payload?: unknown, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
-  patch: (url: string, payload: unknown, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
-  put: (url: string, payload: unknown, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
-  del: (url: string, headers?: Record<string, string>) => ReturnType<FastifyInstance['inject']>;
+  get: (url: string, headers?: Record<string, string>) => Promise<LightMyRequestResponse>;
+  post: (url: string, payload?: unknown, headers?: Record<string, string>) => Promise<LightMyRequestResponse>;
+  patch: (url: string, payload: unknown, headers?: Record<string, string>) => Promise<LightMyRequestResponse>;
+  put: (url: string, payload: unknown, headers?: Record<string, string>) => Promise<LightMyRequestResponse>;
+  del: (url: string, headers?: Record<string, string>) => Promise<LightMyRequestResponse>;
 };
 
 export async function clientFor(env: TestEnv, role: 'ADMIN' | 'COORDINATOR' | 'CASEWORKER' | 'LAWYER', opts: { teamIds?: string[] } = {}): Promise<Client> {
