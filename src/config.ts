@@ -73,11 +73,12 @@ export function parseKeyring(spec: string): { keys: Map<string, Buffer>; current
   const keys = new Map<string, Buffer>();
   const problems: string[] = [];
   let currentKeyId = '';
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const [n, part] of spec.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
     const idx = part.indexOf(':');
-    const id = part.slice(0, idx);
+    const id = idx > 0 ? part.slice(0, idx) : '';
     const key = Buffer.from(part.slice(idx + 1), 'base64');
-    if (idx < 1 || !/^[A-Za-z0-9_-]{1,16}$/.test(id)) problems.push(`ENCRYPTION_KEYS: entry "${id || part.slice(0, 4)}…" must be <keyId>:<base64 key>`);
+    // Never echo the entry itself: a malformed entry may be raw key material.
+    if (idx < 1 || !/^[A-Za-z0-9_-]{1,16}$/.test(id)) problems.push(`ENCRYPTION_KEYS: entry #${n + 1} must be <keyId>:<base64 key> (key id: letters, digits, _ or -)`);
     else if (key.length !== 32) problems.push(`ENCRYPTION_KEYS: key ${id} must decode to 32 bytes (got ${key.length})`);
     else if (secretWeakness(key)) problems.push(`ENCRYPTION_KEYS: key ${id} is weak (${secretWeakness(key)})`);
     else {

@@ -6,25 +6,29 @@
 import type { Db } from '../db.ts';
 import type { FieldCrypto } from './field-crypto.ts';
 
-type Target = { table: string; idColumn: string; columns: string[] };
+/** idExpr: the SQL expression that yields the row id bound into each ciphertext. */
+type Target = { table: string; idExpr: string; columns: string[] };
 
 // Table and column names here are constants, never input: safe to interpolate.
+// Every encrypted column of the schema must be listed (test/data-protection checks rotation end to end).
 const TARGETS: Target[] = [
-  { table: 'people', idColumn: 'id', columns: ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'] },
-  { table: 'events', idColumn: 'id', columns: ['details_enc'] },
-  { table: 'lawyer_profiles', idColumn: 'user_id', columns: ['phone_enc'] },
+  { table: 'people', idExpr: 'id::text', columns: ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'] },
+  { table: 'events', idExpr: 'id::text', columns: ['details_enc'] },
+  { table: 'lawyer_profiles', idExpr: 'user_id::text', columns: ['phone_enc'] },
+  { table: 'notification_settings', idExpr: 'user_id::text', columns: ['webhook_secret_enc'] },
+  { table: 'idempotency_keys', idExpr: "user_id::text || ':' || key", columns: ['response_body'] },
 ];
 
 export async function rotateKeys(db: Db, crypto: FieldCrypto, batch = 500): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  const prefix = `v1.${crypto.currentKeyId}.`;
   for (const t of TARGETS) {
     counts[t.table] = 0;
-    const stale = t.columns.map((c) => `(${c} IS NOT NULL AND ${c} NOT LIKE $1)`).join(' OR ');
+    // Compare the key-id field exactly (LIKE would treat "_" in a key id as a wildcard).
+    const stale = t.columns.map((c) => `(${c} IS NOT NULL AND split_part(${c}, '.', 2) <> $1)`).join(' OR ');
     for (;;) {
       const rows = await db.$queryRawUnsafe<Record<string, string | null>[]>(
-        `SELECT ${t.idColumn}::text AS id, ${t.columns.join(', ')} FROM ${t.table} WHERE ${stale} LIMIT ${batch}`,
-        `${prefix}%`,
+        `SELECT ${t.idExpr} AS id, ${t.columns.join(', ')} FROM ${t.table} WHERE ${stale} LIMIT ${batch}`,
+        crypto.currentKeyId,
       );
       if (!rows.length) break;
       for (const row of rows) {
@@ -46,7 +50,7 @@ export async function rotateKeys(db: Db, crypto: FieldCrypto, batch = 500): Prom
           params.push(row[c]);
           return `${c} IS NOT DISTINCT FROM $${params.length}`;
         });
-        await db.$executeRawUnsafe(`UPDATE ${t.table} SET ${sets.join(', ')} WHERE ${t.idColumn}::text = $1 AND ${guards.join(' AND ')}`, ...params);
+        await db.$executeRawUnsafe(`UPDATE ${t.table} SET ${sets.join(', ')} WHERE ${t.idExpr} = $1 AND ${guards.join(' AND ')}`, ...params);
         counts[t.table]++;
       }
     }

@@ -4,6 +4,16 @@ import { AppError } from './app-error.ts';
 
 export type Cursor = { t: string; id: string };
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Escapes LIKE wildcards so a free-text search matches literally (Prisma's
+ * `contains` passes % and _ through to ILIKE).
+ */
+export function literalContains(q: string): string {
+  return q.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
 export function encodeCursor(row: { createdAt: Date; id: string }): string {
   return Buffer.from(JSON.stringify({ t: row.createdAt.toISOString(), id: row.id })).toString('base64url');
 }
@@ -12,7 +22,7 @@ export function decodeCursor(cursor: string | undefined): Cursor | null {
   if (!cursor) return null;
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.t !== 'string' || typeof c.id !== 'string' || Number.isNaN(Date.parse(c.t))) throw new Error('bad');
+    if (typeof c.t !== 'string' || typeof c.id !== 'string' || Number.isNaN(Date.parse(c.t)) || !UUID_RE.test(c.id)) throw new Error('bad');
     return c;
   } catch {
     throw new AppError('VALIDATION', 'cursor: malformed', { errors: [{ path: 'querystring.cursor', message: 'malformed cursor' }] });

@@ -32,10 +32,16 @@ export const idempotencyPlugin = fp(
       const userId = req.actor.userId;
       const path = req.url.split('?')[0];
       const requestHash = createHash('sha256').update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+      // Keys expire after IDEMPOTENCY_TTL_HOURS: an expired record is replaced
+      // (a retry that late is a new request), so stored responses do not pile up.
+      const expiredBefore = new Date(app.clock().getTime() - app.config.idempotencyTtlHours * 3_600_000);
       const claimed = await app.db.$executeRaw`
-        INSERT INTO idempotency_keys (user_id, key, method, path, request_hash)
-        VALUES (${userId}::uuid, ${key}, ${req.method}, ${path}, ${requestHash})
-        ON CONFLICT (user_id, key) DO NOTHING`;
+        INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, created_at)
+        VALUES (${userId}::uuid, ${key}, ${req.method}, ${path}, ${requestHash}, ${app.clock()})
+        ON CONFLICT (user_id, key) DO UPDATE SET
+          method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
+          status_code = NULL, response_body = NULL, created_at = EXCLUDED.created_at
+        WHERE idempotency_keys.created_at < ${expiredBefore} AND idempotency_keys.status_code IS NOT NULL`;
       if (claimed === 1) {
         req.idempotencyKey = key;
         return;

@@ -52,7 +52,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['auth'],
       summary: 'End the session of the given refresh token (or the current one)',
-      body: z.strictObject({ refreshToken: z.string().min(1).max(200).optional() }).optional(),
+      body: z.strictObject({ refreshToken: z.string().min(1).max(200).optional() }).nullish(),
       response: { 204: z.null().describe('signed out'), ...problems(401) },
     },
     handler: async (req, reply) => {

@@ -67,14 +67,17 @@ export class AuthService {
     const ok = await verifyPassword(user.passwordHash, password);
     if (!ok || !user.active) {
       if (!ok) {
-        const failures = user.failedLogins + 1;
-        const lock = failures >= auth.loginMaxFailures;
+        // One atomic UPDATE: parallel wrong guesses each count (a read-then-
+        // write here let concurrent requests overwrite each other's count).
+        const lockUntil = new Date(now.getTime() + auth.lockoutMinutes * 60_000);
         await this.db.$transaction(async (tx) => {
-          await tx.user.update({
-            where: { id: user.id },
-            data: lock ? { failedLogins: 0, lockedUntil: new Date(now.getTime() + auth.lockoutMinutes * 60_000) } : { failedLogins: failures },
-          });
-          await appendAudit(tx, { actorId: null, action: lock ? 'auth.locked' : 'auth.login_failed', entityType: 'user', entityId: user.id, requestId }, now);
+          const [row] = await tx.$queryRaw<{ locked: boolean }[]>`
+            UPDATE users SET
+              failed_logins = CASE WHEN failed_logins + 1 >= ${auth.loginMaxFailures} THEN 0 ELSE failed_logins + 1 END,
+              locked_until = CASE WHEN failed_logins + 1 >= ${auth.loginMaxFailures} THEN ${lockUntil} ELSE locked_until END
+            WHERE id = ${user.id}::uuid
+            RETURNING (locked_until = ${lockUntil}) AS locked`;
+          await appendAudit(tx, { actorId: null, action: row?.locked ? 'auth.locked' : 'auth.login_failed', entityType: 'user', entityId: user.id, requestId }, now);
         });
       }
       throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong.');

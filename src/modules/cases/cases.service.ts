@@ -4,7 +4,7 @@ import type { Prisma } from '../../generated/prisma/client.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, diffChanges } from '../../lib/audit.ts';
 import { iso } from '../../lib/http-schemas.ts';
-import { afterCursor, decodeCursor, page } from '../../lib/pagination.ts';
+import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
 import { authoriseCase, requireTeamMember, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { PeopleService } from '../people/people.service.ts';
@@ -81,8 +81,9 @@ export class CasesService {
       where: { id },
       select: { ...caseSelect, person: { select: { id: true, pseudonym: true, legalNameEnc: true, dateOfBirthEnc: true, contactsEnc: true, notesEnc: true, citizenship: true, travelDocumentStatus: true, tags: true, createdAt: true, updatedAt: true } } },
     });
+    const person = this.people.toDto(row.person, access.legal);
     if (access.legal) await this.people.auditReveal(this.app.db, actor, row.personId, id, requestId);
-    return { ...toCaseDto(row), person: this.people.toDto(row.person, access.legal) };
+    return { ...toCaseDto(row), person };
   }
 
   async list(actor: Actor, q: { cursor?: string; limit: number; hostCountry?: string; status?: CaseDto['status']; riskLevel?: CaseDto['riskLevel']; assignedTo?: string; teamId?: string; q?: string }) {
@@ -98,9 +99,9 @@ export class CasesService {
         q.q
           ? {
               OR: [
-                { reference: { contains: q.q, mode: 'insensitive' } },
-                { summary: { contains: q.q, mode: 'insensitive' } },
-                { person: { pseudonym: { contains: q.q, mode: 'insensitive' } } },
+                { reference: { contains: literalContains(q.q), mode: 'insensitive' } },
+                { summary: { contains: literalContains(q.q), mode: 'insensitive' } },
+                { person: { pseudonym: { contains: literalContains(q.q), mode: 'insensitive' } } },
               ],
             }
           : {},

@@ -4,7 +4,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, diffChanges, type Tx } from '../../lib/audit.ts';
 import { normaliseName } from '../../lib/field-crypto.ts';
 import { iso } from '../../lib/http-schemas.ts';
-import { afterCursor, decodeCursor, page } from '../../lib/pagination.ts';
+import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
 import { mayReadLegalData, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import type { PersonDto } from './people.schemas.ts';
@@ -146,13 +146,15 @@ export class PeopleService {
     if (!row) throw new AppError('NOT_FOUND', 'Person not found.');
     const viaCase = row.cases.find((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 }));
     const legal = Boolean(viaCase) || actor.role === 'ADMIN' || (actor.role === 'CASEWORKER' && row.createdById === actor.userId);
+    // Decrypt first: the audit records a reveal only when one really happens.
+    const dto = this.toDto(row, legal);
     if (legal) await this.auditReveal(this.app.db, actor, id, viaCase?.id ?? null, requestId);
-    return this.toDto(row, legal);
+    return dto;
   }
 
   async list(actor: Actor, q: { cursor?: string; limit: number; q?: string }) {
     const rows = await this.app.db.person.findMany({
-      where: { AND: [visiblePeopleWhere(actor), afterCursor(decodeCursor(q.cursor)), q.q ? { pseudonym: { contains: q.q, mode: 'insensitive' } } : {}] },
+      where: { AND: [visiblePeopleWhere(actor), afterCursor(decodeCursor(q.cursor)), q.q ? { pseudonym: { contains: literalContains(q.q), mode: 'insensitive' } } : {}] },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,
       select: personSelect,
