@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config.ts';
+import type { QueueKit } from './workers/queue-kit.ts';
 import { createDb, type Db } from './db.ts';
 import { FieldCrypto } from './lib/field-crypto.ts';
 import { errorsPlugin } from './plugins/errors.ts';
@@ -31,6 +32,8 @@ declare module 'fastify' {
     crypto: FieldCrypto;
     clock: () => Date;
     redis: Redis | null;
+    /** Queues for background jobs; null in processes that enqueue nothing. */
+    queues: QueueKit | null;
   }
 }
 
@@ -38,6 +41,7 @@ export type BuildOptions = {
   /** Share a Prisma client (otherwise one is created and closed with the app). */
   db?: Db;
   redis?: Redis | null;
+  queues?: QueueKit | null;
   clock?: () => Date;
   /** Where logs go (tests capture them to check redaction). */
   logStream?: DestinationStream;
@@ -98,6 +102,7 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
         instance.decorate('crypto', new FieldCrypto(config.crypto.keys, config.crypto.currentKeyId, config.crypto.blindIndexKey));
         instance.decorate('clock', opts.clock ?? (() => new Date()));
         instance.decorate('redis', opts.redis ?? null);
+        instance.decorate('queues', opts.queues ?? null);
         instance.addHook('onClose', async () => {
           if (ownsDb) await db.$disconnect();
         });

@@ -1,6 +1,8 @@
 // Configuration is parsed once, here, from the environment. Bad or missing
 // values stop the process with their names listed; weak secrets are refused.
+import path from 'node:path';
 import { z } from 'zod';
+import { DATA_DIR } from './lib/paths.ts';
 
 const KNOWN_PLACEHOLDERS = ['change-me', 'changeme', 'secret', 'password', 'example', 'placeholder', 'replace'];
 
@@ -39,6 +41,14 @@ const EnvSchema = z.object({
   LOGIN_IP_MAX_ATTEMPTS: int(30, 1),
   LOGIN_IP_WINDOW_MINUTES: int(15, 1),
   IDEMPOTENCY_TTL_HOURS: int(24, 1),
+  PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:3000').describe('how clients reach the API (calendar feed links)'),
+  SMTP_URL: z.string().url().optional().describe('smtp://user:pass@host:port for reminder emails'),
+  MAIL_FROM: z.string().default('Case reminders <reminders@localhost>'),
+  REMINDER_RELAY_SECONDS: int(30, 1),
+  REMINDER_HORIZON_SECONDS: int(300, 10),
+  EXPORTS_DIR: z.string().optional().describe('where export files are written (default .data/exports)'),
+  EXPORT_TTL_DAYS: int(7, 1),
+  STATS_DEFAULT_K: int(5, 3),
 });
 
 export type AppConfig = {
@@ -61,6 +71,11 @@ export type AppConfig = {
   };
   crypto: { keys: Map<string, Buffer>; currentKeyId: string; blindIndexKey: Buffer };
   idempotencyTtlHours: number;
+  publicBaseUrl: string;
+  mail: { smtpUrl: string | undefined; from: string };
+  reminders: { relaySeconds: number; horizonSeconds: number };
+  exports: { dir: string; ttlDays: number };
+  stats: { defaultK: number };
 };
 
 export class ConfigError extends Error {
@@ -126,5 +141,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     },
     crypto: { keys: ring.keys, currentKeyId: ring.currentKeyId, blindIndexKey: bidx },
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
+    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    reminders: { relaySeconds: e.REMINDER_RELAY_SECONDS, horizonSeconds: e.REMINDER_HORIZON_SECONDS },
+    exports: { dir: e.EXPORTS_DIR ?? path.join(DATA_DIR, 'exports'), ttlDays: e.EXPORT_TTL_DAYS },
+    stats: { defaultK: e.STATS_DEFAULT_K },
   };
 }

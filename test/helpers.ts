@@ -10,6 +10,7 @@ import { loadConfig, type AppConfig } from '../src/config.ts';
 import { createDb, type Db } from '../src/db.ts';
 import { hashPassword } from '../src/lib/passwords.ts';
 import { withDatabase } from './global-setup.ts';
+import { createQueueKit, type QueueKit } from '../src/workers/queue-kit.ts';
 
 export type TestEnv = {
   app: FastifyInstance;
@@ -17,6 +18,7 @@ export type TestEnv = {
   url: string;
   config: AppConfig;
   logs: string[];
+  queues: QueueKit | null;
   /** Raw SQL on the test database, bypassing Prisma. */
   sql: <T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
   close: () => Promise<void>;
@@ -54,9 +56,15 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-export async function setupTestEnv(opts: { env?: Record<string, string>; clock?: () => Date } = {}): Promise<TestEnv> {
+/**
+ * opts.queues: give the app a queue kit (Redis when the run has one, else the
+ * PostgreSQL backend in the test database), with a prefix of its own.
+ */
+export async function setupTestEnv(opts: { env?: Record<string, string>; clock?: () => Date; queues?: boolean } = {}): Promise<TestEnv> {
   const database = await createTestDatabase();
-  const config = loadConfig(testEnvVars(database.url, opts.env));
+  const redisUrl = inject('redisUrl');
+  const config = loadConfig(testEnvVars(database.url, { ...(redisUrl ? { REDIS_URL: redisUrl } : {}), ...opts.env }));
+  const queues = opts.queues ? createQueueKit(config, { prefix: `t${uniq()}` }) : null;
   const db = createDb(database.url, 5);
   const logs: string[] = [];
   const logStream = new Writable({
@@ -65,7 +73,7 @@ export async function setupTestEnv(opts: { env?: Record<string, string>; clock?:
       cb();
     },
   });
-  const app = await buildApp(config, { db, logStream, clock: opts.clock });
+  const app = await buildApp(config, { db, logStream, clock: opts.clock, queues });
   await app.ready();
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   return {
@@ -75,8 +83,10 @@ export async function setupTestEnv(opts: { env?: Record<string, string>; clock?:
     config,
     logs,
     sql: async (text, params) => (await pool.query(text, params as unknown[])).rows,
+    queues,
     close: async () => {
       await app.close();
+      await queues?.close();
       await db.$disconnect();
       await pool.end();
       await database.drop();
