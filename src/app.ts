@@ -13,6 +13,7 @@ import type { AppConfig } from './config.ts';
 import type { QueueKit } from './workers/queue-kit.ts';
 import { createDb, type Db } from './db.ts';
 import { FieldCrypto } from './lib/field-crypto.ts';
+import { loggablePath } from './lib/loggable-path.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
@@ -24,6 +25,7 @@ import { peopleRoutes } from './modules/people/people.routes.ts';
 import { caseRoutes } from './modules/cases/cases.routes.ts';
 import { caseRecordRoutes } from './modules/cases/case-records.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { deadlineRoutes } from './modules/deadlines/deadlines.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,7 +77,7 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
       serializers: {
         // Only the path: query strings can hold personal data (a duplicate
         // check by legal name) or secrets (calendar tokens).
-        req: (req) => ({ id: req.id, method: req.method, path: String(req.url ?? '').split('?')[0] }),
+        req: (req) => ({ id: req.id, method: req.method, path: loggablePath(String(req.url ?? '')) }),
       },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
@@ -148,5 +150,6 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(caseRoutes);
   await app.register(caseRecordRoutes);
   await app.register(auditRoutes);
+  await app.register(deadlineRoutes);
   return app;
 }

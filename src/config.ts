@@ -45,6 +45,9 @@ const EnvSchema = z.object({
   SMTP_URL: z.string().url().optional().describe('smtp://user:pass@host:port for reminder emails'),
   MAIL_FROM: z.string().default('Case reminders <reminders@localhost>'),
   REMINDER_RELAY_SECONDS: int(30, 1),
+  REMINDER_OFFSETS_DAYS: z.string().regex(/^\d+(,\d+)*$/).default('14,3,1').describe('reminders this many days before a day-counted deadline'),
+  REMINDER_OFFSETS_HOURS: z.string().regex(/^\d+(,\d+)*$/).default('48,24,12,4,1').describe('reminders this many hours before an hour-counted deadline'),
+  REMINDER_MORNING_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).default('08:00').describe('local time of the due-day reminder'),
   REMINDER_HORIZON_SECONDS: int(300, 10),
   EXPORTS_DIR: z.string().optional().describe('where export files are written (default .data/exports)'),
   EXPORT_TTL_DAYS: int(7, 1),
@@ -73,7 +76,7 @@ export type AppConfig = {
   idempotencyTtlHours: number;
   publicBaseUrl: string;
   mail: { smtpUrl: string | undefined; from: string };
-  reminders: { relaySeconds: number; horizonSeconds: number };
+  reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string };
   exports: { dir: string; ttlDays: number };
   stats: { defaultK: number };
 };
@@ -143,7 +146,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
-    reminders: { relaySeconds: e.REMINDER_RELAY_SECONDS, horizonSeconds: e.REMINDER_HORIZON_SECONDS },
+    reminders: {
+      relaySeconds: e.REMINDER_RELAY_SECONDS,
+      horizonSeconds: e.REMINDER_HORIZON_SECONDS,
+      offsetsDays: e.REMINDER_OFFSETS_DAYS.split(',').map(Number),
+      offsetsHours: e.REMINDER_OFFSETS_HOURS.split(',').map(Number),
+      morningTime: e.REMINDER_MORNING_TIME,
+    },
     exports: { dir: e.EXPORTS_DIR ?? path.join(DATA_DIR, 'exports'), ttlDays: e.EXPORT_TTL_DAYS },
     stats: { defaultK: e.STATS_DEFAULT_K },
   };

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { AppError, problemType, type FieldError } from '../lib/app-error.ts';
+import { loggablePath } from '../lib/loggable-path.ts';
 
 type Problem = { type: string; title: string; status: number; detail: string; instance?: string; errors?: FieldError[] };
 
@@ -11,7 +12,7 @@ export function sendProblem(reply: FastifyReply, req: FastifyRequest, p: Omit<Pr
   return reply
     .code(p.status)
     .header('content-type', 'application/problem+json; charset=utf-8')
-    .send(JSON.stringify({ ...p, instance: req.url.split('?')[0], requestId: req.id }));
+    .send(JSON.stringify({ ...p, instance: loggablePath(req.url), requestId: req.id }));
 }
 
 function zodPath(instancePath: string, params: Record<string, unknown> | undefined, context: string): string {
@@ -70,7 +71,7 @@ export const errorsPlugin = fp(
     });
 
     app.setNotFoundHandler((req, reply) =>
-      sendProblem(reply, req, { type: problemType('NOT_FOUND'), title: 'Not found', status: 404, detail: `No route ${req.method} ${req.url.split('?')[0]}` }),
+      sendProblem(reply, req, { type: problemType('NOT_FOUND'), title: 'Not found', status: 404, detail: `No route ${req.method} ${loggablePath(req.url)}` }),
     );
   },
   { name: 'errors' },

@@ -9,6 +9,7 @@ import { appendAudit, diffChanges, type Tx } from '../../lib/audit.ts';
 import { iso, isoDay } from '../../lib/http-schemas.ts';
 import { authoriseCase, requireTeamMember, type CaseAccess } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
+import { DeadlinesService, toDeadlineDto } from '../deadlines/deadlines.service.ts';
 
 type ChargeRow = Prisma.ChargeGetPayload<object>;
 type EventRow = Prisma.EventGetPayload<object>;
@@ -42,7 +43,10 @@ export type EventInput = {
 };
 
 export class CaseRecordsService {
-  constructor(private readonly app: FastifyInstance) {}
+  private readonly deadlines: DeadlinesService;
+  constructor(private readonly app: FastifyInstance) {
+    this.deadlines = new DeadlinesService({ db: app.db, config: app.config, clock: app.clock, log: app.log });
+  }
 
   toChargeDto(c: ChargeRow) {
     return {
@@ -112,6 +116,7 @@ export class CaseRecordsService {
         data: { id, caseId, ...input, filedOn: toDate(input.filedOn), createdAt: now } as Prisma.ChargeUncheckedCreateInput,
       });
       await appendAudit(tx, { actorId: actor.userId, action: 'charge.create', entityType: 'charge', entityId: id, caseId, requestId, changes: diffChanges(null, input) }, now);
+      await this.deadlines.ensureCcfTask(tx, caseId, row.mechanism, actor.userId, requestId);
       return this.toChargeDto(row);
     });
   }
@@ -133,7 +138,9 @@ export class CaseRecordsService {
       });
       if (count !== 1) throw new AppError('PRECONDITION_FAILED', `The charge has changed since version ${expected} (current version ${before.version}).`);
       await appendAudit(tx, { actorId: actor.userId, action: 'charge.update', entityType: 'charge', entityId: id, caseId: access.id, requestId, changes: diffChanges({ ...before, filedOn: isoDay(before.filedOn) }, patch) }, now);
-      return this.toChargeDto(await tx.charge.findUniqueOrThrow({ where: { id } }));
+      const after = await tx.charge.findUniqueOrThrow({ where: { id } });
+      await this.deadlines.ensureCcfTask(tx, access.id, after.mechanism, actor.userId, requestId);
+      return this.toChargeDto(after);
     });
   }
 
@@ -155,6 +162,8 @@ export class CaseRecordsService {
       const id = randomUUID();
       const row = await tx.event.create({ data: { id, caseId, sourceUrls: [], ...this.eventData(id, input), createdAt: now } as Prisma.EventUncheckedCreateInput });
       await appendAudit(tx, { actorId: actor.userId, action: 'event.create', entityType: 'event', entityId: id, caseId, requestId, changes: diffChanges(null, input, ['details']) }, now);
+      // Rule-made deadlines (and their reminders) commit with the event or not at all.
+      await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId);
       return this.toEventDto(row, access.legal);
     });
   }
@@ -184,6 +193,7 @@ export class CaseRecordsService {
         { actorId: actor.userId, action: 'event.update', entityType: 'event', entityId: id, caseId: access.id, requestId, changes: diffChanges({ ...beforePlain, details: before.detailsEnc ? '(set)' : null }, patch, ['details']) },
         now,
       );
+      await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId);
       return this.toEventDto(await tx.event.findUniqueOrThrow({ where: { id } }), access.legal);
     });
   }
@@ -211,6 +221,7 @@ export class CaseRecordsService {
         select: { id: true, caseId: true, lawyerId: true, role: true, startedAt: true, endedAt: true, lawyer: { select: { displayName: true } } },
       });
       await appendAudit(tx, { actorId: actor.userId, action: 'assignment.create', entityType: 'assignment', entityId: id, caseId, requestId, changes: diffChanges(null, input) }, now);
+      await this.deadlines.onLawyerAssigned(tx, caseId, input.lawyerId);
       return this.toAssignmentDto(row);
     });
   }
@@ -220,8 +231,10 @@ export class CaseRecordsService {
     await this.app.db.$transaction(async (tx) => {
       const access = await authoriseCase(tx, actor, caseId, 'edit');
       requireTeamMember(actor, access.teamId);
+      const current = await tx.assignment.findFirst({ where: { id: assignmentId, caseId, endedAt: null }, select: { lawyerId: true } });
       const { count } = await tx.assignment.updateMany({ where: { id: assignmentId, caseId, endedAt: null }, data: { endedAt: now, endedById: actor.userId } });
-      if (!count) throw new AppError('NOT_FOUND', 'No current assignment with this id on the case.');
+      if (!count || !current) throw new AppError('NOT_FOUND', 'No current assignment with this id on the case.');
+      await this.deadlines.onLawyerUnassigned(tx, caseId, current.lawyerId);
       await appendAudit(tx, { actorId: actor.userId, action: 'assignment.end', entityType: 'assignment', entityId: assignmentId, caseId, requestId }, now);
     });
   }
@@ -240,10 +253,11 @@ export class CaseRecordsService {
 
   async timeline(actor: Actor, caseId: string, requestId: string) {
     const access = await authoriseCase(this.app.db, actor, caseId, 'see');
-    const [charges, events, assignments] = await Promise.all([
+    const [charges, events, assignments, deadlines] = await Promise.all([
       this.app.db.charge.findMany({ where: { caseId } }),
       this.app.db.event.findMany({ where: { caseId } }),
       this.app.db.assignment.findMany({ where: { caseId }, select: { id: true, caseId: true, lawyerId: true, role: true, startedAt: true, endedAt: true, lawyer: { select: { displayName: true } } } }),
+      this.app.db.deadline.findMany({ where: { caseId } }),
     ]);
     if (access.legal && events.some((e) => e.detailsEnc)) {
       await appendAudit(this.app.db, { actorId: actor.userId, action: 'event.read_details', entityType: 'case', entityId: caseId, caseId, requestId, changes: { events: events.filter((e) => e.detailsEnc).length } }, this.app.clock());
@@ -256,6 +270,7 @@ export class CaseRecordsService {
         const started = { kind: 'assignment_started' as const, at: a.startedAt, id: a.id, summary: `${a.lawyer.displayName} assigned (${a.role})`, data: dto };
         return a.endedAt ? [started, { kind: 'assignment_ended' as const, at: a.endedAt, id: a.id, summary: `${a.lawyer.displayName} assignment ended`, data: dto }] : [started];
       }),
+      ...deadlines.map((d) => ({ kind: 'deadline' as const, at: d.dueAt, id: d.id, summary: `${d.status} ${d.kind}: ${d.title}`, data: toDeadlineDto(d) })),
     ].sort((x, y) => x.at.getTime() - y.at.getTime() || x.id.localeCompare(y.id));
     return { items: items.map((i) => ({ ...i, at: iso(i.at) })) };
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CountryCode, Instant, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { PersonSchema } from '../people/people.schemas.ts';
+import { DeadlineSchema } from '../deadlines/deadlines.schemas.ts';
 
 export const CaseStatusEnum = z.enum(['OPEN', 'MONITORING', 'RELOCATED', 'CLOSED']);
 export const RiskLevelEnum = z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
@@ -178,9 +179,9 @@ export const AssignmentSchema = z.object({
 });
 
 export const TimelineItemSchema = z.object({
-  kind: z.enum(['charge', 'event', 'assignment_started', 'assignment_ended']),
+  kind: z.enum(['charge', 'event', 'assignment_started', 'assignment_ended', 'deadline']),
   at: Timestamp,
   id: Uuid,
   summary: z.string(),
-  data: z.union([ChargeSchema, EventSchema, AssignmentSchema]),
+  data: z.union([ChargeSchema, EventSchema, AssignmentSchema, DeadlineSchema]),
 });
