@@ -26,6 +26,8 @@ import { caseRoutes } from './modules/cases/cases.routes.ts';
 import { caseRecordRoutes } from './modules/cases/case-records.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { deadlineRoutes } from './modules/deadlines/deadlines.routes.ts';
+import { queueBoardPlugin } from './plugins/queue-board.ts';
+import { RELAY_QUEUE, REMINDER_QUEUE } from './workers/reminders.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -151,5 +153,6 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(caseRecordRoutes);
   await app.register(auditRoutes);
   await app.register(deadlineRoutes);
+  await app.register(queueBoardPlugin, { queueNames: [REMINDER_QUEUE, RELAY_QUEUE] });
   return app;
 }

@@ -1,30 +1,54 @@
 // Process entry. Reads the environment, picks external or embedded PostgreSQL,
-// applies migrations, starts the API (and, in later roles, workers), and shuts
-// down gracefully on SIGTERM/SIGINT.
+// applies migrations, then runs the roles: ROLE=api (HTTP), ROLE=worker
+// (reminder relay and delivery, exports) or ROLE=all (both, the default).
+// Shuts down gracefully on SIGTERM/SIGINT: stops taking requests and jobs,
+// lets running ones finish, closes connections.
 import { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
-import { prepareRuntime } from './runtime.ts';
+import { createDb } from './db.ts';
+import { FieldCrypto } from './lib/field-crypto.ts';
 import { migrate } from './lib/migrator.ts';
 import { MIGRATIONS_DIR } from './lib/paths.ts';
+import { DeadlinesService } from './modules/deadlines/deadlines.service.ts';
+import { prepareRuntime } from './runtime.ts';
+import { createQueueKit } from './workers/queue-kit.ts';
+import { startReminderWorkers } from './workers/reminders.ts';
 
 async function main() {
-  const { config, database: db, embedded, dataDir } = await prepareRuntime();
+  const { config, database, embedded, dataDir } = await prepareRuntime();
   const applied = await migrate(config.db.url, MIGRATIONS_DIR);
   if (applied.length) console.error(`migrations applied: ${applied.join(', ')}`);
 
-  const redis = config.redis.url ? new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
-  if (redis) await redis.connect().catch((e) => console.error(`redis not reachable yet: ${(e as Error).message}`));
+  const db = createDb(config.db.url);
+  const inserted = await new DeadlinesService({ db, config, clock: () => new Date() }).syncDefaultRules();
+  if (inserted) console.error(`deadline rules: ${inserted} default rule(s) added`);
 
-  const app = await buildApp(config, { redis });
+  const redis = config.redis.url ? new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
+  redis?.on('error', () => {});
+  if (redis) await redis.connect().catch((e) => console.error(`redis not reachable yet: ${(e as Error).message}`));
+  const kit = createQueueKit(config);
+
+  const app = await buildApp(config, { db, redis, queues: kit });
+  const stops: (() => Promise<unknown>)[] = [];
+  if (config.role !== 'api') {
+    const crypto = new FieldCrypto(config.crypto.keys, config.crypto.currentKeyId, config.crypto.blindIndexKey);
+    const workers = await startReminderWorkers({ db, config, crypto, clock: () => new Date(), log: app.log, kit });
+    stops.push(workers.close);
+    if (!config.mail.smtpUrl) app.log.warn('SMTP_URL is not set: email reminders will fail (and be logged) until it is');
+  }
+
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000).unref();
+    const force = setTimeout(() => process.exit(1), 20_000).unref();
     await app.close().catch(() => {});
+    for (const stop of stops) await stop().catch(() => {});
+    await kit.close().catch(() => {});
     redis?.disconnect();
-    await db.release().catch(() => {});
+    await db.$disconnect().catch(() => {});
+    await database.release().catch(() => {});
     clearTimeout(force);
     process.exit(0);
   };
@@ -32,7 +56,7 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   if (config.role === 'worker') {
-    console.error('ROLE=worker: no background jobs exist yet in this version (reminders and exports come with the deadlines and statistics modules); idling until stopped.');
+    console.error(`worker running (queues on ${kit.backend === 'redis' ? 'Redis' : 'PostgreSQL'})`);
     return;
   }
   const address = await app.listen({ host: config.http.host, port: config.http.port });
@@ -40,7 +64,7 @@ async function main() {
   console.error(
     [
       `API listening on ${address}   docs: ${address}/docs`,
-      `database: ${mode}; redis: ${config.redis.url ? 'REDIS_URL' : 'not configured'}`,
+      `database: ${mode}; queues: ${kit.backend === 'redis' ? 'Redis (REDIS_URL)' : 'PostgreSQL (no REDIS_URL)'}; role: ${config.role}`,
       embedded ? 'To use your own servers set DATABASE_URL (and REDIS_URL) plus JWT_SECRET, ENCRYPTION_KEYS and BLIND_INDEX_KEY; see README.' : '',
       'No users yet? npm run cli -- create-admin --email you@example.org',
     ]

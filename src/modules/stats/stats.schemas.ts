@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { CountryCode, Instant, IsoDate, Timestamp, Uuid } from '../../lib/http-schemas.ts';
+import { EventTypeEnum } from '../cases/cases.schemas.ts';
+import { MIN_K } from './disclosure.ts';
+
+export const DIMENSIONS = ['hostCountry', 'type', 'year', 'quarter', 'month', 'citizenship', 'mechanism', 'chargeCategory'] as const;
+export const Dimension = z.enum(DIMENSIONS);
+export type Dimension = z.infer<typeof Dimension>;
+export const PERIOD_DIMENSIONS = ['year', 'quarter', 'month'] as const;
+
+/** The label every statistic carries: counts of what was documented, not how often it happens. */
+export const DOCUMENTED_CASES = 'documented cases';
+
+/** `a,b,c` in a query string, each item checked against `item`, duplicates dropped. */
+const commaList = <T extends z.ZodType<string>>(item: T, max: number) =>
+  z
+    .string()
+    .max(2000)
+    .transform((s, ctx) => {
+      const parts = [...new Set(s.split(',').map((p) => p.trim()).filter(Boolean))];
+      if (parts.length > max) ctx.addIssue({ code: 'custom', message: `at most ${max} values` });
+      const out: z.infer<T>[] = [];
+      for (const p of parts) {
+        const r = item.safeParse(p);
+        if (r.success) out.push(r.data as z.infer<T>);
+        else ctx.addIssue({ code: 'custom', message: `"${p.slice(0, 40)}" is not allowed here` });
+      }
+      return out;
+    });
+
+export const EventFilterFields = {
+  from: z.union([Instant, IsoDate]).optional().describe('events on or after this instant or date (UTC)'),
+  to: z.union([Instant, IsoDate]).optional().describe('events up to this instant, or to the end of this date (UTC)'),
+};
+
+export const StatsEventsQuery = z.strictObject({
+  groupBy: commaList(Dimension, 3)
+    .default([])
+    .describe(`comma-separated, up to 3 of: ${DIMENSIONS.join(', ')}. hostCountry is the case's current host country; year/quarter/month of the event (UTC); citizenship, mechanism and chargeCategory are multi-valued (an event counts once per distinct value)`),
+  ...EventFilterFields,
+  country: commaList(CountryCode, 50).optional().describe('host countries, comma-separated'),
+  type: commaList(EventTypeEnum, 28).optional().describe('event types, comma-separated'),
+  team: commaList(Uuid, 50).optional().describe('team ids, comma-separated'),
+  k: z.coerce.number().int().min(MIN_K).max(1000).optional().describe(`minimum number of distinct documented cases for a cell to be shown (default from configuration, never below ${MIN_K})`),
+  epsilon: z.coerce.number().min(0.05).max(10).optional().describe('privacy parameter for optional geometric noise (public releases); smaller means more noise'),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+export type StatsEventsQuery = z.infer<typeof StatsEventsQuery>;
+
+const dimensionFields = Object.fromEntries(DIMENSIONS.map((d) => [d, z.string().optional()])) as { [K in Dimension]: z.ZodOptional<z.ZodString> };
+
+export const StatsCell = z.object({
+  ...dimensionFields,
+  events: z.number().int().nullable().describe('documented events; null when suppressed'),
+  cases: z.number().int().nullable().describe('distinct documented cases; null when suppressed'),
+  suppressed: z.boolean(),
+  suppression: z.enum(['primary', 'secondary']).optional().describe('primary: fewer than k cases; secondary: withheld so that a primary cell cannot be recovered from totals'),
+});
+export type StatsCellDto = z.infer<typeof StatsCell>;
+
+export const NoiseMetadata = z.object({
+  mechanism: z.string(),
+  epsilon: z.number(),
+  sensitivity: z.number(),
+  alpha: z.number(),
+  scale: z.number(),
+  standardDeviation: z.number(),
+  bound95: z.number().int().describe('95% of draws lie within ±bound95'),
+  randomSource: z.string(),
+  appliedTo: z.string(),
+  unit: z.string(),
+});
+
+const SuppressedCounts = z.object({ primary: z.number().int(), secondary: z.number().int(), total: z.number().int() });
+
+export const StatsMetadata = z.object({
+  generatedAt: Timestamp,
+  label: z.literal(DOCUMENTED_CASES),
+  groupBy: z.array(Dimension),
+  filters: z.object({
+    from: z.string().optional(),
+    to: z.string().optional(),
+    country: z.array(z.string()).optional(),
+    type: z.array(z.string()).optional(),
+    team: z.array(z.string()).optional(),
+  }),
+  k: z.number().int(),
+  epsilon: z.number().nullable(),
+  noise: NoiseMetadata.nullable(),
+  suppressedCells: SuppressedCounts.describe('cells of the table'),
+  suppressedTotals: SuppressedCounts.describe('margins and the grand total'),
+  totalsIncludeSuppressed: z.literal(true),
+  note: z.string(),
+});
+
+export const StatsEventsResponse = z.object({
+  label: z.literal(DOCUMENTED_CASES),
+  groupBy: z.array(Dimension),
+  cells: z.array(StatsCell),
+  totals: z.array(StatsCell).describe('margins: a dimension that is absent is summed over'),
+  total: StatsCell.describe('grand total'),
+  metadata: StatsMetadata,
+});
+export type StatsEventsResponse = z.infer<typeof StatsEventsResponse>;
+
+export const StatsOverviewQuery = z.strictObject({
+  k: z.coerce.number().int().min(MIN_K).max(1000).optional(),
+});
+
+const Figure = z.object({ value: z.number().int().nullable(), suppressed: z.boolean(), suppression: z.enum(['primary', 'secondary']).optional() });
+
+export const StatsOverviewResponse = z.object({
+  label: z.literal(DOCUMENTED_CASES),
+  openCasesByHostCountry: z.object({
+    cells: z.array(z.object({ hostCountry: z.string(), ...Figure.shape })),
+    total: Figure,
+  }),
+  detentionsThisYear: z.object({ year: z.number().int(), ...Figure.shape }).describe('DETENTION events this calendar year (UTC)'),
+  peopleUnderTravelBan: Figure.describe('people whose latest travel-ban event is a TRAVEL_BAN not followed by TRAVEL_BAN_LIFTED'),
+  upcomingDeadlines: z.object({ days: z.number().int(), ...Figure.shape }).describe('OPEN legal deadlines due in the next days'),
+  metadata: z.object({
+    generatedAt: Timestamp,
+    label: z.literal(DOCUMENTED_CASES),
+    k: z.number().int(),
+    suppressedFigures: SuppressedCounts,
+    totalsIncludeSuppressed: z.literal(true),
+    note: z.string(),
+  }),
+});
+export type StatsOverviewResponse = z.infer<typeof StatsOverviewResponse>;

@@ -1,0 +1,230 @@
+// Reminder delivery: never lost, never doubled.
+//
+// PostgreSQL holds every reminder (the outbox, written with its deadline). The
+// relay, a BullMQ job scheduler every REMINDER_RELAY_SECONDS, moves reminders
+// due within the next REMINDER_HORIZON_SECONDS into the `reminders` queue as
+// delayed jobs whose job id IS the reminder id — so months-long delays never
+// sit in Redis, a re-added job is a no-op, and an emptied Redis (FLUSHALL, a
+// failover) is refilled by the next relay run. Delivery claims the row with a
+// guarded PENDING -> SENDING transition (only one worker wins), sends, then
+// SENDING -> SENT. A worker killed mid-delivery leaves SENDING; the claim is
+// taken over after CLAIM_TIMEOUT, so the reminder is delivered again (webhooks
+// carry a stable idempotency key for receivers) and recorded SENT once.
+import { createHmac } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Job } from 'bullmq';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { AppConfig } from '../config.ts';
+import type { Db } from '../db.ts';
+import type { FieldCrypto } from '../lib/field-crypto.ts';
+import { DeadlinesService } from '../modules/deadlines/deadlines.service.ts';
+import type { QueueKit } from './queue-kit.ts';
+
+export const REMINDER_QUEUE = 'reminders';
+export const RELAY_QUEUE = 'reminder-relay';
+const CLAIM_TIMEOUT_MS = 60_000;
+const REENQUEUE_AFTER_MS = 120_000;
+const ATTEMPTS = 8;
+
+export type ReminderJob = { reminderId: string };
+
+export type ReminderDeps = {
+  db: Db;
+  config: AppConfig;
+  crypto: FieldCrypto;
+  clock: () => Date;
+  log: FastifyBaseLogger;
+  kit: QueueKit;
+  /** Injected in tests; built from SMTP_URL otherwise. */
+  mailer?: Transporter | null;
+};
+
+function labelText(label: string): string {
+  const base = label.split('@')[0];
+  if (base === 'overdue') return 'OVERDUE';
+  if (base === 'now') return 'due soon';
+  if (base === 'morning') return 'due today';
+  const m = /^(\d+)([dh])$/.exec(base);
+  return m ? `due in ${m[1]} ${m[2] === 'd' ? 'day' : 'hour'}${m[1] === '1' ? '' : 's'}` : base;
+}
+
+function localTime(instant: Date, tz: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: tz, dateStyle: 'full', timeStyle: 'short' }).format(instant);
+}
+
+export class ReminderService {
+  private readonly deadlines: DeadlinesService;
+  private readonly mailer: Transporter | null;
+
+  constructor(private readonly deps: ReminderDeps) {
+    this.deadlines = new DeadlinesService(deps);
+    this.mailer = deps.mailer !== undefined ? deps.mailer : deps.config.mail.smtpUrl ? nodemailer.createTransport(deps.config.mail.smtpUrl) : null;
+  }
+
+  /** One relay run: take back abandoned claims, mark missed deadlines, enqueue reminders due soon. */
+  async relayOnce(): Promise<{ recovered: number; missed: number; enqueued: number }> {
+    const { db, clock, kit, config } = this.deps;
+    const now = clock();
+    const recovered = await db.reminder.updateMany({ where: { status: 'SENDING', claimedAt: { lt: new Date(now.getTime() - CLAIM_TIMEOUT_MS) } }, data: { status: 'PENDING' } });
+    const missed = await this.deadlines.markMissed();
+    const horizon = new Date(now.getTime() + config.reminders.horizonSeconds * 1000);
+    const staleEnqueue = new Date(now.getTime() - REENQUEUE_AFTER_MS);
+    const queue = kit.queue(REMINDER_QUEUE);
+    let enqueued = 0;
+    let lastSendAt = new Date(0);
+    let lastId = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const batch = await db.reminder.findMany({
+        where: {
+          status: 'PENDING',
+          sendAt: { lte: horizon },
+          OR: [{ enqueuedAt: null }, { enqueuedAt: { lt: staleEnqueue } }],
+          AND: [{ OR: [{ sendAt: { gt: lastSendAt } }, { sendAt: lastSendAt, id: { gt: lastId } }] }],
+        },
+        orderBy: [{ sendAt: 'asc' }, { id: 'asc' }],
+        take: 1000,
+        select: { id: true, sendAt: true },
+      });
+      if (!batch.length) break;
+      // Jobs carry the reminder id only; the id doubles as the job id, so
+      // adding a job that is already queued does nothing.
+      await queue.addBulk(
+        batch.map((r) => ({
+          name: 'deliver',
+          data: { reminderId: r.id } satisfies ReminderJob,
+          opts: {
+            jobId: r.id,
+            delay: Math.max(0, r.sendAt.getTime() - Date.now()),
+            attempts: ATTEMPTS,
+            backoff: { type: 'exponential', delay: 5_000 },
+            removeOnComplete: true,
+            removeOnFail: 1000,
+          },
+        })),
+      );
+      await db.reminder.updateMany({ where: { id: { in: batch.map((r) => r.id) }, status: 'PENDING' }, data: { enqueuedAt: now } });
+      enqueued += batch.length;
+      lastSendAt = batch[batch.length - 1].sendAt;
+      lastId = batch[batch.length - 1].id;
+    }
+    return { recovered: recovered.count, missed, enqueued };
+  }
+
+  /** Delivers one reminder; safe to run twice or concurrently. */
+  async deliver(reminderId: string, finalAttempt = true): Promise<'sent' | 'skipped' | 'cancelled'> {
+    const { db, clock, log } = this.deps;
+    const now = clock();
+    const claimed = await db.$queryRaw<{ id: string }[]>`
+      UPDATE reminders SET status = 'SENDING', claimed_at = ${now}, attempts = attempts + 1
+      WHERE id = ${reminderId}::uuid AND send_at <= ${new Date(now.getTime() + 2_000)}
+        AND (status = 'PENDING' OR (status = 'SENDING' AND claimed_at < ${new Date(now.getTime() - CLAIM_TIMEOUT_MS)}))
+      RETURNING id::text`;
+    if (!claimed.length) return 'skipped';
+    const r = await db.reminder.findUniqueOrThrow({
+      where: { id: reminderId },
+      select: {
+        id: true,
+        label: true,
+        channel: true,
+        recipient: { select: { id: true, email: true, active: true } },
+        deadline: { select: { id: true, kind: true, title: true, dueAt: true, dueDate: true, timeZone: true, status: true, citation: true, verifyWithCounsel: true, source: true, case: { select: { id: true, reference: true, person: { select: { pseudonym: true } } } } } },
+      },
+    });
+    const d = r.deadline;
+    const isOverdue = r.label.startsWith('overdue@');
+    if (d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && !isOverdue) || !r.recipient.active) {
+      await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'CANCELLED' } });
+      return 'cancelled';
+    }
+    try {
+      if (r.channel === 'EMAIL') await this.sendEmail(r.recipient.email, r.label, d);
+      else await this.sendWebhook(r.id, r.recipient.id, r.label, d);
+    } catch (err) {
+      const message = (err as Error).message.slice(0, 300);
+      await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: finalAttempt ? 'FAILED' : 'PENDING', lastError: message } });
+      // Ids only: the log never names the person or the recipient's address.
+      log.error({ reminderId: r.id, channel: r.channel, finalAttempt, error: message }, 'reminder delivery failed');
+      throw err;
+    }
+    await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'SENT', sentAt: clock(), lastError: null } });
+    log.info({ reminderId: r.id, channel: r.channel }, 'reminder sent');
+    return 'sent';
+  }
+
+  private message(label: string, d: { kind: string; title: string; dueAt: Date; timeZone: string; citation: string | null; verifyWithCounsel: boolean; source: string; case: { reference: string; person: { pseudonym: string } } }) {
+    const subject = `[${d.case.reference}] ${labelText(label)}: ${d.title}`;
+    const lines = [
+      `${labelText(label).toUpperCase()}: ${d.title}`,
+      '',
+      `Case: ${d.case.reference} (${d.case.person.pseudonym})`,
+      `Kind: ${d.kind}`,
+      `Due: ${localTime(d.dueAt, d.timeZone)} (${d.timeZone}; ${d.dueAt.toISOString()})`,
+      d.citation ? `Source: ${d.citation}` : '',
+      d.source === 'RULE' || d.verifyWithCounsel ? 'Computed from a rule: verify with counsel.' : '',
+    ];
+    return { subject, text: lines.filter((l, i) => l !== '' || i === 1).join('\n') };
+  }
+
+  private async sendEmail(to: string, label: string, d: Parameters<ReminderService['message']>[1]) {
+    if (!this.mailer) throw new Error('no SMTP server configured (SMTP_URL)');
+    const m = this.message(label, d);
+    await this.mailer.sendMail({ from: this.deps.config.mail.from, to, subject: m.subject, text: m.text });
+  }
+
+  private async sendWebhook(reminderId: string, userId: string, label: string, d: Parameters<ReminderService['message']>[1] & { id: string; dueDate: string | null; status: string; case: { id: string } }) {
+    const s = await this.deps.db.notificationSettings.findUnique({ where: { userId } });
+    if (!s?.webhookEnabled || !s.webhookUrl || !s.webhookSecretEnc) throw new Error('webhook disabled or incomplete');
+    const secret = this.deps.crypto.decrypt(s.webhookSecretEnc, { table: 'notification_settings', column: 'webhook_secret_enc', rowId: userId });
+    const body = JSON.stringify({
+      id: reminderId,
+      idempotencyKey: reminderId,
+      label: label.split('@')[0],
+      text: this.message(label, d).text,
+      deadline: { id: d.id, kind: d.kind, title: d.title, dueAt: d.dueAt.toISOString(), dueDate: d.dueDate, timeZone: d.timeZone, status: d.status, citation: d.citation, verifyWithCounsel: d.verifyWithCounsel },
+      case: { id: d.case.id, reference: d.case.reference, pseudonym: d.case.person.pseudonym },
+    });
+    const ts = Math.floor(Date.now() / 1000).toString();
+    const signature = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
+    const res = await fetch(s.webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'exile-case-backend-reminders/1',
+        'idempotency-key': reminderId,
+        'x-reminder-id': reminderId,
+        'x-signature-timestamp': ts,
+        'x-signature-256': `sha256=${signature}`,
+      },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status < 200 || res.status >= 300) throw new Error(`webhook answered ${res.status}`);
+  }
+}
+
+/** Starts the relay scheduler and the delivery worker on the queue kit. */
+export async function startReminderWorkers(deps: ReminderDeps, opts: { concurrency?: number; relay?: boolean } = {}) {
+  const service = new ReminderService(deps);
+  const delivery = deps.kit.worker(
+    REMINDER_QUEUE,
+    async (job: Job<ReminderJob>) => {
+      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      return service.deliver(job.data.reminderId, final);
+    },
+    { concurrency: opts.concurrency ?? 20 },
+  );
+  delivery.on('error', (err) => deps.log.error({ error: err.message }, 'reminder worker error'));
+  const relayWorkers: { close(): Promise<void> }[] = [];
+  if (opts.relay !== false) {
+    const relayQueue = deps.kit.queue(RELAY_QUEUE);
+    await relayQueue.upsertJobScheduler('relay', { every: deps.config.reminders.relaySeconds * 1000 }, { name: 'relay', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    const relay = deps.kit.worker(RELAY_QUEUE, async () => service.relayOnce(), { concurrency: 1 });
+    relay.on('error', (err) => deps.log.error({ error: err.message }, 'relay worker error'));
+    relayWorkers.push(relay);
+    // Run once at start so a restarted worker does not wait a full period.
+    await service.relayOnce().catch((err) => deps.log.error({ error: (err as Error).message }, 'initial relay failed'));
+  }
+  return { service, close: async () => Promise.all([delivery.close(), ...relayWorkers.map((w) => w.close())]) };
+}
