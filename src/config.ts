@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   REMINDER_RELAY_SECONDS: int(30, 1),
   REMINDER_OFFSETS_DAYS: z.string().regex(/^\d+(,\d+)*$/).default('14,3,1').describe('reminders this many days before a day-counted deadline'),
   REMINDER_OFFSETS_HOURS: z.string().regex(/^\d+(,\d+)*$/).default('48,24,12,4,1').describe('reminders this many hours before an hour-counted deadline'),
+  DIGEST_CRON: z.string().default('0 5 * * *').describe('when the daily digest of the week ahead is emailed (cron, UTC)'),
   REMINDER_MORNING_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).default('08:00').describe('local time of the due-day reminder'),
   REMINDER_HORIZON_SECONDS: int(300, 10),
   EXPORTS_DIR: z.string().optional().describe('where export files are written (default .data/exports)'),
@@ -76,7 +77,7 @@ export type AppConfig = {
   idempotencyTtlHours: number;
   publicBaseUrl: string;
   mail: { smtpUrl: string | undefined; from: string };
-  reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string };
+  reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string; digestCron: string };
   exports: { dir: string; ttlDays: number };
   stats: { defaultK: number };
 };
@@ -152,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       offsetsDays: e.REMINDER_OFFSETS_DAYS.split(',').map(Number),
       offsetsHours: e.REMINDER_OFFSETS_HOURS.split(',').map(Number),
       morningTime: e.REMINDER_MORNING_TIME,
+      digestCron: e.DIGEST_CRON,
     },
     exports: { dir: e.EXPORTS_DIR ?? path.join(DATA_DIR, 'exports'), ttlDays: e.EXPORT_TTL_DAYS },
     stats: { defaultK: e.STATS_DEFAULT_K },

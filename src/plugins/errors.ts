@@ -22,6 +22,14 @@ function zodPath(instancePath: string, params: Record<string, unknown> | undefin
   return joined || context;
 }
 
+/** ioredis and pg connection failures (and Prisma's "can't reach database"). */
+export function isBackingServiceDown(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'P1001', 'P1017'].includes(e.code)) return true;
+  return /Stream isn't writeable|Connection is closed|enableOfflineQueue options is false/.test(e.message ?? '');
+}
+
 export const errorsPlugin = fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => {
@@ -53,6 +61,13 @@ export const errorsPlugin = fp(
       if (isResponseSerializationError(err)) {
         req.log.error({ issues: err.cause.issues.map((i) => ({ path: i.path, code: i.code })) }, 'response failed its schema');
         return sendProblem(reply, req, { type: problemType('INTERNAL'), title: 'Internal error', status: 500, detail: 'The server could not produce a valid response.' });
+      }
+      if (isBackingServiceDown(err)) {
+        // Producers fail fast when Redis (or the database) is unreachable:
+        // the client is told to retry instead of waiting on a hung request.
+        req.log.error({ error: err.message }, 'backing service unavailable');
+        reply.header('retry-after', '30');
+        return sendProblem(reply, req, { type: problemType('UNAVAILABLE'), title: 'Service unavailable', status: 503, detail: 'A backing service is unavailable; retry shortly.' });
       }
       const prismaCode = (err as { code?: string }).code;
       if (prismaCode === 'P2002') {

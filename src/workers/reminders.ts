@@ -17,7 +17,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { AppConfig } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { FieldCrypto } from '../lib/field-crypto.ts';
-import { DeadlinesService } from '../modules/deadlines/deadlines.service.ts';
+import { DeadlinesService, myDeadlinesWhere } from '../modules/deadlines/deadlines.service.ts';
 import type { QueueKit } from './queue-kit.ts';
 
 export const REMINDER_QUEUE = 'reminders';
@@ -151,6 +151,47 @@ export class ReminderService {
     return 'sent';
   }
 
+  /**
+   * The daily digest: each user with email on and open deadlines in the next
+   * seven days gets one email listing them (reference, pseudonym, due time;
+   * never legal names). A digest_log row claims the user-day first, so a
+   * retried or duplicated job sends nothing twice; a failed send frees it.
+   */
+  async sendDigests(): Promise<{ sent: number; failed: number }> {
+    const { db, clock, log } = this.deps;
+    const now = clock();
+    const day = now.toISOString().slice(0, 10);
+    const weekAhead = new Date(now.getTime() + 7 * 86_400_000);
+    const users = await db.user.findMany({ where: { active: true }, select: { id: true, email: true, role: true, memberships: { select: { teamId: true } } } });
+    const disabled = new Set((await db.notificationSettings.findMany({ where: { emailEnabled: false }, select: { userId: true } })).map((s) => s.userId));
+    let sent = 0;
+    let failed = 0;
+    for (const u of users) {
+      if (disabled.has(u.id)) continue;
+      const items = await db.deadline.findMany({
+        where: { AND: [myDeadlinesWhere({ userId: u.id, role: u.role, teamIds: u.memberships.map((m) => m.teamId) }), { status: { in: ['OPEN', 'MISSED'] } }, { dueAt: { lte: weekAhead } }] },
+        orderBy: { dueAt: 'asc' },
+        take: 200,
+        select: { title: true, status: true, dueAt: true, timeZone: true, case: { select: { reference: true, person: { select: { pseudonym: true } } } } },
+      });
+      if (!items.length) continue;
+      const claimed = await db.digestLog.createMany({ data: [{ userId: u.id, day }], skipDuplicates: true });
+      if (!claimed.count) continue;
+      const lines = items.map((d) => `- ${d.status === 'MISSED' || d.dueAt < now ? 'OVERDUE ' : ''}${localTime(d.dueAt, d.timeZone)} (${d.timeZone}): ${d.case.reference} (${d.case.person.pseudonym}) ${d.title}`);
+      try {
+        if (!this.mailer) throw new Error('no SMTP server configured (SMTP_URL)');
+        await this.mailer.sendMail({ from: this.deps.config.mail.from, to: u.email, subject: `Deadlines for the week ahead (${items.length})`, text: ['Open deadlines in the next 7 days:', '', ...lines].join('\n') });
+        await db.digestLog.update({ where: { userId_day: { userId: u.id, day } }, data: { sentAt: clock() } });
+        sent++;
+      } catch (err) {
+        await db.digestLog.delete({ where: { userId_day: { userId: u.id, day } } }).catch(() => {});
+        log.error({ userId: u.id, error: (err as Error).message.slice(0, 200) }, 'digest delivery failed');
+        failed++;
+      }
+    }
+    return { sent, failed };
+  }
+
   private message(label: string, d: { kind: string; title: string; dueAt: Date; timeZone: string; citation: string | null; verifyWithCounsel: boolean; source: string; case: { reference: string; person: { pseudonym: string } } }) {
     const subject = `[${d.case.reference}] ${labelText(label)}: ${d.title}`;
     const lines = [
@@ -220,7 +261,9 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
   if (opts.relay !== false) {
     const relayQueue = deps.kit.queue(RELAY_QUEUE);
     await relayQueue.upsertJobScheduler('relay', { every: deps.config.reminders.relaySeconds * 1000 }, { name: 'relay', opts: { removeOnComplete: true, removeOnFail: 100 } });
-    const relay = deps.kit.worker(RELAY_QUEUE, async () => service.relayOnce(), { concurrency: 1 });
+    // The digest goes out every morning at DIGEST_CRON (UTC).
+    await relayQueue.upsertJobScheduler('digest', { pattern: deps.config.reminders.digestCron }, { name: 'digest', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    const relay = deps.kit.worker(RELAY_QUEUE, async (job: Job) => (job.name === 'digest' ? service.sendDigests() : service.relayOnce()), { concurrency: 1 });
     relay.on('error', (err) => deps.log.error({ error: err.message }, 'relay worker error'));
     relayWorkers.push(relay);
     // Run once at start so a restarted worker does not wait a full period.

@@ -20,18 +20,10 @@ import {
   UpdateDeadlineBody,
   UpdateRuleBody,
 } from './deadlines.schemas.ts';
-import { DeadlinesService, toDeadlineDto } from './deadlines.service.ts';
+import { DeadlinesService, myDeadlinesWhere, toDeadlineDto } from './deadlines.service.ts';
 
 const withCase = { case: { select: { reference: true, hostCountry: true, person: { select: { pseudonym: true } } } } } as const;
 const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
-
-/** Deadlines on cases the user works on: assigned lawyer, team caseworker or coordinator, or named assignee. */
-function myDeadlinesWhere(actor: Actor): Prisma.DeadlineWhereInput {
-  const mine: Prisma.DeadlineWhereInput[] = [{ assigneeId: actor.userId }];
-  if (actor.role === 'LAWYER') mine.push({ case: { assignments: { some: { lawyerId: actor.userId, endedAt: null } } } });
-  if (actor.role === 'CASEWORKER' || actor.role === 'COORDINATOR') mine.push({ case: { teamId: { in: actor.teamIds } } });
-  return { OR: mine };
-}
 
 export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
   const deadlines = new DeadlinesService({ db: app.db, config: app.config, clock: app.clock, log: app.log });

@@ -9,12 +9,21 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
+import type { Actor } from '../../plugins/auth.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, type Tx } from '../../lib/audit.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { localDate, timeZoneFor, zonedToUtc } from '../../lib/legal-time.ts';
 import { computeDue, manualDue, type ComputedDue } from './compute.ts';
 import { DEFAULT_RULES, FUTURE_ONLY_KINDS } from './default-rules.ts';
+
+/** Deadlines on cases the user works on: assigned lawyer, team caseworker or coordinator, or named assignee. */
+export function myDeadlinesWhere(actor: Pick<Actor, 'userId' | 'role' | 'teamIds'>): Prisma.DeadlineWhereInput {
+  const mine: Prisma.DeadlineWhereInput[] = [{ assigneeId: actor.userId }];
+  if (actor.role === 'LAWYER') mine.push({ case: { assignments: { some: { lawyerId: actor.userId, endedAt: null } } } });
+  if (actor.role === 'CASEWORKER' || actor.role === 'COORDINATOR') mine.push({ case: { teamId: { in: actor.teamIds } } });
+  return { OR: mine };
+}
 
 export type DeadlineDeps = { db: Db; config: AppConfig; clock: () => Date; log?: FastifyBaseLogger };
 
