@@ -5,7 +5,7 @@
 // Redis: TEST_REDIS_URL, else 127.0.0.1:6379 when it answers, else none.
 // Extra arguments go to vitest (e.g. `npm test -- test/auth.test.ts`).
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -57,11 +57,25 @@ const redisUrl = (await redisAnswers(redisCandidate)) ? redisCandidate : '';
 console.log(`tests: database = ${mode}; redis = ${redisUrl ? redisCandidate : 'none (Redis-dependent checks use the no-Redis path)'}`);
 
 mkdirSync(path.join(PROJECT_ROOT, 'test-results'), { recursive: true });
-const child = spawn(
-  process.execPath,
-  [path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json', ...process.argv.slice(2)],
-  { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: dbUrl, TEST_REDIS_URL: redisUrl } },
-);
-const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+function vitest(args: string[], report: string, extraEnv: Record<string, string> = {}): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=test-results/${report}`, ...args],
+    { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: dbUrl, TEST_REDIS_URL: redisUrl, ...extraEnv } },
+  );
+  return new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+}
+const args = process.argv.slice(2);
+let code = await vitest(args, 'vitest.json');
+// The queue suites run on Redis above; run them once more on BullMQ's
+// PostgreSQL backend (the embedded single-machine mode) so both stay green.
+if (redisUrl && args.length === 0) {
+  const queueSuites = ['test/reminders.test.ts', 'test/reminder-resilience.test.ts', 'test/exports.test.ts'].filter((f) => existsSync(path.join(PROJECT_ROOT, f)));
+  if (queueSuites.length) {
+    console.log('tests: queue suites again on the PostgreSQL queue backend');
+    const second = await vitest(queueSuites, 'vitest-pg-queue.json', { TEST_QUEUE_BACKEND: 'postgres' });
+    code = code || second;
+  }
+}
 await release();
 process.exit(code);

@@ -62,7 +62,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
  */
 export async function setupTestEnv(opts: { env?: Record<string, string>; clock?: () => Date; queues?: boolean } = {}): Promise<TestEnv> {
   const database = await createTestDatabase();
-  const redisUrl = inject('redisUrl');
+  // TEST_QUEUE_BACKEND=postgres forces BullMQ's PostgreSQL backend even when
+  // Redis answers (npm test runs the queue suites on both when it can).
+  const redisUrl = process.env.TEST_QUEUE_BACKEND === 'postgres' ? '' : inject('redisUrl');
   const config = loadConfig(testEnvVars(database.url, { ...(redisUrl ? { REDIS_URL: redisUrl } : {}), ...opts.env }));
   const queues = opts.queues ? createQueueKit(config, { prefix: `t${uniq()}` }) : null;
   const db = createDb(database.url, 5);
