@@ -47,19 +47,13 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   await admin.end();
   return {
     url: withDatabase(adminUrl, name),
-    drop: async () => {
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
+    // Clones are dropped by the global teardown once every test worker has
+    // exited: dropping here (WITH FORCE) would kill connections that a pool
+    // still holds and surface as unhandled errors.
+    drop: async () => {},
   };
 }
 
-/**
- * opts.queues: give the app a queue kit (Redis when the run has one, else the
- * PostgreSQL backend in the test database), with a prefix of its own.
- */
 export async function setupTestEnv(opts: { env?: Record<string, string>; clock?: () => Date; queues?: boolean } = {}): Promise<TestEnv> {
   const database = await createTestDatabase();
   // TEST_QUEUE_BACKEND=postgres forces BullMQ's PostgreSQL backend even when
