@@ -8,6 +8,7 @@ import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagi
 import { authoriseCase, requireTeamMember, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { PeopleService } from '../people/people.service.ts';
+import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import type { CaseDto } from './cases.schemas.ts';
 
 const caseSelect = {
@@ -133,6 +134,12 @@ export class CasesService {
       const { count } = await tx.case.updateMany({ where: { id, version: expected }, data: { ...patch, version: { increment: 1 }, updatedAt: now } });
       if (count !== 1) throw new AppError('PRECONDITION_FAILED', `The case has changed since version ${expected}; reload it (current version ${before.version}).`);
       await appendAudit(tx, { actorId: actor.userId, action: 'case.update', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(before, patch) }, now);
+      if (patch.hostCountry && patch.hostCountry !== before.hostCountry) {
+        // Other country, other law and time zone: recompute every rule-made deadline.
+        const deadlines = new DeadlinesService({ db: this.app.db, config: this.app.config, clock: this.app.clock });
+        const events = await tx.event.findMany({ where: { caseId: id }, select: { id: true } });
+        for (const e of events) await deadlines.recomputeForEvent(tx, e.id, actor.userId, requestId);
+      }
       return tx.case.findUniqueOrThrow({ where: { id }, select: caseSelect });
     });
     return toCaseDto(row);

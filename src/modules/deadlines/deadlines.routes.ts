@@ -193,8 +193,10 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
         };
         const s = await tx.notificationSettings.upsert({ where: { userId: actor.userId }, create: { userId: actor.userId, ...data }, update: data });
         await appendAudit(tx, { actorId: actor.userId, action: 'notification_settings.put', entityType: 'user', entityId: actor.userId, requestId: req.id, changes: { emailEnabled: { new: data.emailEnabled }, webhookUrl: { new: data.webhookUrl }, webhookEnabled: { new: data.webhookEnabled }, webhookSecret: { personal: true } } }, now);
-        // Reminders already planned follow the new channels.
-        const open = await tx.deadline.findMany({ where: { status: 'OPEN', reminders: { some: { recipientId: actor.userId, status: 'PENDING' } } }, select: { id: true } });
+        // Reminders follow the new channels: re-plan every open deadline the
+        // user works on (not only those with pending reminders: with every
+        // channel off there are none, and turning email back on must work).
+        const open = await tx.deadline.findMany({ where: { AND: [myDeadlinesWhere(actor), { status: 'OPEN' }] }, select: { id: true } });
         for (const d of open) {
           await deadlines.cancelPendingReminders(tx, d.id, actor.userId);
           await deadlines.planReminders(tx, d.id, actor.userId);

@@ -80,7 +80,7 @@ export const MyDeadlinesQuery = z.strictObject({
 });
 
 const ruleFields = {
-  key: z.string().regex(/^[a-z0-9-]{3,80}$/),
+  key: z.string().regex(/^[a-z0-9_-]{3,80}$/, 'lowercase letters, digits, - and _'),
   jurisdiction: z.string().regex(/^([A-Z]{2}|ECHR|INTERPOL|CIS|\*)$/, 'ISO country, ECHR, INTERPOL, CIS or *'),
   hostCountries: z.array(z.string().regex(/^[A-Z]{2}$/)).max(60).describe('empty: every host country'),
   triggerEventType: EventTypeEnum,

@@ -25,6 +25,10 @@ export function myDeadlinesWhere(actor: Pick<Actor, 'userId' | 'role' | 'teamIds
   return { OR: mine };
 }
 
+const SYSTEM_CANCEL_REASON = 'no longer produced by its rule after the event changed';
+/** A deadline found already past when it is computed is announced as overdue only if it passed this recently. */
+const RECENTLY_MISSED_MS = 7 * 86_400_000;
+
 export type DeadlineDeps = { db: Db; config: AppConfig; clock: () => Date; log?: FastifyBaseLogger };
 
 type DeadlineRow = Prisma.DeadlineGetPayload<object>;
@@ -114,23 +118,35 @@ export class DeadlinesService {
         });
         await this.history(tx, id, actorId, 'computed', { rule: rule.key, dueAt: iso(due.dueAt), status: missed ? 'MISSED' : 'OPEN' }, now);
         await appendAudit(tx, { actorId, action: 'deadline.computed', entityType: 'deadline', entityId: id, caseId: ev.caseId, requestId, changes: { rule: rule.key, dueAt: { new: iso(due.dueAt) } } }, now);
-        if (!missed) await this.planReminders(tx, id);
+        await this.planReminders(tx, id);
         continue;
       }
-      if (current.manualOverride || current.status === 'DONE' || current.status === 'CANCELLED') continue;
+      if (current.manualOverride || current.status === 'DONE') continue;
+      if (current.status === 'CANCELLED') {
+        // Reopen only what the system cancelled (the event stopped producing
+        // it, then produced it again); a person's cancellation stands.
+        const last = await tx.deadlineChange.findFirst({ where: { deadlineId: current.id }, orderBy: { id: 'desc' }, select: { reason: true } });
+        if (last?.reason !== SYSTEM_CANCEL_REASON) continue;
+        const missed = due.dueAt <= now;
+        await tx.deadline.update({ where: { id: current.id }, data: { ...due, status: missed ? 'MISSED' : 'OPEN', version: { increment: 1 }, updatedAt: now } });
+        await this.history(tx, current.id, actorId, 'reopened: produced by its rule again after the event changed', { status: { old: 'CANCELLED', new: missed ? 'MISSED' : 'OPEN' }, dueAt: iso(due.dueAt) }, now);
+        await appendAudit(tx, { actorId, action: 'deadline.reopened', entityType: 'deadline', entityId: current.id, caseId: ev.caseId, requestId, changes: { dueAt: { new: iso(due.dueAt) } } }, now);
+        await this.planReminders(tx, current.id);
+        continue;
+      }
       if (current.dueAt.getTime() !== due.dueAt.getTime()) {
         const missed = due.dueAt <= now;
         await tx.deadline.update({ where: { id: current.id }, data: { ...due, status: missed ? 'MISSED' : 'OPEN', version: { increment: 1 }, updatedAt: now } });
         await this.history(tx, current.id, actorId, 'recomputed after event change', { dueAt: { old: iso(current.dueAt), new: iso(due.dueAt) } }, now);
         await appendAudit(tx, { actorId, action: 'deadline.recomputed', entityType: 'deadline', entityId: current.id, caseId: ev.caseId, requestId, changes: { dueAt: { old: iso(current.dueAt), new: iso(due.dueAt) } } }, now);
         await this.cancelPendingReminders(tx, current.id);
-        if (!missed) await this.planReminders(tx, current.id);
+        await this.planReminders(tx, current.id);
       }
     }
     for (const d of existing) {
-      if (seen.has(d.ruleId ?? '') || d.manualOverride || d.status !== 'OPEN') continue;
+      if (seen.has(d.ruleId ?? '') || d.manualOverride || (d.status !== 'OPEN' && d.status !== 'MISSED')) continue;
       await tx.deadline.update({ where: { id: d.id }, data: { status: 'CANCELLED', version: { increment: 1 }, updatedAt: now } });
-      await this.history(tx, d.id, actorId, 'no longer produced by its rule after the event changed', { status: { old: d.status, new: 'CANCELLED' } }, now);
+      await this.history(tx, d.id, actorId, SYSTEM_CANCEL_REASON, { status: { old: d.status, new: 'CANCELLED' } }, now);
       await appendAudit(tx, { actorId, action: 'deadline.cancelled', entityType: 'deadline', entityId: d.id, caseId: ev.caseId, requestId, changes: { reason: 'event changed' } }, now);
       await this.cancelPendingReminders(tx, d.id);
     }
@@ -195,6 +211,9 @@ export class DeadlinesService {
     let reschedule = false;
     if (patch.dueAt || patch.dueDate) {
       const due = manualDue(patch, hostCountry);
+      if (due.dueAt <= now && (patch.status ?? d.status) === 'OPEN') {
+        throw new AppError('VALIDATION', 'a rescheduled deadline must be in the future', { errors: [{ path: patch.dueAt ? 'body.dueAt' : 'body.dueDate', message: 'must be in the future' }] });
+      }
       if (due.dueAt.getTime() !== d.dueAt.getTime()) {
         Object.assign(data, due, { manualOverride: true });
         changes.dueAt = { old: iso(d.dueAt), new: iso(due.dueAt) };
@@ -244,7 +263,10 @@ export class DeadlinesService {
       where: { id: deadlineId },
       select: { id: true, status: true, dueAt: true, dueDate: true, timeZone: true, hourBased: true, assigneeId: true, case: { select: { id: true, teamId: true } } },
     });
-    if (d.status !== 'OPEN') return 0;
+    // A deadline computed when it had already passed (an event logged late)
+    // still warns, once, if it passed recently: an overdue reminder goes out at once.
+    const justMissed = d.status === 'MISSED' && d.dueAt.getTime() > now.getTime() - RECENTLY_MISSED_MS;
+    if (d.status !== 'OPEN' && !justMissed) return 0;
     const [lawyers, members] = await Promise.all([
       tx.assignment.findMany({ where: { caseId: d.case.id, endedAt: null, lawyer: { active: true } }, select: { lawyerId: true } }),
       tx.teamMember.findMany({ where: { teamId: d.case.teamId, user: { active: true, role: { in: ['CASEWORKER', 'COORDINATOR'] } } }, select: { userId: true, user: { select: { role: true } } } }),
@@ -265,8 +287,8 @@ export class DeadlinesService {
     const schedule = reminderSchedule(d, this.deps.config.reminders);
     const future = schedule.filter((s) => s.at > now || s.label === 'overdue');
     const passed = schedule.filter((s) => s.at <= now && s.label !== 'overdue');
-    const items = [...future];
-    if (passed.length && d.dueAt > now) items.push({ label: 'now', at: now });
+    const items = justMissed ? schedule.filter((s) => s.label === 'overdue') : [...future];
+    if (!justMissed && passed.length && d.dueAt > now) items.push({ label: 'now', at: now });
     // Labels carry the due instant, so a rescheduled deadline gets a fresh set
     // while the reminders already sent for the old date stay on record.
     const stamp = d.dueAt.toISOString();

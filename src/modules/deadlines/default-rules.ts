@@ -34,7 +34,7 @@ const NO_HOLIDAYS = 'date-holidays has no calendar for KG or TJ: only weekends a
 export const DEFAULT_RULES: DefaultRule[] = [
   // ---- any host country: terms the court itself set ----
   ...(['DETENTION', 'DETENTION_EXTENSION'] as const).map((t) => ({
-    key: `any-${t.toLowerCase()}-term-expiry`,
+    key: `any-${t.toLowerCase().replace(/_/g, '-')}-term-expiry`,
     jurisdiction: '*',
     hostCountries: [],
     triggerEventType: t,
@@ -49,7 +49,7 @@ export const DEFAULT_RULES: DefaultRule[] = [
     verifyWithCounsel: false,
   })),
   ...(['EXTRADITION_HEARING', 'COURT_HEARING'] as const).map((t) => ({
-    key: `any-${t.toLowerCase()}`,
+    key: `any-${t.toLowerCase().replace(/_/g, '-')}`,
     jurisdiction: '*',
     hostCountries: [],
     triggerEventType: t,
@@ -186,7 +186,7 @@ export const DEFAULT_RULES: DefaultRule[] = [
     verifyWithCounsel: true,
   },
   ...(['RESIDENCE_PERMIT_CANCELLED', 'RESIDENCE_PERMIT_REFUSED', 'ENTRY_REFUSAL'] as const).map((t) => ({
-    key: `tr-${t.toLowerCase()}-60d`,
+    key: `tr-${t.toLowerCase().replace(/_/g, '-')}-60d`,
     jurisdiction: 'TR',
     hostCountries: ['TR'],
     triggerEventType: t,
