@@ -8,4 +8,4 @@ COPY . .
 RUN node scripts/generate.mjs
 USER node
 EXPOSE 3000
-CMD ["node_modules/.bin/tsx", "src/main.ts"]
+CMD ["node", "--import", "tsx", "src/main.ts"]

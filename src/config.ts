@@ -47,6 +47,9 @@ const EnvSchema = z.object({
   REMINDER_RELAY_SECONDS: int(30, 1),
   REMINDER_OFFSETS_DAYS: z.string().regex(/^\d+(,\d+)*$/).default('14,3,1').describe('reminders this many days before a day-counted deadline'),
   REMINDER_OFFSETS_HOURS: z.string().regex(/^\d+(,\d+)*$/).default('48,24,12,4,1').describe('reminders this many hours before an hour-counted deadline'),
+  REMINDER_CLAIM_TIMEOUT_SECONDS: int(60, 5).describe('a delivery claimed longer ago than this (its worker died) is taken over'),
+  REMINDER_REENQUEUE_SECONDS: int(120, 5).describe('a pending reminder queued longer ago than this is queued again (job ids make it a no-op if it is still there)'),
+  REMINDER_CONCURRENCY: int(50, 1).describe('deliveries in flight per worker process'),
   DIGEST_CRON: z.string().default('0 5 * * *').describe('when the daily digest of the week ahead is emailed (cron, UTC)'),
   REMINDER_MORNING_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).default('08:00').describe('local time of the due-day reminder'),
   REMINDER_HORIZON_SECONDS: int(300, 10),
@@ -77,7 +80,7 @@ export type AppConfig = {
   idempotencyTtlHours: number;
   publicBaseUrl: string;
   mail: { smtpUrl: string | undefined; from: string };
-  reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string; digestCron: string };
+  reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string; digestCron: string; claimTimeoutMs: number; reenqueueMs: number; concurrency: number };
   exports: { dir: string; ttlDays: number };
   stats: { defaultK: number };
 };
@@ -154,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       offsetsHours: e.REMINDER_OFFSETS_HOURS.split(',').map(Number),
       morningTime: e.REMINDER_MORNING_TIME,
       digestCron: e.DIGEST_CRON,
+      claimTimeoutMs: e.REMINDER_CLAIM_TIMEOUT_SECONDS * 1000,
+      reenqueueMs: e.REMINDER_REENQUEUE_SECONDS * 1000,
+      concurrency: e.REMINDER_CONCURRENCY,
     },
     exports: { dir: e.EXPORTS_DIR ?? path.join(DATA_DIR, 'exports'), ttlDays: e.EXPORT_TTL_DAYS },
     stats: { defaultK: e.STATS_DEFAULT_K },

