@@ -25,9 +25,12 @@ import { peopleRoutes } from './modules/people/people.routes.ts';
 import { caseRoutes } from './modules/cases/cases.routes.ts';
 import { caseRecordRoutes } from './modules/cases/case-records.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { statsRoutes } from './modules/stats/stats.routes.ts';
+import { exportRoutes } from './modules/exports/exports.routes.ts';
 import { deadlineRoutes } from './modules/deadlines/deadlines.routes.ts';
 import { queueBoardPlugin } from './plugins/queue-board.ts';
 import { RELAY_QUEUE, REMINDER_QUEUE } from './workers/reminders.ts';
+import { EXPORT_QUEUE } from './modules/exports/exports.service.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -152,7 +155,9 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(caseRoutes);
   await app.register(caseRecordRoutes);
   await app.register(auditRoutes);
+  await app.register(statsRoutes);
+  await app.register(exportRoutes);
   await app.register(deadlineRoutes);
-  await app.register(queueBoardPlugin, { queueNames: [REMINDER_QUEUE, RELAY_QUEUE] });
+  await app.register(queueBoardPlugin, { queueNames: [REMINDER_QUEUE, RELAY_QUEUE, EXPORT_QUEUE] });
   return app;
 }

@@ -1,6 +1,6 @@
 // Process entry. Reads the environment, picks external or embedded PostgreSQL,
 // applies migrations, then runs the roles: ROLE=api (HTTP), ROLE=worker
-// (reminder relay and delivery, exports) or ROLE=all (both, the default).
+// (reminder relay and delivery, export jobs) or ROLE=all (both, the default).
 // Shuts down gracefully on SIGTERM/SIGINT: stops taking requests and jobs,
 // lets running ones finish, closes connections.
 import { Redis } from 'ioredis';
@@ -13,6 +13,7 @@ import { DeadlinesService } from './modules/deadlines/deadlines.service.ts';
 import { prepareRuntime } from './runtime.ts';
 import { createQueueKit } from './workers/queue-kit.ts';
 import { startReminderWorkers } from './workers/reminders.ts';
+import { startExportWorker } from './workers/exports.worker.ts';
 
 async function main() {
   const { config, database, embedded, dataDir } = await prepareRuntime();
@@ -35,6 +36,7 @@ async function main() {
     const crypto = new FieldCrypto(config.crypto.keys, config.crypto.currentKeyId, config.crypto.blindIndexKey);
     const workers = await startReminderWorkers({ db, config, crypto, clock: () => new Date(), log: app.log, kit });
     stops.push(workers.close);
+    startExportWorker({ db, config, kit, clock: () => new Date(), log: app.log });
     if (!config.mail.smtpUrl) app.log.warn('SMTP_URL is not set: email reminders will fail (and be logged) until it is');
   }
 

@@ -124,12 +124,17 @@ export class ReminderService {
       if (!batch.length) break;
       // A reminder queued before but still pending: if its old job ended
       // (failed after the attempts, or completed without sending), that job
-      // would make the re-add a no-op; remove it so the reminder is retried.
+      // would make the re-add a no-op, so it is removed. If the old job is
+      // still "active" (its worker died; BullMQ notices only after the lock
+      // and stalled-check periods), a fresh job with a new id is added: the
+      // guarded claim in deliver(), not the job id, is what prevents a double send.
+      const freshIds = new Map<string, string>();
       for (const r of batch.filter((x) => x.enqueuedAt)) {
         const old = await queue.getJob(r.id).catch(() => undefined);
         if (!old) continue;
         const state = await old.getState().catch(() => 'unknown');
         if (state === 'failed' || state === 'completed') await old.remove().catch(() => {});
+        else if (state === 'active' || state === 'unknown') freshIds.set(r.id, `${r.id}-r${now.getTime()}`);
       }
       // Jobs carry the reminder id only; the id doubles as the job id, so
       // adding a job that is already queued does nothing.
@@ -138,7 +143,7 @@ export class ReminderService {
           name: 'deliver',
           data: { reminderId: r.id } satisfies ReminderJob,
           opts: {
-            jobId: r.id,
+            jobId: freshIds.get(r.id) ?? r.id,
             delay: Math.max(0, r.sendAt.getTime() - Date.now()),
             attempts: ATTEMPTS,
             backoff: { type: 'exponential', delay: 5_000 },

@@ -5,8 +5,7 @@
 // The chart is drawn from the protected table only: suppressed cells have no
 // value here (null), so they cannot leak through bar heights; they are marked
 // with a cross under their period instead.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { AppError } from '../../lib/app-error.ts';
 import { PERIOD_DIMENSIONS, type Dimension, type StatsEventsResponse } from './stats.schemas.ts';
 
@@ -34,8 +33,10 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
   const withheld = table.cells.filter((c) => c.suppressed).map((c) => ({ period: c[period] as string, series: seriesOf(c), marker: '×' }));
   const periods = [...new Set(table.cells.map((c) => c[period] as string))].sort();
   const m = table.metadata;
+  // Team ids mean nothing to a reader and are internal identifiers: a
+  // published chart says only that a team filter applied.
   const filters = Object.entries(m.filters)
-    .map(([key, v]) => `${key}: ${Array.isArray(v) ? v.join(', ') : v}`)
+    .map(([key, v]) => (key === 'team' ? `${(v as string[]).length} team(s)` : `${key}: ${Array.isArray(v) ? v.join(', ') : v}`))
     .join('; ');
   const noise = m.noise ? ` Geometric noise added (epsilon ${m.epsilon}, 95% of counts within ±${m.noise.bound95}).` : '';
 
@@ -79,7 +80,9 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
       },
     ],
   };
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  // Loaded on first use: processes that never draw (workers) do not carry vega.
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { CountryCode, Timestamp, Uuid } from '../../lib/http-schemas.ts';
+import { EventTypeEnum } from '../cases/cases.schemas.ts';
+import { MIN_K } from '../stats/disclosure.ts';
+import { EventFilterFields } from '../stats/stats.schemas.ts';
+
+export const ExportKind = z.enum(['events-anonymised']);
+export const ExportFormat = z.enum(['csv', 'json']);
+export const ExportStatus = z.enum(['QUEUED', 'RUNNING', 'DONE', 'FAILED', 'EXPIRED']);
+
+export const ExportFilters = z.strictObject({
+  ...EventFilterFields,
+  country: z.array(CountryCode).max(50).optional().describe('host countries'),
+  type: z.array(EventTypeEnum).max(28).optional(),
+  team: z.array(Uuid).max(50).optional(),
+});
+export type ExportFilters = z.infer<typeof ExportFilters>;
+
+export const CreateExportBody = z.strictObject({
+  kind: ExportKind,
+  filters: ExportFilters.default({}),
+  format: ExportFormat.default('csv'),
+  k: z.number().int().min(MIN_K).max(1000).optional().describe('k-anonymity threshold over the quasi-identifiers (default from configuration)'),
+});
+
+export const ExportJobData = z.strictObject({ exportId: Uuid });
+export type ExportJobData = z.infer<typeof ExportJobData>;
+
+/** What the job records about its output (stored on the export and returned to its owner). */
+export const ExportMetadata = z.object({
+  generatedAt: Timestamp,
+  label: z.string(),
+  k: z.number().int(),
+  quasiIdentifiers: z.array(z.string()),
+  columns: z.array(z.string()),
+  eventsMatched: z.number().int().describe('events matching the filters'),
+  rowsPublished: z.number().int(),
+  rowsByPeriodPrecision: z.object({ month: z.number().int(), quarter: z.number().int(), year: z.number().int() }),
+  rowsDropped: z.number().int().describe('rows whose class stayed under k even at year precision'),
+  caseKey: z.string(),
+  filters: z.record(z.string(), z.unknown()),
+  note: z.string(),
+});
+export type ExportMetadata = z.infer<typeof ExportMetadata>;
+
+export const ExportSchema = z.object({
+  id: Uuid,
+  kind: z.string(),
+  format: ExportFormat,
+  status: ExportStatus,
+  progress: z.number().int().min(0).max(100),
+  rowCount: z.number().int().nullable(),
+  filters: z.record(z.string(), z.unknown()),
+  metadata: ExportMetadata.nullable(),
+  error: z.string().nullable(),
+  createdAt: Timestamp,
+  finishedAt: Timestamp.nullable(),
+  expiresAt: Timestamp.nullable(),
+});
+export type ExportDto = z.infer<typeof ExportSchema>;

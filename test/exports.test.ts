@@ -1,0 +1,310 @@
+// Research exports: a real BullMQ worker builds the file; k-anonymity with
+// month -> quarter -> year generalisation, per-export case keys, owner-only
+// files, creator/admin access, audit of creation and every download, expiry.
+import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChains } from '../src/lib/audit.ts';
+import { sweepExports } from '../src/modules/exports/exports.service.ts';
+import { startExportWorker } from '../src/workers/exports.worker.ts';
+import { clientFor, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+
+// The same 13 cases / 21 events as test/stats.test.ts, with outcomes for the
+// court hearings ("adjourned" -> PENDING). With k = 3 the expected release is:
+//   month:   A1-A4 DETENTION 2024-02 (EXTREMISM, CIS, NOT_RECORDED, RU)      4 rows
+//   quarter: A1-A3 COURT_HEARING 2024-04/05/06 -> 2024-Q2 (PENDING)          3 rows
+//   year:    A1-A3 THREAT 2025-01/05/09 -> 2025 (quarters hold one case each) 3 rows
+//   dropped: everything else (classes of 1 or 2 cases)                      11 rows
+type CaseSpec = { name: string; host: string; citizenship: string[]; charges: [string, string][]; events: [string, string, string?][] };
+const CIS = 'CIS_INTERSTATE_SEARCH';
+const ADJ = 'Hearing adjourned until the prosecutor';
+const CASES: CaseSpec[] = [
+  { name: 'A1', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10'], ['COURT_HEARING', '2024-04-03', ADJ], ['THREAT', '2025-01-15']] },
+  { name: 'A2', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10'], ['COURT_HEARING', '2024-05-03', ADJ], ['THREAT', '2025-05-15']] },
+  { name: 'A3', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10'], ['COURT_HEARING', '2024-06-03', ADJ], ['THREAT', '2025-09-15']] },
+  { name: 'A4', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10']] },
+  { name: 'A5', host: 'AM', citizenship: ['RU'], charges: [['FAKES', 'DOMESTIC']], events: [['DETENTION', '2024-02-10', 'Court refused bail']] },
+  { name: 'A6', host: 'AM', citizenship: ['RU', 'BY'], charges: [['EXTREMISM', 'INTERPOL_RED_NOTICE'], ['FAKES', 'DOMESTIC']], events: [['DETENTION', '2024-02-10']] },
+  { name: 'G1', host: 'GE', citizenship: ['BY'], charges: [], events: [['DETENTION', '2024-03-15'], ['DETENTION', '2024-03-20'], ['TRAVEL_BAN', '2025-01-20']] },
+  { name: 'G2', host: 'GE', citizenship: ['BY'], charges: [], events: [['DETENTION', '2024-03-15']] },
+  { name: 'G3', host: 'GE', citizenship: ['BY'], charges: [['DISCREDITING_ARMY', 'DOMESTIC']], events: [['DETENTION', '2024-03-15']] },
+  { name: 'G4', host: 'GE', citizenship: ['RU'], charges: [['DISCREDITING_ARMY', 'DOMESTIC']], events: [['DETENTION', '2024-03-15']] },
+  { name: 'G5', host: 'GE', citizenship: ['RU'], charges: [['DISCREDITING_ARMY', 'DOMESTIC']], events: [['DETENTION', '2024-03-15']] },
+  { name: 'K1', host: 'KZ', citizenship: ['RU'], charges: [['TERRORISM', CIS]], events: [['DETENTION', '2024-02-01']] },
+  { name: 'K2', host: 'KZ', citizenship: ['RU'], charges: [], events: [['ABDUCTION', '2025-07-01']] },
+];
+
+const SOME_EXPORT_ID = '00000000-0000-4000-8000-000000000001';
+const secrets: string[] = [];
+const workerErrors: unknown[] = [];
+let env: TestEnv;
+let exportsDir: string;
+let coord: Client;
+let otherCoord: Client;
+let admin: Client;
+let teamId: string;
+
+beforeAll(async () => {
+  exportsDir = mkdtempSync(path.join(os.tmpdir(), 'exports-test-'));
+  env = await setupTestEnv({ queues: true, env: { EXPORTS_DIR: path.join(exportsDir, 'files'), EXPORT_TTL_DAYS: '7' } });
+  startExportWorker({
+    db: env.db,
+    config: env.config,
+    kit: env.queues!,
+    clock: () => new Date(),
+    log: { info: () => {}, warn: () => {}, error: (obj) => workerErrors.push(obj) },
+  });
+  teamId = await createTeam(env, ['AM', 'GE', 'KZ']);
+  const cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamId] });
+  coord = await clientFor(env, 'COORDINATOR');
+  otherCoord = await clientFor(env, 'COORDINATOR');
+  admin = await clientFor(env, 'ADMIN');
+  const run = uniq();
+  for (const spec of CASES) {
+    const legalName = `Legalname ${spec.name} Zzq${run}`;
+    const pseudonym = `Pseudo-${spec.name}-${run}`;
+    const p = await cw.post('/v1/people', { pseudonym, legalName, dateOfBirth: '1979-11-30', citizenship: spec.citizenship, travelDocumentStatus: 'NONE' });
+    expect(p.statusCode, p.body).toBe(201);
+    const c = await cw.post('/v1/cases', { personId: p.json().id, teamId, hostCountry: spec.host, summary: `Summary freetext ${run}` });
+    expect(c.statusCode, c.body).toBe(201);
+    const caseId = c.json().id as string;
+    secrets.push(legalName, pseudonym, c.json().reference, caseId, p.json().id, `Summary freetext ${run}`);
+    for (const [category, mechanism] of spec.charges) {
+      expect((await cw.post(`/v1/cases/${caseId}/charges`, { issuingCountry: 'RU', code: 'RU-CC', article: '207.3', category, mechanism, status: 'WANTED' })).statusCode).toBe(201);
+    }
+    for (const [i, [type, date, outcome]] of spec.events.entries()) {
+      const city = `Cityname${spec.name}${i}x${run}`;
+      const outcomeText = outcome ? `${outcome} ${run}` : null;
+      const ev = await cw.post(`/v1/cases/${caseId}/events`, { type, country: spec.host, occurredAt: `${date}T22:30:00+00:00`, city, authority: `Authority ${run}`, outcome: outcomeText, details: `Details freetext ${run}` });
+      expect(ev.statusCode, ev.body).toBe(201);
+      secrets.push(city, `Authority ${run}`, `Details freetext ${run}`, ev.json().id, ...(outcomeText ? [outcomeText] : []));
+    }
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await env?.close();
+  rmSync(exportsDir, { recursive: true, force: true });
+});
+
+function expectNoSecrets(label: string, body: string) {
+  for (const s of secrets) expect(body.includes(s), `${label} leaks "${s}"`).toBe(false);
+  expect(/Zzq|Pseudo-|Cityname|freetext|Authority |adjourned|refused bail/i.test(body), `${label} leaks fixture text`).toBe(false);
+  expect(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(body), `${label} contains an id`).toBe(false);
+}
+
+async function waitDone(client: Client, id: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await client.get(`/v1/exports/${id}`);
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    if (body.status === 'DONE' || body.status === 'FAILED') return body;
+    if (Date.now() > deadline) throw new Error(`export ${id} still ${body.status} (${body.progress}%); worker errors: ${JSON.stringify(workerErrors)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function parseCsv(text: string): string[][] {
+  // The export holds no quotes, commas or line breaks inside fields (enums and codes only).
+  expect(text.endsWith('\r\n')).toBe(true);
+  return text.slice(0, -2).split('\r\n').map((l) => l.split(','));
+}
+
+describe('POST /v1/exports and the worker', () => {
+  let first: { id: string; rows: Record<string, string>[] };
+
+  it('queues a job, builds a k-anonymous CSV, and lets its creator download it', async () => {
+    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 3, filters: {} });
+    expect(res.statusCode, res.body).toBe(202);
+    const { id } = res.json();
+    expect(res.headers.location).toBe(`/v1/exports/${id}`);
+    expect(Object.keys(res.json())).toEqual(['id']);
+
+    const done = await waitDone(coord, id);
+    expect(done).toMatchObject({ id, kind: 'events-anonymised', format: 'csv', status: 'DONE', progress: 100, rowCount: 10, error: null });
+    expect(done.metadata).toMatchObject({
+      k: 3,
+      label: 'documented cases',
+      eventsMatched: 21,
+      rowsPublished: 10,
+      rowsByPeriodPrecision: { month: 4, quarter: 3, year: 3 },
+      rowsDropped: 11,
+      quasiIdentifiers: ['host_country', 'period', 'event_type', 'charge_categories', 'mechanisms', 'outcome_class', 'citizenship'],
+    });
+    const ttl = Date.parse(done.expiresAt) - Date.parse(done.finishedAt);
+    expect(ttl).toBe(7 * 86_400_000);
+
+    // Stored under EXPORTS_DIR, readable by the owner only.
+    const row = await env.db.export.findUniqueOrThrow({ where: { id } });
+    const file = path.join(env.config.exports.dir, row.filePath!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const dl = await coord.get(`/v1/exports/${id}/download`);
+    expect(dl.statusCode, dl.body).toBe(200);
+    expect(dl.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(dl.headers['content-disposition']).toBe(`attachment; filename="events-anonymised-${id}.csv"`);
+    expect(dl.body).toBe(await readFile(file, 'utf8'));
+    const [header, ...records] = parseCsv(dl.body);
+    expect(header).toEqual(['case_key', 'host_country', 'period', 'period_precision', 'event_type', 'charge_categories', 'mechanisms', 'outcome_class', 'citizenship']);
+    expect(records).toHaveLength(10);
+    const rows = records.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+    first = { id, rows };
+    const shape = (r: Record<string, string>) => [r.host_country, r.period, r.period_precision, r.event_type, r.charge_categories, r.mechanisms, r.outcome_class, r.citizenship].join(' ');
+    const counts = new Map<string, number>();
+    for (const r of rows) counts.set(shape(r), (counts.get(shape(r)) ?? 0) + 1);
+    expect(Object.fromEntries(counts)).toEqual({
+      [`AM 2024-02 month DETENTION EXTREMISM ${CIS} NOT_RECORDED RU`]: 4,
+      [`AM 2024-Q2 quarter COURT_HEARING EXTREMISM ${CIS} PENDING RU`]: 3,
+      [`AM 2025 year THREAT EXTREMISM ${CIS} NOT_RECORDED RU`]: 3,
+    });
+    // Every published class holds at least k distinct case keys.
+    for (const s of counts.keys()) expect(new Set(rows.filter((r) => shape(r) === s).map((r) => r.case_key)).size).toBeGreaterThanOrEqual(3);
+    // A1-A3 have three rows each, A4 one: four keys, linkable within this export only.
+    const perKey = [...rows.reduce((m, r) => m.set(r.case_key, (m.get(r.case_key) ?? 0) + 1), new Map<string, number>()).values()].sort();
+    expect(perKey).toEqual([1, 3, 3, 3]);
+    expectNoSecrets('csv export', dl.body);
+    expectNoSecrets('export status', JSON.stringify({ ...done, id: undefined }));
+  });
+
+  it('a second export of the same data (JSON) cannot be joined to the first', async () => {
+    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'json', k: 3 });
+    expect(res.statusCode, res.body).toBe(202);
+    const done = await waitDone(coord, res.json().id);
+    expect(done.status).toBe('DONE');
+    const dl = await coord.get(`/v1/exports/${done.id}/download`);
+    expect(dl.statusCode).toBe(200);
+    expect(dl.headers['content-type']).toBe('application/json; charset=utf-8');
+    const body = dl.json();
+    expect(body.label).toBe('documented cases');
+    expect(body.rows).toHaveLength(10);
+    expect(body.metadata).toMatchObject({ rowsPublished: 10, rowsDropped: 11, k: 3 });
+    expect(Object.keys(body.rows[0])).toEqual(body.columns);
+    const keysA = new Set(first.rows.map((r) => r.case_key));
+    const keysB = new Set<string>(body.rows.map((r: { case_key: string }) => r.case_key));
+    expect(keysB.size).toBe(4);
+    expect([...keysB].filter((k) => keysA.has(k))).toEqual([]);
+    // Same generalised content otherwise.
+    const strip = (r: Record<string, string>) => JSON.stringify({ ...r, case_key: undefined });
+    expect(body.rows.map(strip).sort()).toEqual(first.rows.map(strip).sort());
+    expectNoSecrets('json export', dl.body.replace(/"id":"[^"]*"/g, ''));
+  });
+
+  it('default k (5) drops every class here, and says how many rows went', async () => {
+    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' } });
+    expect(res.statusCode, res.body).toBe(202);
+    const done = await waitDone(coord, res.json().id);
+    expect(done).toMatchObject({ status: 'DONE', rowCount: 0 });
+    expect(done.metadata).toMatchObject({ k: 5, eventsMatched: 19, rowsPublished: 0, rowsDropped: 19, filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' } });
+    const dl = await coord.get(`/v1/exports/${done.id}/download`);
+    expect(dl.body).toBe('case_key,host_country,period,period_precision,event_type,charge_categories,mechanisms,outcome_class,citizenship\r\n');
+  });
+
+  it('only its creator or an admin sees or downloads an export; others get 404', async () => {
+    const { id } = first;
+    expect((await otherCoord.get(`/v1/exports/${id}`)).statusCode).toBe(404);
+    expect((await otherCoord.get(`/v1/exports/${id}/download`)).statusCode).toBe(404);
+    expect((await admin.get(`/v1/exports/${id}`)).statusCode).toBe(200);
+    expect((await admin.get(`/v1/exports/${id}/download`)).statusCode).toBe(200);
+    expect((await coord.get(`/v1/exports/00000000-0000-4000-8000-000000000000`)).statusCode).toBe(404);
+  });
+
+  it('creation and every download are audited in the global chain, which stays intact', async () => {
+    const entries = await env.db.auditEntry.findMany({ where: { chain: 'global', entityType: 'export', entityId: first.id }, orderBy: { seq: 'asc' } });
+    expect(entries.map((e) => [e.action, e.actorId])).toEqual([
+      ['export.create', coord.userId],
+      ['export.download', coord.userId],
+      ['export.download', admin.userId],
+    ]);
+    expect(entries.every((e) => e.caseId === null)).toBe(true);
+    expect((await verifyAuditChains(env.db)).breaks).toEqual([]);
+    // The failed attempt by another coordinator wrote nothing.
+    expect(await env.db.auditEntry.count({ where: { entityId: first.id, actorId: otherCoord.userId } })).toBe(0);
+  });
+
+  it('409 while not done, 410 once expired (and the file is deleted)', async () => {
+    const pending = await env.db.export.create({ data: { id: crypto.randomUUID(), createdById: coord.userId, kind: 'events-anonymised', format: 'csv', filters: {}, status: 'RUNNING', progress: 40 } });
+    const notYet = await coord.get(`/v1/exports/${pending.id}/download`);
+    expect(notYet.statusCode).toBe(409);
+    expect(notYet.headers['content-type']).toMatch(/problem\+json/);
+    expect((await coord.get(`/v1/exports/${pending.id}`)).json()).toMatchObject({ status: 'RUNNING', progress: 40 });
+
+    const row = await env.db.export.findUniqueOrThrow({ where: { id: first.id } });
+    const file = path.join(env.config.exports.dir, row.filePath!);
+    expect(existsSync(file)).toBe(true);
+    await env.db.export.update({ where: { id: first.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await coord.get(`/v1/exports/${first.id}`)).json().status).toBe('EXPIRED');
+    const gone = await coord.get(`/v1/exports/${first.id}/download`);
+    expect(gone.statusCode).toBe(410);
+    expect(gone.json()).toMatchObject({ status: 410, title: 'Gone' });
+    expect(existsSync(file)).toBe(false);
+    expect((await env.db.export.findUniqueOrThrow({ where: { id: first.id } })).status).toBe('EXPIRED');
+    expect((await coord.get(`/v1/exports/${first.id}/download`)).statusCode).toBe(410);
+  });
+
+  it('the sweeper deletes expired files and re-enqueues an export whose job was lost', async () => {
+    const deps = { db: env.db, config: env.config, kit: env.queues!, clock: () => new Date(), log: { info: () => {}, warn: () => {}, error: () => {} } };
+    // A finished export whose time is up.
+    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 3 });
+    const done = await waitDone(coord, res.json().id);
+    const row = await env.db.export.findUniqueOrThrow({ where: { id: done.id } });
+    const file = path.join(env.config.exports.dir, row.filePath!);
+    expect(existsSync(file)).toBe(true);
+    await env.db.export.update({ where: { id: done.id }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+    // An export created ten minutes ago whose job never reached the queue (Redis lost it).
+    const lost = await env.db.export.create({ data: { id: crypto.randomUUID(), createdById: coord.userId, kind: 'events-anonymised', format: 'csv', filters: { k: 3 }, status: 'QUEUED', createdAt: new Date(Date.now() - 10 * 60_000) } });
+    const swept = await sweepExports(deps);
+    expect(swept.expired).toBeGreaterThanOrEqual(1);
+    expect(swept.requeued).toBe(1);
+    expect(existsSync(file)).toBe(false);
+    expect(await env.db.export.findUniqueOrThrow({ where: { id: done.id } })).toMatchObject({ status: 'EXPIRED', filePath: null });
+    expect(await waitDone(coord, lost.id)).toMatchObject({ status: 'DONE', rowCount: 10 });
+  });
+
+  it('an Idempotency-Key replay returns the first export and queues nothing new', async () => {
+    const before = await env.db.export.count();
+    const key = `exp-${uniq()}-key`;
+    const a = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 4 }, { 'idempotency-key': key });
+    const b = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 4 }, { 'idempotency-key': key });
+    expect(a.statusCode).toBe(202);
+    expect(b.statusCode).toBe(202);
+    expect(b.json().id).toBe(a.json().id);
+    expect(await env.db.export.count()).toBe(before + 1);
+    await waitDone(coord, a.json().id);
+  });
+});
+
+describe('validation and roles', () => {
+  it('refuses k below 3, unknown kinds, formats and fields', async () => {
+    const bad: [unknown, string][] = [
+      [{ kind: 'events-anonymised', k: 2 }, 'body.k'],
+      [{ kind: 'events-anonymised', k: 1 }, 'body.k'],
+      [{ kind: 'people' }, 'body.kind'],
+      [{ kind: 'events-anonymised', format: 'xlsx' }, 'body.format'],
+      [{ kind: 'events-anonymised', filters: { legalName: 'x' } }, 'body.filters'],
+      [{ kind: 'events-anonymised', filters: { country: ['Armenia'] } }, 'body.filters.country.0'],
+    ];
+    for (const [body, pathName] of bad) {
+      const res = await coord.post('/v1/exports', body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json().errors.map((e: { path: string }) => e.path).join(' '), JSON.stringify(body)).toContain(pathName);
+    }
+  });
+
+  it('caseworkers and lawyers get 403 on every export route; anonymous callers 401', async () => {
+    const cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamId] });
+    const lawyer = await clientFor(env, 'LAWYER');
+    for (const c of [cw, lawyer]) {
+      expect((await c.post('/v1/exports', { kind: 'events-anonymised' })).statusCode).toBe(403);
+      expect((await c.get(`/v1/exports/${SOME_EXPORT_ID}`)).statusCode).toBe(403);
+      expect((await c.get(`/v1/exports/${SOME_EXPORT_ID}/download`)).statusCode).toBe(403);
+    }
+    expect((await env.app.inject({ method: 'POST', url: '/v1/exports', payload: { kind: 'events-anonymised' } })).statusCode).toBe(401);
+  });
+
+  it('the worker never failed', () => {
+    expect(workerErrors).toEqual([]);
+  });
+});
