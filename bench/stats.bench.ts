@@ -20,7 +20,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 // Only what an export worker needs is imported statically: the worker child
 // process measures its memory, so the API (Fastify, swagger, vega) is loaded
 // by the parent alone, with import() in main().
@@ -28,6 +27,7 @@ import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db.ts';
 import { createQueueKit } from '../src/workers/queue-kit.ts';
 import { startExportWorker } from '../src/workers/exports.worker.ts';
+import { redisAnswers } from '../src/lib/service-probe.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const arg = (name: string, def: string) => {
@@ -37,18 +37,6 @@ const arg = (name: string, def: string) => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
-async function redisAnswers(url: string) {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 
 function benchEnv(url: string, exportsDir: string, redisUrl: string | null, prefix: string): NodeJS.ProcessEnv {
   return {

@@ -8,41 +8,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { Redis } from 'ioredis';
 import { startEmbedded } from '../src/lib/embedded-db.ts';
 import { PROJECT_ROOT } from '../src/lib/paths.ts';
+import { postgresAnswers, redisAnswers } from '../src/lib/service-probe.ts';
 
-async function pgAnswers(url: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
-  try {
-    await c.connect();
-    await c.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: () => null });
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 
 let release = async () => {};
 let dbUrl = process.env.TEST_DATABASE_URL;
 let mode: string;
 if (dbUrl) mode = 'TEST_DATABASE_URL';
-else if (await pgAnswers('postgresql://postgres@127.0.0.1:5432/postgres')) {
+else if (await postgresAnswers('postgresql://postgres@127.0.0.1:5432/postgres')) {
   dbUrl = 'postgresql://postgres@127.0.0.1:5432/postgres';
   mode = 'local PostgreSQL on 127.0.0.1:5432';
 } else {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { DATA_DIR } from './paths.js';
+import { postgresAnswers } from './service-probe.ts';
 
 export type ResolvedDatabase = {
   url: string;
@@ -55,18 +56,6 @@ export async function loadOrCreateEmbeddedSecrets(dataDir: string): Promise<{ se
   return { secrets, created: true };
 }
 
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 function ensurePostgresUser(): { uid: number; gid: number } {
   let ids = postgresUserIds();
@@ -151,7 +140,7 @@ export async function startEmbedded(env: NodeJS.ProcessEnv, log: (msg: string) =
   const { secrets } = await loadOrCreateEmbeddedSecrets(dataDir);
   const adminUrl = `postgresql://postgres:${encodeURIComponent(secrets.pgPassword)}@127.0.0.1:${port}/postgres`;
   const appUrl = `postgresql://postgres:${encodeURIComponent(secrets.pgPassword)}@127.0.0.1:${port}/${DB_NAME}`;
-  if (await answers(adminUrl)) {
+  if (await postgresAnswers(adminUrl)) {
     await ensureDatabase(adminUrl);
     return { url: appUrl, mode: 'embedded', startedHere: false, release: async () => {} };
   }
