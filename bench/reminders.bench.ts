@@ -119,6 +119,8 @@ async function main() {
     ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
     BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'warn',
+    // The sink listens on 127.0.0.1 over http.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   };
   const config = loadConfig(env);

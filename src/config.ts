@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   REMINDER_RELAY_SECONDS: int(30, 1),
   REMINDER_OFFSETS_DAYS: z.string().regex(/^\d+(,\d+)*$/).default('14,3,1').describe('reminders this many days before a day-counted deadline'),
   REMINDER_OFFSETS_HOURS: z.string().regex(/^\d+(,\d+)*$/).default('48,24,12,4,1').describe('reminders this many hours before an hour-counted deadline'),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false).describe('allow http and private/loopback webhook targets (tests, closed networks only)'),
   REMINDER_CLAIM_TIMEOUT_SECONDS: int(60, 5).describe('a delivery claimed longer ago than this (its worker died) is taken over'),
   REMINDER_REENQUEUE_SECONDS: int(120, 5).describe('a pending reminder queued longer ago than this is queued again (job ids make it a no-op if it is still there)'),
   REMINDER_CONCURRENCY: int(50, 1).describe('deliveries in flight per worker process'),
@@ -81,6 +82,7 @@ export type AppConfig = {
   idempotencyTtlHours: number;
   publicBaseUrl: string;
   mail: { smtpUrl: string | undefined; from: string };
+  webhooks: { allowPrivate: boolean };
   reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string; digestCron: string; claimTimeoutMs: number; reenqueueMs: number; concurrency: number };
   exports: { dir: string; ttlDays: number };
   stats: { defaultK: number };
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     reminders: {
       relaySeconds: e.REMINDER_RELAY_SECONDS,
       horizonSeconds: e.REMINDER_HORIZON_SECONDS,

@@ -623,16 +623,23 @@ describe('reminder recipients and channels', () => {
     expect((await reminders(later.id)).filter((r) => r.recipient_id === lawyer!.userId)).toEqual([]);
   });
 
-  it('a lawyer who is already a deadline\'s assignee and is then assigned to the case is not reminded twice', async () => {
+  it('an assignee must be able to see the case; a lawyer who is both assignee and assigned is reminded once', async () => {
     const { cw, c } = await team(['GE'], 'GE');
     const L = await clientFor(env, 'LAWYER');
+    // Naming a user who cannot see the case would leak it through reminders and feeds.
+    const refused = await cw.post(`/v1/cases/${c.caseId}/deadlines`, { kind: 'COURT_FILING', title: 'File the brief', dueDate: '2027-03-20', assigneeId: L.userId });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.assigneeId']);
+    expect((await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: L.userId, role: 'LEAD' })).statusCode).toBe(201);
     const d = await addManual(cw, c.caseId, { dueDate: '2027-03-20', assigneeId: L.userId });
     const stamp = '2027-03-20T19:59:59.999Z';
-    const expected = plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, L.userId]);
-    expect(await reminderKeys(d.id)).toEqual(expected);
-    expect((await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: L.userId, role: 'LEAD' })).statusCode).toBe(201);
-    expect(await reminderKeys(d.id)).toEqual(expected);
+    expect(await reminderKeys(d.id)).toEqual(plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, L.userId]));
     expect((await reminders(d.id)).length).toBe(10);
+    // The assignment ends: the lawyer's pending reminders go, and the deadline leaves their list.
+    const assignment = (await cw.get(`/v1/cases/${c.caseId}/assignments`)).json().items[0];
+    expect((await cw.del(`/v1/cases/${c.caseId}/assignments/${assignment.id}`)).statusCode).toBe(204);
+    expect((await reminders(d.id)).filter((r) => r.recipient_id === L.userId && r.status === 'PENDING')).toEqual([]);
+    expect((await L.get('/v1/me/deadlines')).json().items).toEqual([]);
   });
 
   it('notification settings: email by default, a signed webhook when enabled, the secret never returned', async () => {

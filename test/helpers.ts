@@ -34,6 +34,8 @@ export function testEnvVars(dbUrl: string, overrides: Record<string, string> = {
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',
     LOG_LEVEL: 'info',
+    // Webhook sinks in tests listen on 127.0.0.1 over http.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     ...overrides,
   };
 }

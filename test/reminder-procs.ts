@@ -43,6 +43,7 @@ export function workerEnvFromConfig(config: AppConfig, extra: Record<string, str
     REMINDER_CLAIM_TIMEOUT_SECONDS: String(config.reminders.claimTimeoutMs / 1000),
     REMINDER_REENQUEUE_SECONDS: String(config.reminders.reenqueueMs / 1000),
     REMINDER_CONCURRENCY: String(config.reminders.concurrency),
+    WEBHOOK_ALLOW_PRIVATE: String(config.webhooks.allowPrivate),
     ...(config.redis.url ? { REDIS_URL: config.redis.url } : {}),
     ...(config.mail.smtpUrl ? { SMTP_URL: config.mail.smtpUrl } : {}),
   };

@@ -34,11 +34,16 @@ export function visibleCasesWhere(actor: Actor): Prisma.CaseWhereInput {
   }
 }
 
-/** People the actor may see: through a visible case, or (caseworkers) ones they registered. */
+/**
+ * People the actor may see: through a visible case, or (caseworkers) ones they
+ * registered that have no case yet. Once a case exists, only the case decides:
+ * a caseworker who leaves the team, or whose person moves to another team's
+ * case, loses access.
+ */
 export function visiblePeopleWhere(actor: Actor): Prisma.PersonWhereInput {
   if (actor.role === 'ADMIN' || actor.role === 'COORDINATOR') return {};
   const viaCase: Prisma.PersonWhereInput = { cases: { some: visibleCasesWhere(actor) } };
-  return actor.role === 'CASEWORKER' ? { OR: [viaCase, { createdById: actor.userId }] } : viaCase;
+  return actor.role === 'CASEWORKER' ? { OR: [viaCase, { createdById: actor.userId, cases: { none: {} } }] } : viaCase;
 }
 
 export function mayReadLegalData(actor: Actor, c: { teamId: string; lawyerAssigned: boolean }): boolean {

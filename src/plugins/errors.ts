@@ -81,7 +81,9 @@ export const errorsPlugin = fp(
         // Fastify's own client errors (bad JSON, wrong media type, body too large).
         return sendProblem(reply, req, { type: problemType((err as FastifyError).code ?? 'BAD_REQUEST'), title: 'Bad request', status, detail: err.message });
       }
-      req.log.error({ err: { type: err.name, code: prismaCode, message: err.message, stack: err.stack } }, 'unhandled error');
+      // Prisma's messages can echo query arguments: log their type and code only.
+      const fromPrisma = err.name.startsWith('PrismaClient') || typeof prismaCode === 'string' && /^P\d{4}$/.test(prismaCode);
+      req.log.error({ err: { type: err.name, code: prismaCode, ...(fromPrisma ? {} : { message: err.message.slice(0, 300), stack: err.stack?.split('\n').slice(1, 8).join('\n') }) } }, 'unhandled error');
       return sendProblem(reply, req, { type: problemType('INTERNAL'), title: 'Internal error', status: 500, detail: 'An unexpected error occurred; it has been logged with the request id.' });
     });
 

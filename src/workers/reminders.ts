@@ -19,6 +19,8 @@ import type { AppConfig } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { FieldCrypto } from '../lib/field-crypto.ts';
 import { DeadlinesService, myDeadlinesWhere } from '../modules/deadlines/deadlines.service.ts';
+import { visibleCasesWhere } from '../plugins/access.ts';
+import { assertWebhookTarget } from '../lib/webhook-target.ts';
 import type { QueueKit } from './queue-kit.ts';
 
 export const REMINDER_QUEUE = 'reminders';
@@ -160,6 +162,14 @@ export class ReminderService {
     return { recovered: recovered.count, missed, enqueued };
   }
 
+  /** Access can end after a reminder was planned (team removal, role change, ended assignment). */
+  private async recipientMaySee(userId: string, caseId: string): Promise<boolean> {
+    const u = await this.deps.db.user.findUnique({ where: { id: userId }, select: { role: true, memberships: { select: { teamId: true } } } });
+    if (!u) return false;
+    const actor = { userId, role: u.role, teamIds: u.memberships.map((m) => m.teamId), sessionId: '' };
+    return (await this.deps.db.case.count({ where: { AND: [{ id: caseId }, visibleCasesWhere(actor)] } })) === 1;
+  }
+
   /**
    * After the queue store was emptied (Redis FLUSHALL or failover without
    * persistence): forget when reminders were queued, so the next relay run
@@ -208,7 +218,7 @@ export class ReminderService {
       case: { id: r.case_id, reference: r.reference, person: { pseudonym: r.pseudonym } },
     };
     const isOverdue = r.label.startsWith('overdue@');
-    if (d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && !isOverdue) || !r.active) {
+    if (d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && !isOverdue) || !r.active || !(await this.recipientMaySee(r.user_id, d.case.id))) {
       await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'CANCELLED' } });
       return 'cancelled';
     }
@@ -307,6 +317,7 @@ export class ReminderService {
   private async sendWebhook(reminderId: string, userId: string, label: string, d: DeliveryDeadline) {
     const target = await this.webhookTarget(userId);
     if (!target.url || !target.secret) throw new Error('webhook disabled or incomplete');
+    await assertWebhookTarget(target.url, this.deps.config.webhooks.allowPrivate);
     const secret = target.secret;
     const body = JSON.stringify({
       id: reminderId,

@@ -148,6 +148,8 @@ export class AuthService {
     const now = this.app.clock();
     return this.db.$transaction(async (tx) => {
       const { count } = await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now, revokeReason: reason } });
+      // "Every token of that user": the calendar feed URL too (a seized phone).
+      await tx.calendarToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
       await appendAudit(tx, { actorId, action: 'auth.sessions_revoked', entityType: 'user', entityId: userId, requestId, changes: { reason, sessions: count } }, now);
       return count;
     });

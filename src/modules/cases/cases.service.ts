@@ -43,6 +43,9 @@ export function toCaseDto(c: CaseRow): CaseDto {
   };
 }
 
+/** The summary is free text that can describe the person: named in the audit log, never copied into it. */
+const CASE_FREE_TEXT = ['summary'] as const;
+
 export type CaseInput = { personId: string; teamId: string; hostCountry: string; summary?: string; riskLevel?: CaseDto['riskLevel']; status?: CaseDto['status'] };
 export type CasePatch = { hostCountry?: string; status?: CaseDto['status']; riskLevel?: CaseDto['riskLevel']; summary?: string | null };
 
@@ -70,7 +73,7 @@ export class CasesService {
         data: { id, reference, personId: input.personId, teamId: input.teamId, hostCountry: input.hostCountry, summary: input.summary ?? null, riskLevel: input.riskLevel, status: input.status, createdById: actor.userId, createdAt: now },
         select: caseSelect,
       });
-      await appendAudit(tx, { actorId: actor.userId, action: 'case.create', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(null, { ...input, reference }) }, now);
+      await appendAudit(tx, { actorId: actor.userId, action: 'case.create', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(null, { ...input, reference }, CASE_FREE_TEXT) }, now);
       return created;
     });
     return toCaseDto(row);
@@ -133,7 +136,7 @@ export class CasesService {
       // case since the caller read `expected`.
       const { count } = await tx.case.updateMany({ where: { id, version: expected }, data: { ...patch, version: { increment: 1 }, updatedAt: now } });
       if (count !== 1) throw new AppError('PRECONDITION_FAILED', `The case has changed since version ${expected}; reload it (current version ${before.version}).`);
-      await appendAudit(tx, { actorId: actor.userId, action: 'case.update', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(before, patch) }, now);
+      await appendAudit(tx, { actorId: actor.userId, action: 'case.update', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(before, patch, CASE_FREE_TEXT) }, now);
       if (patch.hostCountry && patch.hostCountry !== before.hostCountry) {
         // Other country, other law and time zone: recompute every rule-made deadline.
         const deadlines = new DeadlinesService({ db: this.app.db, config: this.app.config, clock: this.app.clock });

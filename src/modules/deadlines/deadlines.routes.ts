@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import ical, { ICalAlarmType } from 'ical-generator';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { AppError } from '../../lib/app-error.ts';
+import { assertWebhookTarget } from '../../lib/webhook-target.ts';
 import { appendAudit } from '../../lib/audit.ts';
 import { IdParams, iso, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { expectedVersion } from '../../lib/pagination.ts';
@@ -182,6 +183,11 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
       const saved = await app.db.$transaction(async (tx) => {
         const prev = await tx.notificationSettings.findUnique({ where: { userId: actor.userId } });
         const secretEnc = w?.secret ? app.crypto.encrypt(w.secret, secretRef(actor.userId)) : (prev?.webhookSecretEnc ?? null);
+        if (w?.url) {
+          await assertWebhookTarget(w.url, app.config.webhooks.allowPrivate).catch((e: Error) => {
+            throw new AppError('VALIDATION', `webhook.url: ${e.message}`, { errors: [{ path: 'body.webhook.url', message: e.message }] });
+          });
+        }
         if (w?.enabled && (!w.url || !secretEnc)) {
           throw new AppError('VALIDATION', 'an enabled webhook needs a url and a secret', { errors: [{ path: w.url ? 'body.webhook.secret' : 'body.webhook.url', message: 'required when the webhook is enabled' }] });
         }
@@ -192,7 +198,7 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
           webhookSecretEnc: secretEnc,
         };
         const s = await tx.notificationSettings.upsert({ where: { userId: actor.userId }, create: { userId: actor.userId, ...data }, update: data });
-        await appendAudit(tx, { actorId: actor.userId, action: 'notification_settings.put', entityType: 'user', entityId: actor.userId, requestId: req.id, changes: { emailEnabled: { new: data.emailEnabled }, webhookUrl: { new: data.webhookUrl }, webhookEnabled: { new: data.webhookEnabled }, webhookSecret: { personal: true } } }, now);
+        await appendAudit(tx, { actorId: actor.userId, action: 'notification_settings.put', entityType: 'user', entityId: actor.userId, requestId: req.id, changes: { emailEnabled: { new: data.emailEnabled }, webhookUrl: { personal: true }, webhookEnabled: { new: data.webhookEnabled }, webhookSecret: { personal: true } } }, now);
         // Reminders follow the new channels: re-plan every open deadline the
         // user works on (not only those with pending reminders: with every
         // channel off there are none, and turning email back on must work).

@@ -10,6 +10,7 @@ import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Actor } from '../../plugins/auth.ts';
+import { authoriseCase, visibleCasesWhere } from '../../plugins/access.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, type Tx } from '../../lib/audit.ts';
 import { iso } from '../../lib/http-schemas.ts';
@@ -22,7 +23,9 @@ export function myDeadlinesWhere(actor: Pick<Actor, 'userId' | 'role' | 'teamIds
   const mine: Prisma.DeadlineWhereInput[] = [{ assigneeId: actor.userId }];
   if (actor.role === 'LAWYER') mine.push({ case: { assignments: { some: { lawyerId: actor.userId, endedAt: null } } } });
   if (actor.role === 'CASEWORKER' || actor.role === 'COORDINATOR') mine.push({ case: { teamId: { in: actor.teamIds } } });
-  return { OR: mine };
+  // Never beyond need-to-know: being named assignee does not open a case the
+  // user may not see (access can also end after the assignment was made).
+  return { AND: [{ OR: mine }, { case: visibleCasesWhere(actor as Actor) }] };
 }
 
 const SYSTEM_CANCEL_REASON = 'no longer produced by its rule after the event changed';
@@ -190,8 +193,12 @@ export class DeadlinesService {
     const due: ComputedDue = manualDue(input, hostCountry);
     if (due.dueAt <= now) throw new AppError('VALIDATION', 'the due time is in the past', { errors: [{ path: input.dueAt ? 'body.dueAt' : 'body.dueDate', message: 'must be in the future' }] });
     if (input.assigneeId) {
-      const u = await tx.user.findUnique({ where: { id: input.assigneeId }, select: { active: true } });
-      if (!u?.active) throw new AppError('VALIDATION', 'assigneeId: no such active user', { errors: [{ path: 'body.assigneeId', message: 'no such active user' }] });
+      const u = await tx.user.findUnique({ where: { id: input.assigneeId }, select: { active: true, role: true, memberships: { select: { teamId: true } } } });
+      const invalid = () => new AppError('VALIDATION', 'assigneeId: no active user who may see this case', { errors: [{ path: 'body.assigneeId', message: 'no active user who may see this case' }] });
+      if (!u?.active) throw invalid();
+      await authoriseCase(tx, { userId: input.assigneeId, role: u.role, teamIds: u.memberships.map((m) => m.teamId), sessionId: '' }, caseId, 'see').catch(() => {
+        throw invalid();
+      });
     }
     const id = randomUUID();
     const row = await tx.deadline.create({

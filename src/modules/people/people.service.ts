@@ -145,7 +145,7 @@ export class PeopleService {
     });
     if (!row) throw new AppError('NOT_FOUND', 'Person not found.');
     const viaCase = row.cases.find((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 }));
-    const legal = Boolean(viaCase) || actor.role === 'ADMIN' || (actor.role === 'CASEWORKER' && row.createdById === actor.userId);
+    const legal = Boolean(viaCase) || actor.role === 'ADMIN' || (actor.role === 'CASEWORKER' && row.createdById === actor.userId && row.cases.length === 0);
     // Decrypt first: the audit records a reveal only when one really happens.
     const dto = this.toDto(row, legal);
     if (legal) await this.auditReveal(this.app.db, actor, id, viaCase?.id ?? null, requestId);
@@ -171,7 +171,7 @@ export class PeopleService {
         select: { ...personSelect, createdById: true, cases: { select: { id: true, teamId: true, assignments: { where: { lawyerId: actor.userId, endedAt: null }, select: { id: true } } } } },
       });
       if (!before) throw new AppError('NOT_FOUND', 'Person not found.');
-      const editable = actor.role === 'ADMIN' || before.cases.some((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 })) || before.createdById === actor.userId;
+      const editable = actor.role === 'ADMIN' || before.cases.some((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 })) || (before.createdById === actor.userId && before.cases.length === 0);
       if (!editable || actor.role === 'COORDINATOR') throw new AppError('FORBIDDEN', 'You may not change this person.');
       const plain = this.toDto(before, true);
       const updated = await tx.person.update({

@@ -6,7 +6,7 @@ import { appendAudit } from '../../lib/audit.ts';
 import { CountryCode, IdParams, iso, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 
-const TeamSchema = z.object({ id: Uuid, name: z.string(), countries: z.array(z.string()), memberIds: z.array(Uuid), createdAt: Timestamp });
+const TeamSchema = z.object({ id: Uuid, name: z.string(), countries: z.array(z.string()), memberIds: z.array(Uuid).optional().describe('admins, and members of the team, only'), createdAt: Timestamp });
 
 const teamSelect = { id: true, name: true, countries: true, createdAt: true, members: { select: { userId: true } } } as const;
 const toTeamDto = (t: { id: string; name: string; countries: string[]; createdAt: Date; members: { userId: string }[] }) => ({
@@ -47,7 +47,12 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/v1/teams', {
     schema: { tags: ['teams'], summary: 'All teams', response: { 200: z.object({ items: z.array(TeamSchema) }), ...problems(401) } },
-    handler: async () => ({ items: (await app.db.team.findMany({ orderBy: { name: 'asc' }, select: teamSelect })).map(toTeamDto) }),
+    handler: async (req) => {
+      const actor = requireActor(req);
+      const teams = (await app.db.team.findMany({ orderBy: { name: 'asc' }, select: teamSelect })).map(toTeamDto);
+      // Who works where is itself sensitive: members are listed to admins and to the team's own members.
+      return { items: teams.map((t) => (actor.role === 'ADMIN' || actor.teamIds.includes(t.id) ? t : { ...t, memberIds: undefined })) };
+    },
   });
 
   app.post('/v1/teams/:id/members', {

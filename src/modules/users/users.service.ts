@@ -84,6 +84,7 @@ export class UsersService {
       // A deactivated user is signed out everywhere at once.
       if (patch.active === false && before.active) {
         await tx.session.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: now, revokeReason: 'deactivated' } });
+        await tx.calendarToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: now } });
       }
       await appendAudit(tx, { actorId, action: 'user.update', entityType: 'user', entityId: id, requestId, changes: diffChanges(before, patch) }, now);
       return updated;
