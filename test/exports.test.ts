@@ -202,6 +202,13 @@ describe('POST /v1/exports and the worker', () => {
     expect(dl.body).toBe('case_key,host_country,period,period_precision,event_type,charge_categories,mechanisms,outcome_class,citizenship\r\n');
   });
 
+  it('small counts in the metadata are withheld like any other figure (no "exactly one event matched")', async () => {
+    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', filters: { country: ['KZ'] } });
+    expect(res.statusCode, res.body).toBe(202);
+    const done = await waitDone(coord, res.json().id);
+    expect(done.metadata).toMatchObject({ k: 5, eventsMatched: null, rowsPublished: 0, rowsDropped: null });
+  });
+
   it('only its creator or an admin sees or downloads an export; others get 404', async () => {
     const { id } = first;
     expect((await otherCoord.get(`/v1/exports/${id}`)).statusCode).toBe(404);

@@ -304,10 +304,12 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
     k,
     quasiIdentifiers: [...QUASI_IDENTIFIERS],
     columns: [...EXPORT_COLUMNS],
-    eventsMatched: matched,
+    // Exact small counts would say "exactly one abduction matched": shown
+    // only when at least k, like every other published figure.
+    eventsMatched: matched >= k ? matched : null,
     rowsPublished: published,
     rowsByPeriodPrecision: perPrecision,
-    rowsDropped: Math.max(0, matched - published),
+    rowsDropped: matched - published >= k || matched - published === 0 ? Math.max(0, matched - published) : null,
     caseKey: 'HMAC-SHA-256 of the case id under a random salt drawn for this export and never stored: rows of this export that share a key belong to one case; keys of two exports cannot be matched',
     filters: Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)),
     note:

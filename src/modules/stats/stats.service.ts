@@ -6,6 +6,7 @@
 // sends is a bind parameter. Output holds enum values, country codes, periods
 // and counts: never an identifier or free text.
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/app-error.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Db } from '../../db.ts';
 import { GeometricNoise, protectCube, type CubeEntry, type ProtectedEntry } from './disclosure.ts';
@@ -141,10 +142,34 @@ export type EventsStatsInput = EventFilters & { groupBy: Dimension[]; k?: number
 export class StatsService {
   constructor(private readonly app: FastifyInstance) {}
 
+  /**
+   * Differencing guard. A suppressed count can be recovered by subtracting two
+   * published figures whose filters differ in one list ("all types" minus "all
+   * types but ABDUCTION"). So each list filter must leave out either no
+   * documented case or at least k of them, compared with the same query
+   * without it. (Date bounds are not guarded here; see the closing note.)
+   */
+  private async guardDifferencing(filters: EventFilters, k: number): Promise<void> {
+    const lists = (['country', 'type', 'team'] as const).filter((key) => filters[key]?.length);
+    if (!lists.length) return;
+    const count = async (f: EventFilters) =>
+      (await runStatsQuery<{ n: number }>(this.app.db, Prisma.sql`SELECT count(DISTINCT e.case_id)::int AS n FROM events e JOIN cases c ON c.id = e.case_id WHERE ${eventFilterSql(f)}`))[0].n;
+    const n = await count(filters);
+    for (const key of lists) {
+      const left = (await count({ ...filters, [key]: undefined })) - n;
+      if (left > 0 && left < k) {
+        throw new AppError('UNPROCESSABLE', `the ${key} filter leaves out fewer than k (${k}) documented cases; a figure without it would reveal them: widen the filter or drop it`, {
+          errors: [{ path: `querystring.${key}`, message: `leaves out between 1 and ${k - 1} documented cases` }],
+        });
+      }
+    }
+  }
+
   async events(q: EventsStatsInput): Promise<StatsEventsResponse> {
     const k = q.k ?? this.app.config.stats.defaultK;
     const groupBy = [...q.groupBy];
     const filters: EventFilters = { from: q.from, to: q.to, country: q.country, type: q.type, team: q.team };
+    await this.guardDifferencing(filters, k);
     const rows = await runStatsQuery<CubeRow>(this.app.db, buildEventsCubeSql(groupBy, filters));
     const noise = q.epsilon ? new GeometricNoise(q.epsilon) : undefined;
     const result = protectCube(rowsToCube(rows, groupBy.length), k, noise);
