@@ -46,7 +46,7 @@ let code = await vitest(args, 'vitest.json');
 // The queue suites run on Redis above; run them once more on BullMQ's
 // PostgreSQL backend (the embedded single-machine mode) so both stay green.
 if (redisUrl && args.length === 0) {
-  const queueSuites = ['test/reminders.test.ts', 'test/reminder-resilience.test.ts', 'test/exports.test.ts'].filter((f) => existsSync(path.join(PROJECT_ROOT, f)));
+  const queueSuites = ['test/reminders.test.ts', 'test/reminder-resilience.test.ts', 'test/exports.test.ts', 'test/export-linkage.test.ts'].filter((f) => existsSync(path.join(PROJECT_ROOT, f)));
   if (queueSuites.length) {
     console.log('tests: queue suites again on the PostgreSQL queue backend');
     const second = await vitest(queueSuites, 'vitest-pg-queue.json', { TEST_QUEUE_BACKEND: 'postgres' });

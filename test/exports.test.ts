@@ -148,6 +148,15 @@ describe('POST /v1/exports and the worker', () => {
     expect(dl.headers['content-disposition']).toBe(`attachment; filename="events-anonymised-${id}.csv"`);
     expect(dl.body).toBe(await readFile(file, 'utf8'));
     const [header, ...records] = parseCsv(dl.body);
+    // Linkage: a key on several rows must carry a whole history that at least
+    // k (3) keys share; rarer histories are unlinked (one random key per row).
+    const byKey = new Map<string, string[]>();
+    for (const r of records) byKey.set(r[0], [...(byKey.get(r[0]) ?? []), r.slice(1).join('/')]);
+    const signature = (rows: string[]) => [...rows].sort().join(';');
+    const sigCount = new Map<string, number>();
+    for (const rows of byKey.values()) sigCount.set(signature(rows), (sigCount.get(signature(rows)) ?? 0) + 1);
+    for (const [key, rows] of byKey) if (rows.length > 1) expect(sigCount.get(signature(rows)), `key ${key} links a rare history`).toBeGreaterThanOrEqual(3);
+    expect(typeof done.metadata.rowsUnlinked).toBe('number');
     expect(header).toEqual(['case_key', 'host_country', 'period', 'period_precision', 'event_type', 'charge_categories', 'mechanisms', 'outcome_class', 'citizenship']);
     expect(records).toHaveLength(10);
     const rows = records.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));

@@ -36,6 +36,7 @@ export const ExportMetadata = z.object({
   eventsMatched: z.number().int().nullable().describe('events matching the filters (null when fewer than k)'),
   rowsPublished: z.number().int(),
   rowsByPeriodPrecision: z.object({ month: z.number().int(), quarter: z.number().int(), year: z.number().int() }),
+  rowsUnlinked: z.number().int().describe('published rows whose case history was rarer than k: their case_key is random per row'),
   rowsDropped: z.number().int().nullable().describe('rows whose class stayed under k even at year precision (null when between 1 and k-1)'),
   caseKey: z.string(),
   filters: z.record(z.string(), z.unknown()),

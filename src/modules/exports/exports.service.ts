@@ -90,15 +90,23 @@ export function buildAnonymisedSql(filters: EventFilters, k: number): Prisma.Sql
     rq AS MATERIALIZED (SELECT ${cols('r')}, lq.n >= ${k} AS ok FROM rm r JOIN lq ON lq.qk = r.qk AND lq.q = date_trunc('quarter', r.m) WHERE NOT r.ok),
     ly AS (SELECT qk, date_trunc('year', m) AS y, count(DISTINCT case_id) AS n FROM rq WHERE NOT ok GROUP BY 1, 2),
     ry AS (SELECT ${cols('r')}, ly.n >= ${k} AS ok FROM rq r JOIN ly ON ly.qk = r.qk AND ly.y = date_trunc('year', r.m) WHERE NOT r.ok)
-    SELECT case_id, host_country, event_type, charge_categories, mechanisms, outcome_class, citizenship, period_precision, period
-    FROM (
+    , published AS MATERIALIZED (
       SELECT ${cols('r')}, 'month' AS period_precision, to_char(r.m, 'YYYY-MM') AS period FROM rm r WHERE r.ok
       UNION ALL
       SELECT ${cols('r')}, 'quarter', to_char(r.m, 'YYYY-"Q"Q') FROM rq r WHERE r.ok
       UNION ALL
       SELECT ${cols('r')}, 'year', to_char(r.m, 'YYYY') FROM ry r WHERE r.ok
-    ) published
-    ORDER BY event_id`;
+    ),
+    -- Each row is k-anonymous, but the case key links a case's rows: a rare
+    -- sequence of rows (detained in March, hearing in April, …) would single
+    -- a person out. A case keeps its key only when its whole published
+    -- history is shared by at least k cases; otherwise its rows are unlinked.
+    history AS (SELECT case_id, md5(string_agg(qk || '@' || period, ',' ORDER BY qk, period)) AS sig FROM published GROUP BY case_id),
+    shared AS (SELECT sig, count(*) AS n FROM history GROUP BY sig)
+    SELECT p.case_id, p.host_country, p.event_type, p.charge_categories, p.mechanisms, p.outcome_class, p.citizenship, p.period_precision, p.period,
+           (sh.n >= ${k}) AS linkable
+    FROM published p JOIN history h ON h.case_id = p.case_id JOIN shared sh ON sh.sig = h.sig
+    ORDER BY p.event_id`;
 }
 
 export function buildMatchedCountSql(filters: EventFilters): Prisma.Sql {
@@ -254,6 +262,7 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
   const perPrecision = { month: 0, quarter: 0, year: 0 };
   let matched = 0;
   let published = 0;
+  let unlinked = 0;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query("SET LOCAL work_mem = '64MB'");
@@ -272,8 +281,10 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
       if (!rows.length) break;
       let chunk = '';
       for (const r of rows) {
-        // r: case_id, host_country, event_type, charge_categories, mechanisms, outcome_class, citizenship, period_precision, period
-        const values = [caseKey(r[0]), r[1], r[8], r[7], r[2], r[3], r[4], r[5], r[6]];
+        // r: case_id, host_country, event_type, charge_categories, mechanisms, outcome_class, citizenship, period_precision, period, linkable
+        const linkable = (r[9] as unknown) === true || r[9] === 't';
+        if (!linkable) unlinked++;
+        const values = [linkable ? caseKey(r[0]) : randomBytes(16).toString('base64url').slice(0, 22), r[1], r[8], r[7], r[2], r[3], r[4], r[5], r[6]];
         if (format === 'csv') chunk += csvRow(values);
         else chunk += (published > 0 ? ',' : '') + JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c, i) => [c, values[i]])));
         perPrecision[r[7] as keyof typeof perPrecision]++;
@@ -310,7 +321,8 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
     rowsPublished: published,
     rowsByPeriodPrecision: perPrecision,
     rowsDropped: matched - published >= k || matched - published === 0 ? Math.max(0, matched - published) : null,
-    caseKey: 'HMAC-SHA-256 of the case id under a random salt drawn for this export and never stored: rows of this export that share a key belong to one case; keys of two exports cannot be matched',
+    caseKey: 'HMAC-SHA-256 of the case id under a random salt drawn for this export and never stored: rows of this export that share a key belong to one case; keys of two exports cannot be matched. A case keeps one key only when at least k cases share its whole published history; rows of rarer histories get a random key each (unlinked)',
+    rowsUnlinked: unlinked,
     filters: Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)),
     note:
       'Documented events, not prevalence. Fields are generalised; outcome_class is a fixed classification of the recorded outcome. ' +
