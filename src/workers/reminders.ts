@@ -226,11 +226,13 @@ export class ReminderService {
       if (r.channel === 'EMAIL') await this.sendEmail(r.email, r.label, d);
       else await this.sendWebhook(r.id, r.user_id, r.label, d);
     } catch (err) {
-      const message = (err as Error).message.slice(0, 300);
+      // SMTP errors can quote the recipient's address: keep addresses out of
+      // the row, the log and the queue's failedReason.
+      const message = (err as Error).message.replace(/[^\s<>"']+@[^\s<>"']+/g, '[address]').slice(0, 300);
       await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: finalAttempt ? 'FAILED' : 'PENDING', lastError: message } });
       // Ids only: the log never names the person or the recipient's address.
       log.error({ reminderId: r.id, channel: r.channel, finalAttempt, error: message }, 'reminder delivery failed');
-      throw err;
+      throw new Error(message);
     }
     await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'SENT', sentAt: clock(), lastError: null } });
     log.debug({ reminderId: r.id, channel: r.channel }, 'reminder sent');

@@ -25,7 +25,7 @@ export const DeadlineStatusEnum = z.enum(['OPEN', 'DONE', 'MISSED', 'CANCELLED']
 export const CreateDeadlineBody = z
   .strictObject({
     kind: DeadlineKindEnum,
-    title: z.string().trim().min(1).max(300),
+    title: z.string().trim().min(1).max(300).describe('leaves the system in reminder emails, webhooks and calendar feeds: never put personal data here'),
     dueAt: Instant.optional().describe('exact instant with offset'),
     dueDate: IsoDate.optional().describe('a date without time: due at the end of that day in the host country'),
     assigneeId: Uuid.optional(),

@@ -243,7 +243,8 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
   const caseKey = (caseId: string) => createHmac('sha256', salt).update(caseId).digest('base64url').slice(0, 22);
 
   await mkdir(config.exports.dir, { recursive: true, mode: 0o700 });
-  const partial = path.join(config.exports.dir, `.${exportId}.partial`);
+  // A name per attempt: two runs of the same export never write one file.
+  const partial = path.join(config.exports.dir, `.${exportId}.${randomBytes(6).toString('hex')}.partial`);
   const fileName = `${exportId}.${format}`;
   // Owner-only from the first byte: opened with 0600, and chmod'ed in case a
   // previous attempt left the file behind with other bits.
