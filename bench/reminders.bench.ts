@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/reminders.bench.ts [--deadlines 100000] [--workers 2] [--window 60]
 //                                    [--lead 40] [--timeout 600] [--db exile_bench_reminders]
-//                                    [--backend redis|postgres] [--keep]
+//                                    [--backend redis|postgres] [--concurrency 50] [--keep]
 //
 // Everything runs on this machine: PostgreSQL on 127.0.0.1 (BENCH_ADMIN_URL,
 // default postgresql://postgres@127.0.0.1:5432/postgres; the benchmark drops
@@ -39,6 +39,7 @@ function args(argv: string[]) {
   const o = {
     deadlines: Number(get('deadlines', '100000')),
     workers: Number(get('workers', '2')),
+    concurrency: get('concurrency', '50'),
     windowS: Number(get('window', '60')),
     leadS: Number(get('lead', '40')),
     timeoutS: Number(get('timeout', '600')),
@@ -121,6 +122,7 @@ async function main() {
     LOG_LEVEL: 'warn',
     // The sink listens on 127.0.0.1 over http.
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    REMINDER_CONCURRENCY: o.concurrency,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   };
   const config = loadConfig(env);
