@@ -118,7 +118,11 @@ export function parseKeyring(spec: string): { keys: Map<string, Buffer>; current
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message === 'Invalid input: expected string, received undefined' ? 'missing' : i.message}`);
+    // Name a weak secret in the same message rather than after the next restart.
+    const jwtWeak = env.JWT_SECRET !== undefined ? secretWeakness(env.JWT_SECRET) : null;
+    if (jwtWeak) problems.push(`JWT_SECRET is weak (${jwtWeak}); generate one with: openssl rand -base64 48`);
+    throw new ConfigError(problems);
   }
   const e = parsed.data;
   const problems: string[] = [];

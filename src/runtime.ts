@@ -1,5 +1,7 @@
 // Shared start-up for the service and every script: resolves the database
 // (external or embedded), fills embedded-mode secrets, parses the config.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
 import { embeddedDataDir, loadOrCreateEmbeddedSecrets, resolveDatabase, type ResolvedDatabase } from './lib/embedded-db.ts';
 
@@ -8,14 +10,18 @@ export type Runtime = { config: AppConfig; database: ResolvedDatabase; embedded:
 export async function prepareRuntime(source: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
   const env = { ...source };
   const embedded = !env.DATABASE_URL;
+  const dataDir = embeddedDataDir(env);
+  // Starting the embedded server writes the secrets file on first use: note
+  // now whether it existed, to say so when it was just generated.
+  const secretsExisted = existsSync(path.join(dataDir, 'secrets.json'));
   const database = await resolveDatabase(env, (m) => console.error(m));
   env.DATABASE_URL = database.url;
-  const dataDir = embeddedDataDir(env);
   if (embedded) {
     // Embedded mode is for a single machine: strong secrets are generated on
     // first start and kept owner-readable in the data folder. With an external
     // database nothing is generated: missing or weak secrets stop the process.
-    const { secrets, created } = await loadOrCreateEmbeddedSecrets(dataDir);
+    const { secrets, created: createdNow } = await loadOrCreateEmbeddedSecrets(dataDir);
+    const created = createdNow || !secretsExisted;
     env.JWT_SECRET ??= secrets.jwtSecret;
     env.ENCRYPTION_KEYS ??= secrets.encryptionKeys;
     env.BLIND_INDEX_KEY ??= secrets.blindIndexKey;
