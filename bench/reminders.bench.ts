@@ -30,6 +30,7 @@ import { FieldCrypto, normaliseName } from '../src/lib/field-crypto.ts';
 import { migrate } from '../src/lib/migrator.ts';
 import { MIGRATIONS_DIR } from '../src/lib/paths.ts';
 import { spawnWorker, startPrivateRedis, workerEnvFromConfig, type WorkerProc } from '../test/reminder-procs.ts';
+import { randomSecretsEnv } from '../src/lib/random-secrets.ts';
 
 function args(argv: string[]) {
   const get = (name: string, def: string) => {
@@ -116,9 +117,7 @@ async function main() {
   // ---- config shared with the workers ----
   const env = {
     DATABASE_URL: dbUrl,
-    JWT_SECRET: randomBytes(48).toString('base64url'),
-    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
-    BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
+    ...randomSecretsEnv('b1'),
     LOG_LEVEL: 'warn',
     // The sink listens on 127.0.0.1 over http.
     WEBHOOK_ALLOW_PRIVATE: 'true',

@@ -28,6 +28,7 @@ import { createDb } from '../src/db.ts';
 import { createQueueKit } from '../src/workers/queue-kit.ts';
 import { startExportWorker } from '../src/workers/exports.worker.ts';
 import { redisAnswers } from '../src/lib/service-probe.ts';
+import { randomSecretsEnv } from '../src/lib/random-secrets.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const arg = (name: string, def: string) => {
@@ -42,9 +43,7 @@ function benchEnv(url: string, exportsDir: string, redisUrl: string | null, pref
   return {
     DATABASE_URL: url,
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-    JWT_SECRET: randomBytes(48).toString('base64url'),
-    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
-    BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
+    ...randomSecretsEnv('b1'),
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',
     LOG_LEVEL: 'warn',

@@ -11,6 +11,7 @@ import { createDb, type Db } from '../src/db.ts';
 import { hashPassword } from '../src/lib/passwords.ts';
 import { withDatabase } from './global-setup.ts';
 import { createQueueKit, type QueueKit } from '../src/workers/queue-kit.ts';
+import { randomSecretsEnv } from '../src/lib/random-secrets.ts';
 
 export type TestEnv = {
   app: FastifyInstance;
@@ -27,9 +28,7 @@ export type TestEnv = {
 export function testEnvVars(dbUrl: string, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     DATABASE_URL: dbUrl,
-    JWT_SECRET: randomBytes(48).toString('base64url'),
-    ENCRYPTION_KEYS: `t1:${randomBytes(32).toString('base64')}`,
-    BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
+    ...randomSecretsEnv('t1'),
     // OWASP's floor keeps the suite fast; production defaults are stronger.
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',

@@ -12,6 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { DATA_DIR } from './paths.js';
 import { postgresAnswers } from './service-probe.ts';
+import { randomSecretsEnv } from './random-secrets.ts';
 
 export type ResolvedDatabase = {
   url: string;
@@ -45,11 +46,12 @@ export async function loadOrCreateEmbeddedSecrets(dataDir: string): Promise<{ se
   // folder to reach pg/, but nobody else may list it; secrets.json is 0600.
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
   await chmod(dataDir, 0o711);
+  const fresh = randomSecretsEnv('k1');
   const secrets: EmbeddedSecrets = {
     pgPassword: randomBytes(24).toString('base64url'),
-    jwtSecret: randomBytes(48).toString('base64url'),
-    encryptionKeys: `k1:${randomBytes(32).toString('base64')}`,
-    blindIndexKey: randomBytes(32).toString('base64'),
+    jwtSecret: fresh.JWT_SECRET,
+    encryptionKeys: fresh.ENCRYPTION_KEYS,
+    blindIndexKey: fresh.BLIND_INDEX_KEY,
   };
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);
