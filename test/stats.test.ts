@@ -335,6 +335,14 @@ describe('GET /v1/stats/events: suppression', () => {
     expect(res.json().cells.find((c: Cell) => c.type === 'DETENTION')).toBeDefined();
   });
 
+  it('widens date bounds to whole months, so periods a day apart cannot be subtracted', async () => {
+    const a = (await coord.get('/v1/stats/events?from=2024-03-15&to=2024-06-03')).json();
+    const b = (await coord.get('/v1/stats/events?from=2024-03-16T08:00:00Z&to=2024-06-02')).json();
+    expect(a.metadata.filters).toEqual({ from: '2024-03-01', to: '2024-06-30' });
+    expect(b.metadata.filters).toEqual({ from: '2024-03-01', to: '2024-06-30' });
+    expect(b.total).toEqual(a.total);
+  });
+
   it('refuses a list filter that leaves out between 1 and k-1 cases (differencing against the unfiltered figure)', async () => {
     // "AM and GE" vs everything differs by the KZ case(s) alone: subtracting would reveal them.
     const all = (await coord.get('/v1/stats/events')).json().total;

@@ -28,9 +28,25 @@ const commaList = <T extends z.ZodType<string>>(item: T, max: number) =>
       return out;
     });
 
+// Bounds are widened to whole months (UTC): two figures whose periods differ
+// by a day or a second could otherwise be subtracted to isolate one event.
+const monthOf = (v: string) => new Date(v.length === 10 ? `${v}T00:00:00.000Z` : v).toISOString().slice(0, 7);
+const lastDayOf = (ym: string) => {
+  const [y, m] = ym.split('-').map(Number);
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+};
+
 export const EventFilterFields = {
-  from: z.union([Instant, IsoDate]).optional().describe('events on or after this instant or date (UTC)'),
-  to: z.union([Instant, IsoDate]).optional().describe('events up to this instant, or to the end of this date (UTC)'),
+  from: z
+    .union([Instant, IsoDate])
+    .transform((v) => `${monthOf(v)}-01`)
+    .optional()
+    .describe('events from the start of this month (UTC); a date or instant, widened to the first day of its month'),
+  to: z
+    .union([Instant, IsoDate])
+    .transform((v) => lastDayOf(monthOf(v)))
+    .optional()
+    .describe('events to the end of this month (UTC); a date or instant, widened to the last day of its month'),
 };
 
 export const StatsEventsQuery = z.strictObject({
