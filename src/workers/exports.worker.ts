@@ -1,11 +1,15 @@
 // The exports queue: `build` jobs carry only { exportId } (Redis keeps job
 // data in clear text) and re-read everything from PostgreSQL; an hourly
 // `sweep` deletes expired files and re-enqueues exports whose job was lost.
+// Each build runs in a child process (src/workers/export-child.ts) with a
+// capped heap, so a 1M-row export stays within a small, predictable memory.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Job, Worker } from 'bullmq';
 import type { AppConfig } from '../config.ts';
 import type { Db } from '../db.ts';
 import { ExportJobData } from '../modules/exports/exports.schemas.ts';
-import { EXPORT_JOB_ATTEMPTS, EXPORT_QUEUE, failExport, runExportJob, sweepExports, type ExportJobDeps } from '../modules/exports/exports.service.ts';
+import { EXPORT_JOB_ATTEMPTS, EXPORT_QUEUE, failExport, sweepExports, type ExportJobDeps } from '../modules/exports/exports.service.ts';
 import type { QueueKit } from './queue-kit.ts';
 
 export type ExportWorkerDeps = {
@@ -17,6 +21,42 @@ export type ExportWorkerDeps = {
 };
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
+const CHILD = fileURLToPath(new URL('./export-child.ts', import.meta.url));
+/** Heap cap of a build: its working set is flat; the cap keeps garbage from piling up. */
+const CHILD_HEAP_MB = 96;
+
+/** Runs one build in a child process; resolves with the child's peak RSS. */
+function buildInChild(config: AppConfig, exportId: string): Promise<{ maxRssBytes: number | null }> {
+  return new Promise((resolve, reject) => {
+    // The child is TypeScript: run it with tsx whatever the parent was started
+    // with (node --import tsx, the tsx CLI, or a test runner), plus the heap cap.
+    const execArgv = ['--import', 'tsx', `--max-old-space-size=${CHILD_HEAP_MB}`];
+    const child = fork(CHILD, [exportId], {
+      execArgv,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: process.env.NODE_ENV,
+        EXPORT_CHILD_CONFIG: JSON.stringify({ dbUrl: config.db.url, exportsDir: config.exports.dir, ttlDays: config.exports.ttlDays, defaultK: config.stats.defaultK }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) {
+        const last = out.trim().split('\n').pop();
+        try {
+          resolve({ maxRssBytes: last ? (JSON.parse(last) as { maxRssBytes: number }).maxRssBytes : null });
+        } catch {
+          resolve({ maxRssBytes: null });
+        }
+      } else reject(new Error(`export build exited with ${signal ?? code}: ${err.trim().split('\n').pop() ?? ''}`));
+    });
+  });
+}
 
 export function startExportWorker(deps: ExportWorkerDeps): Worker {
   const processor = async (job: Job) => {
@@ -24,12 +64,14 @@ export function startExportWorker(deps: ExportWorkerDeps): Worker {
     if (job.name !== 'build') throw new Error(`unknown job ${job.name} on queue ${EXPORT_QUEUE}`);
     const { exportId } = ExportJobData.parse(job.data);
     try {
-      await runExportJob(deps, exportId);
+      const { maxRssBytes } = await buildInChild(deps.config, exportId);
+      deps.log.info({ exportId, childMaxRssMb: maxRssBytes ? Math.round(maxRssBytes / 1e6) : null }, 'export built');
+      return { maxRssBytes };
     } catch (err) {
       // Only the last attempt marks the export failed; earlier ones are retried.
       const attempts = job.opts.attempts ?? EXPORT_JOB_ATTEMPTS;
       if (job.attemptsMade + 1 >= attempts) await failExport(deps.db, exportId).catch(() => {});
-      deps.log.error({ exportId, attempt: job.attemptsMade + 1, err: { type: (err as Error).name, message: (err as Error).message } }, 'export failed');
+      deps.log.error({ exportId, attempt: job.attemptsMade + 1, err: { type: (err as Error).name, message: (err as Error).message.slice(0, 300) } }, 'export failed');
       throw err;
     }
   };

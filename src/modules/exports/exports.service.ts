@@ -212,9 +212,53 @@ async function expireExport(db: Db, config: Pick<AppConfig, 'exports'>, row: Pic
 // The job
 // ---------------------------------------------------------------------------
 
+/** The few reads and writes a job makes on its own row. */
+export type ExportJobRow = { status: string; filters: unknown; format: string };
+export type ExportJobUpdate = Partial<{ status: 'RUNNING' | 'DONE'; progress: number; error: string | null; rowCount: number; metadata: object; filePath: string; finishedAt: Date; expiresAt: Date }>;
+export type ExportJobStore = {
+  find(id: string): Promise<ExportJobRow | null>;
+  update(id: string, data: ExportJobUpdate): Promise<void>;
+};
+
+export function prismaJobStore(db: Db): ExportJobStore {
+  return {
+    find: (id) => db.export.findUnique({ where: { id }, select: { status: true, filters: true, format: true } }),
+    update: async (id, data) => {
+      await db.export.update({ where: { id }, data: data as Prisma.ExportUpdateInput });
+    },
+  };
+}
+
+/**
+ * The same store over a plain pg pool: the export child process uses it so it
+ * never loads Prisma's query engine (most of a worker's resident memory).
+ */
+export function pgJobStore(pool: pg.Pool): ExportJobStore {
+  const column: Record<keyof ExportJobUpdate, string> = {
+    status: 'status',
+    progress: 'progress',
+    error: 'error',
+    rowCount: 'row_count',
+    metadata: 'metadata',
+    filePath: 'file_path',
+    finishedAt: 'finished_at',
+    expiresAt: 'expires_at',
+  };
+  return {
+    find: async (id) => (await pool.query<ExportJobRow>('SELECT status::text AS status, filters, format FROM exports WHERE id = $1', [id])).rows[0] ?? null,
+    update: async (id, data) => {
+      const entries = Object.entries(data).filter(([, v]) => v !== undefined) as [keyof ExportJobUpdate, unknown][];
+      if (!entries.length) return;
+      const sets = entries.map(([k], i) => (k === 'status' ? `status = $${i + 2}::"ExportStatus"` : k === 'metadata' ? `metadata = $${i + 2}::jsonb` : `${column[k]} = $${i + 2}`));
+      const values = entries.map(([k, v]) => (k === 'metadata' ? JSON.stringify(v) : v));
+      await pool.query(`UPDATE exports SET ${sets.join(', ')} WHERE id = $1`, [id, ...values]);
+    },
+  };
+}
+
 export type ExportJobDeps = {
-  db: Db;
-  config: AppConfig;
+  store: ExportJobStore;
+  config: Pick<AppConfig, 'db' | 'exports' | 'stats'>;
   clock: () => Date;
   log: { info: (obj: object, msg?: string) => void; warn: (obj: object, msg?: string) => void; error: (obj: object, msg?: string) => void };
 };
@@ -230,10 +274,10 @@ async function write(out: WriteStream, chunk: string) {
  * interrupted one starts again from scratch (with a new salt).
  */
 export async function runExportJob(deps: ExportJobDeps, exportId: string): Promise<void> {
-  const { db, config, clock } = deps;
-  const row = await db.export.findUnique({ where: { id: exportId } });
+  const { store, config, clock } = deps;
+  const row = await store.find(exportId);
   if (!row || row.status === 'DONE' || row.status === 'EXPIRED' || row.status === 'FAILED') return;
-  await db.export.update({ where: { id: exportId }, data: { status: 'RUNNING', progress: 1, error: null } });
+  await store.update(exportId, { status: 'RUNNING', progress: 1, error: null });
 
   const stored = (row.filters ?? {}) as ExportFilters & { k?: number };
   const k = stored.k ?? config.stats.defaultK;
@@ -269,7 +313,7 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
     await client.query("SET LOCAL work_mem = '64MB'");
     const countSql = buildMatchedCountSql(filters);
     matched = (await client.query<{ n: number }>(countSql.text, countSql.values)).rows[0].n;
-    await db.export.update({ where: { id: exportId }, data: { progress: 5 } });
+    await store.update(exportId, { progress: 5 });
     const q = buildAnonymisedSql(filters, k);
     await client.query(`DECLARE export_rows NO SCROLL CURSOR FOR ${q.text}`, q.values);
 
@@ -295,7 +339,7 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
       const progress = Math.min(99, 10 + Math.floor((89 * published) / Math.max(1, matched)));
       if (progress >= lastProgress + 5) {
         lastProgress = progress;
-        await db.export.update({ where: { id: exportId }, data: { progress } });
+        await store.update(exportId, { progress });
       }
     }
     await client.query('COMMIT');
@@ -334,17 +378,14 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
   out.end();
   await outClosed;
   await rename(partial, exportFilePath(config, fileName));
-  await db.export.update({
-    where: { id: exportId },
-    data: {
-      status: 'DONE',
-      progress: 100,
-      rowCount: published,
-      metadata: metadata as Prisma.InputJsonObject,
-      filePath: fileName,
-      finishedAt: now,
-      expiresAt: new Date(now.getTime() + config.exports.ttlDays * 86_400_000),
-    },
+  await store.update(exportId, {
+    status: 'DONE',
+    progress: 100,
+    rowCount: published,
+    metadata,
+    filePath: fileName,
+    finishedAt: now,
+    expiresAt: new Date(now.getTime() + config.exports.ttlDays * 86_400_000),
   });
   deps.log.info({ exportId, rows: published, dropped: metadata.rowsDropped }, 'export done');
 }
@@ -358,7 +399,7 @@ export async function failExport(db: Db, exportId: string): Promise<void> {
  * Housekeeping: deletes expired files, and re-enqueues exports whose job was
  * lost (Redis is not the source of truth; the exports table is).
  */
-export async function sweepExports(deps: ExportJobDeps & { kit: QueueKit }): Promise<{ expired: number; requeued: number }> {
+export async function sweepExports(deps: { db: Db; config: Pick<AppConfig, 'exports'>; clock: () => Date; kit: QueueKit }): Promise<{ expired: number; requeued: number }> {
   const now = deps.clock();
   const expired = await deps.db.export.findMany({ where: { status: 'DONE', expiresAt: { lte: now } }, select: { id: true, filePath: true } });
   for (const row of expired) await expireExport(deps.db, deps.config, row);
