@@ -46,6 +46,19 @@ export function visiblePeopleWhere(actor: Actor): Prisma.PersonWhereInput {
   return actor.role === 'CASEWORKER' ? { OR: [viaCase, { createdById: actor.userId, cases: { none: {} } }] } : viaCase;
 }
 
+/**
+ * The same visibility rule as visibleCasesWhere, as a SQL boolean over a user
+ * row `u` and a case row `k`, for hot paths that check one user-case pair
+ * inside a larger statement (reminder delivery). Keep the two in step:
+ * test/security-fixes.test.ts checks the delivery path.
+ */
+export const CASE_VISIBLE_TO_USER_SQL = `CASE u.role::text
+    WHEN 'ADMIN' THEN true
+    WHEN 'COORDINATOR' THEN true
+    WHEN 'CASEWORKER' THEN EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_id = u.id AND tm.team_id = k.team_id)
+    WHEN 'LAWYER' THEN EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = u.id AND a.ended_at IS NULL)
+    ELSE false END`;
+
 export function mayReadLegalData(actor: Actor, c: { teamId: string; lawyerAssigned: boolean }): boolean {
   if (actor.role === 'ADMIN') return true;
   if (actor.role === 'CASEWORKER') return actor.teamIds.includes(c.teamId);

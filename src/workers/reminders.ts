@@ -19,7 +19,8 @@ import type { AppConfig } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { FieldCrypto } from '../lib/field-crypto.ts';
 import { DeadlinesService, myDeadlinesWhere } from '../modules/deadlines/deadlines.service.ts';
-import { visibleCasesWhere } from '../plugins/access.ts';
+import { CASE_VISIBLE_TO_USER_SQL } from '../plugins/access.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import { assertWebhookTarget } from '../lib/webhook-target.ts';
 import type { QueueKit } from './queue-kit.ts';
 
@@ -50,6 +51,7 @@ type ClaimedRow = {
   case_id: string;
   reference: string;
   pseudonym: string;
+  may_see: boolean;
 };
 
 type DeliveryDeadline = {
@@ -162,14 +164,6 @@ export class ReminderService {
     return { recovered: recovered.count, missed, enqueued };
   }
 
-  /** Access can end after a reminder was planned (team removal, role change, ended assignment). */
-  private async recipientMaySee(userId: string, caseId: string): Promise<boolean> {
-    const u = await this.deps.db.user.findUnique({ where: { id: userId }, select: { role: true, memberships: { select: { teamId: true } } } });
-    if (!u) return false;
-    const actor = { userId, role: u.role, teamIds: u.memberships.map((m) => m.teamId), sessionId: '' };
-    return (await this.deps.db.case.count({ where: { AND: [{ id: caseId }, visibleCasesWhere(actor)] } })) === 1;
-  }
-
   /**
    * After the queue store was emptied (Redis FLUSHALL or failover without
    * persistence): forget when reminders were queued, so the next relay run
@@ -196,7 +190,8 @@ export class ReminderService {
       )
       SELECT c.id::text, c.label, c.channel, u.id::text AS user_id, u.email, u.active,
              d.id::text AS deadline_id, d.kind::text AS kind, d.title, d.due_at, d.due_date, d.time_zone, d.status::text AS status,
-             d.citation, d.verify_with_counsel, d.source::text AS source, k.id::text AS case_id, k.reference, p.pseudonym
+             d.citation, d.verify_with_counsel, d.source::text AS source, k.id::text AS case_id, k.reference, p.pseudonym,
+             ${Prisma.raw(CASE_VISIBLE_TO_USER_SQL)} AS may_see
       FROM claimed c
       JOIN users u ON u.id = c.recipient_id
       JOIN deadlines d ON d.id = c.deadline_id
@@ -218,7 +213,8 @@ export class ReminderService {
       case: { id: r.case_id, reference: r.reference, person: { pseudonym: r.pseudonym } },
     };
     const isOverdue = r.label.startsWith('overdue@');
-    if (d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && !isOverdue) || !r.active || !(await this.recipientMaySee(r.user_id, d.case.id))) {
+    // Access can end after a reminder was planned (team removal, role change, ended assignment).
+    if (d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && !isOverdue) || !r.active || !r.may_see) {
       await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'CANCELLED' } });
       return 'cancelled';
     }
