@@ -136,7 +136,18 @@ export function redisServerBinary(): string | null {
 export async function startPrivateRedis(): Promise<{ url: string; close: () => Promise<void> } | null> {
   const bin = redisServerBinary();
   if (!bin) return null;
-  const port = await freePort();
+  // A free port can be taken by someone else before redis binds it (parallel
+  // test files): try again on another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOn(bin, await freePort());
+    } catch (err) {
+      if (attempt >= 5 || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startRedisOn(bin: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
   const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
