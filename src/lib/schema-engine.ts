@@ -42,26 +42,11 @@ async function loadEngineModule(): Promise<EngineModule> {
   return enginePromise;
 }
 
-type PgConnection = { executeScript(script: string): Promise<void>; underlyingDriver(): { query(sql: string): Promise<unknown> } };
-
-// PrismaPg's executeScript splits a script on every ";", which cuts PL/pgSQL
-// function bodies (our audit trigger) apart. PostgreSQL's simple-query
-// protocol runs a multi-statement script as sent, so send it whole.
-function wholeScriptFactory(factory: PrismaPg): PrismaPg {
-  const connect = factory.connect.bind(factory);
-  factory.connect = async () => {
-    const conn = (await connect()) as unknown as PgConnection;
-    conn.executeScript = async (script: string) => {
-      await conn.underlyingDriver().query(script);
-    };
-    return conn as never;
-  };
-  return factory;
-}
-
 export async function openSchemaEngine(connectionString: string, schemaFiles: [string, string][]) {
   const mod = await loadEngineModule();
-  const adapter = bindMigrationAwareSqlAdapterFactory(wholeScriptFactory(new PrismaPg({ connectionString }, { schema: 'public' })) as never);
+  // The engine reads the schema name from the adapter's connection info and
+  // fails on undefined ("failed to get connection info"): name it.
+  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString }, { schema: 'public' }) as never);
   return mod.SchemaEngine.new({ datamodels: schemaFiles }, (m: string) => { if (process.env.SCHEMA_ENGINE_DEBUG) console.error('[schema-engine]', m); }, adapter);
 }
 
