@@ -14,6 +14,7 @@ import {
   testEnvVars,
   uniq,
   type TestEnv,
+  expectProblem,
 } from './helpers.ts';
 
 // ---------------------------------------------------------------------------
@@ -66,15 +67,6 @@ const rawLogin = (e: TestEnv, email: string, password: string, remoteAddress?: s
   e.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password }, ...(remoteAddress ? { remoteAddress } : {}), ...(headers ? { headers } : {}) });
 const refresh = (e: TestEnv, refreshToken: string) => e.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } });
 
-function expectProblem(res: LightMyRequestResponse, status: number) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = res.json();
-  expect(body.status).toBe(status);
-  expect(typeof body.type).toBe('string');
-  expect(typeof body.title).toBe('string');
-  return body as { type: string; title: string; status: number; detail: string; errors?: { path: string; message: string }[] };
-}
 
 function expect401(res: LightMyRequestResponse) {
   return expectProblem(res, 401);

@@ -4,13 +4,13 @@
 import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { GENESIS_HASH, verifyAuditChains } from '../src/lib/audit.ts';
 import { FieldCrypto, normaliseName } from '../src/lib/field-crypto.ts';
 import { rotateKeys } from '../src/lib/key-rotation.ts';
-import { clientFor, createTeam, createUser, DEFAULT_PASSWORD, login, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import { clientFor, expectProblem, createTeam, createUser, DEFAULT_PASSWORD, login, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
 
 let env: TestEnv;
 /** Every personal value or credential used in this file: none may ever reach the logs. */
@@ -42,16 +42,6 @@ function eventBody(over: Record<string, unknown> = {}) {
   return { type: 'DETENTION', country: 'AM', occurredAt: '2025-03-01', city: 'Yerevan', ...over };
 }
 
-function expectProblem(res: LightMyRequestResponse, status: number) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = res.json();
-  expect(body.status).toBe(status);
-  expect(typeof body.type).toBe('string');
-  expect(typeof body.title).toBe('string');
-  expect(typeof body.detail).toBe('string');
-  return body;
-}
 
 async function newPerson(cw: Client, legalName: string, over: Record<string, unknown> = {}, headers?: Record<string, string>) {
   const res = await cw.post('/v1/people', personBody(legalName, over), headers);

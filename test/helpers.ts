@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type AppConfig } from '../src/config.ts';
@@ -155,4 +155,34 @@ export async function createCase(caseworker: Client, teamId: string, hostCountry
   const c = await caseworker.post('/v1/cases', { personId: p.json().id, teamId, hostCountry, summary: 'Detained on a CIS interstate search' });
   if (c.statusCode !== 201) throw new Error(`case: ${c.statusCode} ${c.body}`);
   return { personId: p.json().id as string, caseId: c.json().id as string, reference: c.json().reference as string, legalName };
+}
+
+export type Problem = { type: string; title: string; status: number; detail: string; instance: string; requestId: string; errors?: { path: string; message: string }[] };
+
+/** No stack trace, source location or ORM internals in a response body. */
+export function expectNoLeak(body: string) {
+  expect(body).not.toMatch(/\n\s*at\s/);
+  expect(body).not.toMatch(/\bat\s+[\w$.<>]+\s+\(/);
+  expect(body).not.toMatch(/\.(ts|js|mjs|cjs):\d+/);
+  expect(body.toLowerCase()).not.toContain('prisma');
+  expect(body).not.toMatch(/node_modules/);
+}
+
+/** Asserts an RFC 9457 problem with the given status (and, if given, an errors[] entry with that exact path). */
+export function expectProblem(res: LightMyRequestResponse, status: number, path?: string): Problem {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expectNoLeak(res.body);
+  const p = res.json() as Problem;
+  expect(p.status).toBe(status);
+  expect(typeof p.type).toBe('string');
+  expect(typeof p.title).toBe('string');
+  expect(typeof p.detail).toBe('string');
+  expect(typeof p.requestId).toBe('string');
+  expect(p.instance).toBe(res.raw.req.url?.split('?')[0]);
+  if (path !== undefined) {
+    expect(Array.isArray(p.errors), res.body).toBe(true);
+    expect(p.errors!.map((e) => e.path), res.body).toContain(path);
+  }
+  return p;
 }

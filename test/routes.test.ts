@@ -4,8 +4,7 @@
 // rejected request leaves nothing half-written.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LightMyRequestResponse } from 'fastify';
-import { clientFor, createCase, createTeam, createUser, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import { clientFor, expectNoLeak, expectProblem, createCase, createTeam, createUser, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
 
 let env: TestEnv;
 /** When set, the app's clock is frozen at this instant (to force createdAt ties). */
@@ -18,35 +17,8 @@ afterAll(async () => env?.close());
 
 // ---------------------------------------------------------------- helpers
 
-type Problem = { type: string; title: string; status: number; detail: string; instance: string; requestId: string; errors?: { path: string; message: string }[] };
 
-/** No stack trace, source location or ORM internals in a response body. */
-function expectNoLeak(body: string) {
-  expect(body).not.toMatch(/\n\s*at\s/);
-  expect(body).not.toMatch(/\bat\s+[\w$.<>]+\s+\(/);
-  expect(body).not.toMatch(/\.(ts|js|mjs|cjs):\d+/);
-  expect(body.toLowerCase()).not.toContain('prisma');
-  expect(body).not.toMatch(/node_modules/);
-}
 
-/** Asserts an RFC 9457 problem with the given status (and, if given, an errors[] entry with that exact path). */
-function expectProblem(res: LightMyRequestResponse, status: number, path?: string): Problem {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expectNoLeak(res.body);
-  const p = res.json() as Problem;
-  expect(p.status).toBe(status);
-  expect(typeof p.type).toBe('string');
-  expect(typeof p.title).toBe('string');
-  expect(typeof p.detail).toBe('string');
-  expect(typeof p.requestId).toBe('string');
-  expect(p.instance).toBe(res.raw.req.url?.split('?')[0]);
-  if (path !== undefined) {
-    expect(Array.isArray(p.errors), res.body).toBe(true);
-    expect(p.errors!.map((e) => e.path), res.body).toContain(path);
-  }
-  return p;
-}
 
 async function count(table: string, where = 'TRUE', params: unknown[] = []): Promise<number> {
   const [{ n }] = await env.sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);
