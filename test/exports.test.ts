@@ -10,6 +10,7 @@ import { verifyAuditChains } from '../src/lib/audit.ts';
 import { sweepExports } from '../src/modules/exports/exports.service.ts';
 import { startExportWorker } from '../src/workers/exports.worker.ts';
 import { clientFor, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import { CASES, CIS } from './stats-fixture.ts';
 
 // The same 13 cases / 21 events as test/stats.test.ts, with outcomes for the
 // court hearings ("adjourned" -> PENDING). With k = 3 the expected release is:
@@ -17,24 +18,6 @@ import { clientFor, createTeam, setupTestEnv, uniq, type Client, type TestEnv } 
 //   quarter: A1-A3 COURT_HEARING 2024-04/05/06 -> 2024-Q2 (PENDING)          3 rows
 //   year:    A1-A3 THREAT 2025-01/05/09 -> 2025 (quarters hold one case each) 3 rows
 //   dropped: everything else (classes of 1 or 2 cases)                      11 rows
-type CaseSpec = { name: string; host: string; citizenship: string[]; charges: [string, string][]; events: [string, string, string?][] };
-const CIS = 'CIS_INTERSTATE_SEARCH';
-const ADJ = 'Hearing adjourned until the prosecutor';
-const CASES: CaseSpec[] = [
-  { name: 'A1', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10'], ['COURT_HEARING', '2024-04-03', ADJ], ['THREAT', '2025-01-15']] },
-  { name: 'A2', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10'], ['COURT_HEARING', '2024-05-03', ADJ], ['THREAT', '2025-05-15']] },
-  { name: 'A3', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10'], ['COURT_HEARING', '2024-06-03', ADJ], ['THREAT', '2025-09-15']] },
-  { name: 'A4', host: 'AM', citizenship: ['RU'], charges: [['EXTREMISM', CIS]], events: [['DETENTION', '2024-02-10']] },
-  { name: 'A5', host: 'AM', citizenship: ['RU'], charges: [['FAKES', 'DOMESTIC']], events: [['DETENTION', '2024-02-10', 'Court refused bail']] },
-  { name: 'A6', host: 'AM', citizenship: ['RU', 'BY'], charges: [['EXTREMISM', 'INTERPOL_RED_NOTICE'], ['FAKES', 'DOMESTIC']], events: [['DETENTION', '2024-02-10']] },
-  { name: 'G1', host: 'GE', citizenship: ['BY'], charges: [], events: [['DETENTION', '2024-03-15'], ['DETENTION', '2024-03-20'], ['TRAVEL_BAN', '2025-01-20']] },
-  { name: 'G2', host: 'GE', citizenship: ['BY'], charges: [], events: [['DETENTION', '2024-03-15']] },
-  { name: 'G3', host: 'GE', citizenship: ['BY'], charges: [['DISCREDITING_ARMY', 'DOMESTIC']], events: [['DETENTION', '2024-03-15']] },
-  { name: 'G4', host: 'GE', citizenship: ['RU'], charges: [['DISCREDITING_ARMY', 'DOMESTIC']], events: [['DETENTION', '2024-03-15']] },
-  { name: 'G5', host: 'GE', citizenship: ['RU'], charges: [['DISCREDITING_ARMY', 'DOMESTIC']], events: [['DETENTION', '2024-03-15']] },
-  { name: 'K1', host: 'KZ', citizenship: ['RU'], charges: [['TERRORISM', CIS]], events: [['DETENTION', '2024-02-01']] },
-  { name: 'K2', host: 'KZ', citizenship: ['RU'], charges: [], events: [['ABDUCTION', '2025-07-01']] },
-];
 
 const SOME_EXPORT_ID = '00000000-0000-4000-8000-000000000001';
 const secrets: string[] = [];
