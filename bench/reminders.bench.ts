@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/reminders.bench.ts [--deadlines 100000] [--workers 2] [--window 60]
 //                                    [--lead 40] [--timeout 600] [--db exile_bench_reminders]
-//                                    [--backend redis|postgres] [--concurrency 50] [--keep]
+//                                    [--backend redis|postgres] [--concurrency 50] [--keep] [--cpu-prof DIR]
 //
 // Everything runs on this machine: PostgreSQL on 127.0.0.1 (BENCH_ADMIN_URL,
 // default postgresql://postgres@127.0.0.1:5432/postgres; the benchmark drops
@@ -47,6 +47,7 @@ function args(argv: string[]) {
     db: get('db', 'exile_bench_reminders'),
     backend: get('backend', 'redis') as 'redis' | 'postgres',
     keep: argv.includes('--keep'),
+    profileDir: get('cpu-prof', ''),
     adminUrl: process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
   };
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(o.db)) throw new Error('--db must be a plain lower-case identifier');
@@ -182,8 +183,10 @@ async function main() {
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
   try {
-    const wenv = workerEnvFromConfig(config, { LOG_LEVEL: 'warn' });
-    for (let i = 0; i < o.workers; i++) workers.push(spawnWorker(wenv, { name: `W${i + 1}`, readyTimeoutMs: 120_000 }));
+    // --cpu-prof DIR: each worker writes a V8 CPU profile there when it stops.
+    const wenv = workerEnvFromConfig(config, { LOG_LEVEL: 'info' });
+    const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+    for (let i = 0; i < o.workers; i++) workers.push(spawnWorker(wenv, { name: `W${i + 1}`, readyTimeoutMs: 120_000, nodeArgs }));
     await Promise.all(workers.map((w) => w.ready));
     log(`${o.workers} workers up (queues on ${redisUrl ? `Redis ${redisUrl}` : 'PostgreSQL'}); relay every ${config.reminders.relaySeconds} s, horizon ${config.reminders.horizonSeconds} s`);
 
@@ -228,6 +231,18 @@ async function main() {
       }
     }
     await sleep(2000); // late repeats would show up here
+    await stopAll();
+    // Relay runs that queued reminders: when they ended, relative to the window start, and how long they took.
+    const relayRuns = workers
+      .flatMap((w) => w.output.filter((l) => l.includes('"relay run"')).map((l) => JSON.parse(l) as { time: number; enqueued: number; ms: number }))
+      .map((r) => `${r.enqueued} queued in ${(r.ms / 1000).toFixed(1)} s, done at ${((r.time - windowStart) / 1000).toFixed(1)} s`)
+      .join('; ');
+    // Each worker logs how its deliveries shared statements when it stops.
+    const batching = workers.map((w) => {
+      const line = w.output.find((l) => l.includes('reminder worker stopped'));
+      const c = line ? (JSON.parse(line) as { claims?: { claimBatches: number; claimed: number; sentBatches: number; sent: number } }).claims : undefined;
+      return c ? `${c.claimed} claims in ${c.claimBatches} statements (${(c.claimed / Math.max(1, c.claimBatches)).toFixed(1)}/stmt), ${c.sent} sent marks in ${c.sentBatches}` : 'n/a';
+    });
 
     // ---- figures ----
     const rows = (await db.query<{ id: string; send_at: Date; sent_at: Date | null; status: string; attempts: number }>(`SELECT id::text, send_at, sent_at, status::text, attempts FROM reminders`)).rows;
@@ -242,6 +257,19 @@ async function main() {
       first = Math.min(first, at);
       last = Math.max(last, at);
     }
+    // Where in the window lag built up: p99 per 5-second slice of send times.
+    const slices = new Map<number, number[]>();
+    for (const [id, at] of firstSeen) {
+      const s = sendAt.get(id);
+      if (s === undefined) continue;
+      const k = Math.floor((s - windowStart) / 5000);
+      if (!slices.has(k)) slices.set(k, []);
+      slices.get(k)!.push(at - s);
+    }
+    const timeline = [...slices.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([k, v]) => `${k * 5}s:${(pct(v.sort((a, b) => a - b), 99) / 1000).toFixed(2)}`)
+      .join(' ');
     lags.sort((a, b) => a - b);
     const dbLags = rows.filter((r) => r.sent_at).map((r) => r.sent_at!.getTime() - r.send_at.getTime()).sort((a, b) => a - b);
     const byStatus = rows.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {});
@@ -266,6 +294,9 @@ async function main() {
       `${(delivered / Math.max(fromWindow, 0.001)).toFixed(0)}/s over the time from the first send time to the last arrival (${fromWindow.toFixed(1)} s)`);
     console.log(`lag send_at->sink:  p50 ${f(pct(lags, 50))}  p99 ${f(pct(lags, 99))}  max ${f(lags[lags.length - 1] ?? NaN)}  (min ${f(lags[0] ?? NaN)})`);
     console.log(`lag send_at->SENT:  p50 ${f(pct(dbLags, 50))}  p99 ${f(pct(dbLags, 99))}  max ${f(dbLags[dbLags.length - 1] ?? NaN)}  (database sent_at)`);
+    console.log(`p99 lag by slice:   ${timeline} (seconds into the window: p99 s)`);
+    console.log(`relay runs:         ${relayRuns || 'none logged'}`);
+    console.log(`batching:           ${batching.join('; ')}`);
     console.log(`duplicates:         database ${dbDup} (SENT twice for one reminder); sink repeats ${repeats} (same idempotency key); reminders with >1 attempt: ${multiAttempt}`);
     console.log(`target (issue 3):   all delivered ${delivered === o.deadlines && byStatus.SENT === o.deadlines ? 'yes' : 'NO'}, none twice ${dbDup === 0 ? 'yes' : 'NO'}, p99 lag < 2 s ${pct(lags, 99) < 2000 ? 'yes' : 'NO'}`);
     console.log(`wall time:          ${((Date.now() - started) / 1000).toFixed(0)} s`);

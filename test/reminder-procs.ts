@@ -65,8 +65,8 @@ export type WorkerProc = {
   signal(sig: NodeJS.Signals): void;
 };
 
-export function spawnWorker(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: number; name?: string } = {}): WorkerProc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnWorker(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: number; name?: string; nodeArgs?: string[] } = {}): WorkerProc {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   let onLine: (l: string) => void = () => {};
   for (const stream of [child.stdout!, child.stderr!]) {

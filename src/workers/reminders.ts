@@ -22,6 +22,8 @@ import { DeadlinesService, myDeadlinesWhere } from '../modules/deadlines/deadlin
 import { CASE_VISIBLE_TO_USER_SQL } from '../plugins/access.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { assertWebhookTarget } from '../lib/webhook-target.ts';
+import { Batcher } from '../lib/batcher.ts';
+import { postJson } from '../lib/http-post.ts';
 import type { QueueKit } from './queue-kit.ts';
 
 export const REMINDER_QUEUE = 'reminders';
@@ -88,8 +90,15 @@ function labelText(label: string): string {
   return m ? `due in ${m[1]} ${m[2] === 'd' ? 'day' : 'hour'}${m[1] === '1' ? '' : 's'}` : base;
 }
 
+// Building an Intl.DateTimeFormat costs far more than using one: one per zone.
+const formatters = new Map<string, Intl.DateTimeFormat>();
 function localTime(instant: Date, tz: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: tz, dateStyle: 'full', timeStyle: 'short' }).format(instant);
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone: tz, dateStyle: 'full', timeStyle: 'short' });
+    formatters.set(tz, f);
+  }
+  return f.format(instant);
 }
 
 export class ReminderService {
@@ -103,8 +112,9 @@ export class ReminderService {
 
   /** One relay run: take back abandoned claims, mark missed deadlines, enqueue reminders due soon. */
   async relayOnce(): Promise<{ recovered: number; missed: number; enqueued: number }> {
-    const { db, clock, kit, config } = this.deps;
+    const { db, clock, kit, config, log } = this.deps;
     const now = clock();
+    const startedAt = Date.now();
     const recovered = await db.reminder.updateMany({ where: { status: 'SENDING', claimedAt: { lt: new Date(now.getTime() - config.reminders.claimTimeoutMs) } }, data: { status: 'PENDING' } });
     const missed = await this.deadlines.markMissed();
     const horizon = new Date(now.getTime() + config.reminders.horizonSeconds * 1000);
@@ -114,17 +124,14 @@ export class ReminderService {
     let lastSendAt = new Date(0);
     let lastId = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const batch = await db.reminder.findMany({
-        where: {
-          status: 'PENDING',
-          sendAt: { lte: horizon },
-          OR: [{ enqueuedAt: null }, { enqueuedAt: { lt: staleEnqueue } }],
-          AND: [{ OR: [{ sendAt: { gt: lastSendAt } }, { sendAt: lastSendAt, id: { gt: lastId } }] }],
-        },
-        orderBy: [{ sendAt: 'asc' }, { id: 'asc' }],
-        take: 1000,
-        select: { id: true, sendAt: true, enqueuedAt: true },
-      });
+      // Keyset walk over the partial index (send_at, id) WHERE status = 'PENDING'.
+      const batch = await db.$queryRaw<{ id: string; sendAt: Date; enqueuedAt: Date | null }[]>`
+        SELECT id::text AS id, send_at AS "sendAt", enqueued_at AS "enqueuedAt" FROM reminders
+        WHERE status = 'PENDING' AND send_at <= ${horizon}
+          AND (send_at, id) > (${lastSendAt}, ${lastId}::uuid)
+          AND (enqueued_at IS NULL OR enqueued_at < ${staleEnqueue})
+        ORDER BY send_at, id
+        LIMIT 1000`;
       if (!batch.length) break;
       // A reminder queued before but still pending: if its old job ended
       // (failed after the attempts, or completed without sending), that job
@@ -156,11 +163,12 @@ export class ReminderService {
           },
         })),
       );
-      await db.reminder.updateMany({ where: { id: { in: batch.map((r) => r.id) }, status: 'PENDING' }, data: { enqueuedAt: now } });
+      await db.$executeRaw`UPDATE reminders SET enqueued_at = ${now} WHERE id = ANY(${batch.map((r) => r.id)}::uuid[]) AND status = 'PENDING'`;
       enqueued += batch.length;
       lastSendAt = batch[batch.length - 1].sendAt;
       lastId = batch[batch.length - 1].id;
     }
+    if (enqueued || recovered.count || missed) log.info({ enqueued, recovered: recovered.count, missed, ms: Date.now() - startedAt }, 'relay run');
     return { recovered: recovered.count, missed, enqueued };
   }
 
@@ -174,17 +182,27 @@ export class ReminderService {
     return count;
   }
 
-  /** Delivers one reminder; safe to run twice or concurrently. */
-  async deliver(reminderId: string, finalAttempt = true): Promise<'sent' | 'skipped' | 'cancelled'> {
-    const { db, clock, log, config } = this.deps;
+  // Deliveries in flight in this process share their database round trips:
+  // the claims that arrive in one event-loop turn are one UPDATE … RETURNING,
+  // and the "sent" marks one UPDATE. Each reminder keeps its own guarded
+  // transitions inside those statements, so batching changes cost, not rules.
+  private readonly claims = new Batcher<string, ClaimedRow | null>((ids) => this.claimMany(ids), { maxSize: 500, maxWaitMs: 5 });
+  private readonly sentMarks = new Batcher<{ id: string; at: Date }, boolean>((items) => this.markSentMany(items), { maxSize: 500, maxWaitMs: 5 });
+
+  /**
+   * The guarded PENDING -> SENDING transition (or the take-over of a dead
+   * worker's claim) for many reminders in one statement, loading what the
+   * message needs on the way. A reminder id asked for twice in one batch is
+   * answered once; the other caller gets null, as a losing concurrent worker would.
+   */
+  private async claimMany(ids: string[]): Promise<(ClaimedRow | null)[]> {
+    const { db, clock, config } = this.deps;
     const now = clock();
-    // Claim and load in one round trip: the guarded PENDING -> SENDING
-    // transition (or the take-over of a dead worker's claim) succeeds for one
-    // caller only; everyone else gets no row.
+    const unique = [...new Set(ids)];
     const rows = await db.$queryRaw<ClaimedRow[]>`
       WITH claimed AS (
         UPDATE reminders SET status = 'SENDING', claimed_at = ${now}, attempts = attempts + 1
-        WHERE id = ${reminderId}::uuid AND send_at <= ${new Date(now.getTime() + 2_000)}
+        WHERE id = ANY(${unique}::uuid[]) AND send_at <= ${new Date(now.getTime() + 2_000)}
           AND (status = 'PENDING' OR (status = 'SENDING' AND claimed_at < ${new Date(now.getTime() - config.reminders.claimTimeoutMs)}))
         RETURNING id, label, channel::text AS channel, recipient_id, deadline_id
       )
@@ -197,8 +215,37 @@ export class ReminderService {
       JOIN deadlines d ON d.id = c.deadline_id
       JOIN cases k ON k.id = d.case_id
       JOIN people p ON p.id = k.person_id`;
-    if (!rows.length) return 'skipped';
-    const r = rows[0];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id) ?? null;
+      byId.delete(id);
+      return r;
+    });
+  }
+
+  /** SENDING -> SENT for many reminders; true for each one this process still held. */
+  private async markSentMany(items: { id: string; at: Date }[]): Promise<boolean[]> {
+    const rows = await this.deps.db.$queryRaw<{ id: string }[]>`
+      UPDATE reminders AS r SET status = 'SENT', sent_at = v.at, last_error = NULL
+      FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.at.toISOString())}::timestamptz[]) AS v(id, at)
+      WHERE r.id = v.id AND r.status = 'SENDING'
+      RETURNING r.id::text`;
+    const done = new Set(rows.map((r) => r.id));
+    return items.map((i) => done.has(i.id));
+  }
+
+  /** How well deliveries shared their statements: batches run and reminders in them. */
+  claimStats() {
+    return { claimBatches: this.claims.stats.batches, claimed: this.claims.stats.items, sentBatches: this.sentMarks.stats.batches, sent: this.sentMarks.stats.items };
+  }
+
+  /** Delivers one reminder; safe to run twice or concurrently. */
+  async deliver(reminderId: string, finalAttempt = true): Promise<'sent' | 'skipped' | 'cancelled'> {
+    const { db, clock, log } = this.deps;
+    // Claim and load in one round trip (shared with the other deliveries in
+    // flight): the guarded transition succeeds for one caller only.
+    const r = await this.claims.submit(reminderId);
+    if (!r) return 'skipped';
     const d: DeliveryDeadline = {
       id: r.deadline_id,
       kind: r.kind,
@@ -230,7 +277,7 @@ export class ReminderService {
       log.error({ reminderId: r.id, channel: r.channel, finalAttempt, error: message }, 'reminder delivery failed');
       throw new Error(message);
     }
-    await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'SENT', sentAt: clock(), lastError: null } });
+    await this.sentMarks.submit({ id: r.id, at: clock() });
     log.debug({ reminderId: r.id, channel: r.channel }, 'reminder sent');
     return 'sent';
   }
@@ -327,9 +374,9 @@ export class ReminderService {
     });
     const ts = Math.floor(Date.now() / 1000).toString();
     const signature = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
-    const res = await fetch(target.url, {
-      method: 'POST',
-      headers: {
+    const res = await postJson(
+      target.url,
+      {
         'content-type': 'application/json',
         'user-agent': 'exile-case-backend-reminders/1',
         'idempotency-key': reminderId,
@@ -338,10 +385,8 @@ export class ReminderService {
         'x-signature-256': `sha256=${signature}`,
       },
       body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    });
-    await res.arrayBuffer().catch(() => undefined);
+      10_000,
+    );
     if (res.status < 200 || res.status >= 300) throw new Error(`webhook answered ${res.status}`);
   }
 }
@@ -393,6 +438,7 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
     close: async () => {
       if (watchdog) clearInterval(watchdog);
       await Promise.all([delivery.close(), ...relayWorkers.map((w) => w.close())]);
+      deps.log.info({ claims: service.claimStats() }, 'reminder worker stopped');
     },
   };
 }
