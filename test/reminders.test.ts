@@ -531,6 +531,41 @@ describe('reminders with an injected clock (relayOnce + deliver, as the worker c
   }, 30_000);
 });
 
+describe('deliveries in flight share their statements', () => {
+  it('every reminder delivered twice at once, in one process and from a second one: each sent exactly once, claims batched into one statement', async () => {
+    const s = await scenario(sim, 'AM', { webhook: 'batch', lawyerEmail: false });
+    const a = new ReminderService({ db: sim.db, config: sim.config, crypto: sim.app.crypto, clock: simClock, log: sim.app.log, kit: sim.queues! });
+    // A second service (its own batchers) stands for a second worker process.
+    const b = new ReminderService({ db: sim.db, config: sim.config, crypto: sim.app.crypto, clock: simClock, log: sim.app.log, kit: sim.queues! });
+    const due = simClock().getTime() + DAY + 60_000;
+    const deadlines = [];
+    for (let i = 0; i < 12; i++) deadlines.push(await createDeadline(s.cw, s.caseId, new Date(due + i * 1000), `Batch filing ${i}`));
+    const rows = (await Promise.all(deadlines.map((d) => rowsOf(sim, d.id)))).flat().filter((r) => r.label.startsWith('1d@'));
+    // The caseworker by email, the lawyer by webhook.
+    expect(rows).toHaveLength(24);
+    shift += 75_000;
+    // Every id twice from A (same batch) and once from B (its own batch), all at once.
+    const outcomes = await Promise.all([...rows.map((r) => a.deliver(r.id)), ...rows.map((r) => a.deliver(r.id)), ...rows.map((r) => b.deliver(r.id))]);
+    expect(outcomes.filter((o) => o === 'sent')).toHaveLength(rows.length);
+    expect(outcomes.filter((o) => o === 'skipped')).toHaveLength(2 * rows.length);
+    expect(a.claimStats().claimBatches).toBe(1);
+    expect(a.claimStats().claimed).toBe(2 * rows.length);
+    expect(b.claimStats().claimBatches).toBe(1);
+    const after = (await Promise.all(deadlines.map((d) => rowsOf(sim, d.id)))).flat().filter((r) => r.label.startsWith('1d@'));
+    for (const r of after) {
+      expect(r.status).toBe('SENT');
+      expect(r.attempts).toBe(1);
+      expect(r.sent_at).not.toBeNull();
+    }
+    const hooks = hitsOn(s.hookPath);
+    expect(hooks.map((h) => h.headers['idempotency-key']).sort()).toEqual(rows.filter((r) => r.channel === 'WEBHOOK').map((r) => r.id).sort());
+    for (const h of hooks) checkHit(h, s, String(h.headers['idempotency-key']));
+    expect(mailsFor(s).filter((m) => m.subject.includes('Batch filing'))).toHaveLength(12);
+    // Sent once is final: another round claims nothing.
+    expect(await Promise.all(rows.map((r) => b.deliver(r.id)))).toEqual(rows.map(() => 'skipped'));
+  }, 30_000);
+});
+
 describe('logs', () => {
   it('carry no legal names, webhook secrets or calendar tokens', () => {
     expect(legalNames.length).toBeGreaterThan(0);
