@@ -531,6 +531,45 @@ describe('reminders with an injected clock (relayOnce + deliver, as the worker c
   }, 30_000);
 });
 
+describe('reminders written already due', () => {
+  let slow: TestEnv;
+  let workers: Awaited<ReturnType<typeof startReminderWorkers>> | null = null;
+  beforeAll(async () => {
+    // The periodic relay runs every 10 minutes here: only the database's notification can be fast.
+    slow = await setupTestEnv({ env: { SMTP_URL: smtp.url, LOGIN_IP_MAX_ATTEMPTS: '1000', REMINDER_OFFSETS_DAYS: '1', REMINDER_RELAY_SECONDS: '600' }, queues: true });
+    workers = await startReminderWorkers({ db: slow.db, config: slow.config, crypto: slow.app.crypto, clock: () => new Date(), log: slow.app.log, kit: slow.queues! }, { concurrency: 5 });
+    // The listener runs one pass when it connects (rows committed while no one listened).
+    expect(await waitFor(() => workers!.duePasses() >= 1 || undefined, 10_000, 50)).toBe(true);
+  }, 60_000);
+  afterAll(async () => {
+    await workers?.close().catch(() => {});
+    for (const q of [REMINDER_QUEUE, RELAY_QUEUE]) await slow?.queues?.queue(q).obliterate({ force: true }).catch(() => {});
+    await slow?.close();
+  }, 60_000);
+
+  it('are queued on the database notification and delivered within seconds, not at the next relay run; reminders due later wake nobody', async () => {
+    const s = await scenario(slow, 'KZ', { webhook: 'due-now', lawyerEmail: false });
+    const before = workers!.duePasses();
+    // Due in 3 days: nothing is due within the next minutes, so the notification is not sent.
+    const later = await createDeadline(s.cw, s.caseId, new Date(Date.now() + 3 * DAY), 'Appeal against the extradition decision');
+    await sleep(1_500);
+    expect(workers!.duePasses()).toBe(before);
+    expect((await rowsOf(slow, later.id)).every((r) => r.status === 'PENDING' && r.enqueued_at === null)).toBe(true);
+    // Due in 2 hours: the 1-day reminder is already past, coalesced into one due now.
+    const t0 = Date.now();
+    const d = await createDeadline(s.cw, s.caseId, new Date(Date.now() + 2 * HOUR), 'Prosecutor must apply for custody');
+    const now = (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@'));
+    expect(now.map((r) => r.channel).sort()).toEqual(['EMAIL', 'WEBHOOK']);
+    const sent = await waitFor(async () => (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@') && r.status === 'SENT').length === 2 || undefined, 10_000, 100);
+    expect(sent, 'both now@ reminders SENT within 10 s (the relay runs every 600 s)').toBe(true);
+    console.log(`reminders.test: a reminder written already due was delivered ${Date.now() - t0} ms after the request`);
+    expect(workers!.duePasses()).toBeGreaterThan(before);
+    const hit = hitsOn(s.hookPath).find((h) => h.headers['idempotency-key'] === now.find((r) => r.channel === 'WEBHOOK')!.id);
+    expect(hit).toBeTruthy();
+    checkHit(hit!, s, String(hit!.headers['idempotency-key']));
+  }, 30_000);
+});
+
 describe('deliveries in flight share their statements', () => {
   it('every reminder delivered twice at once, in one process and from a second one: each sent exactly once, claims batched into one statement', async () => {
     const s = await scenario(sim, 'AM', { webhook: 'batch', lawyerEmail: false });

@@ -25,6 +25,7 @@ import { assertWebhookTarget } from '../lib/webhook-target.ts';
 import { Batcher } from '../lib/batcher.ts';
 import { postJson } from '../lib/http-post.ts';
 import type { QueueKit } from './queue-kit.ts';
+import { startDueListener } from './due-listener.ts';
 
 export const REMINDER_QUEUE = 'reminders';
 export const RELAY_QUEUE = 'reminder-relay';
@@ -112,11 +113,24 @@ export class ReminderService {
 
   /** One relay run: take back abandoned claims, mark missed deadlines, enqueue reminders due soon. */
   async relayOnce(): Promise<{ recovered: number; missed: number; enqueued: number }> {
-    const { db, clock, kit, config, log } = this.deps;
+    const { db, clock, config, log } = this.deps;
     const now = clock();
     const startedAt = Date.now();
     const recovered = await db.reminder.updateMany({ where: { status: 'SENDING', claimedAt: { lt: new Date(now.getTime() - config.reminders.claimTimeoutMs) } }, data: { status: 'PENDING' } });
     const missed = await this.deadlines.markMissed();
+    const enqueued = await this.enqueueDue();
+    if (enqueued || recovered.count || missed) log.info({ enqueued, recovered: recovered.count, missed, ms: Date.now() - startedAt }, 'relay run');
+    return { recovered: recovered.count, missed, enqueued };
+  }
+
+  /**
+   * Queues the pending reminders due within the horizon that are not queued
+   * yet (or were queued long ago): the relay's main step, also run at once
+   * when the database announces reminders already due (see startReminderWorkers).
+   */
+  async enqueueDue(): Promise<number> {
+    const { db, clock, kit, config } = this.deps;
+    const now = clock();
     const horizon = new Date(now.getTime() + config.reminders.horizonSeconds * 1000);
     const staleEnqueue = new Date(now.getTime() - config.reminders.reenqueueMs);
     const queue = kit.queue(REMINDER_QUEUE);
@@ -168,8 +182,7 @@ export class ReminderService {
       lastSendAt = batch[batch.length - 1].sendAt;
       lastId = batch[batch.length - 1].id;
     }
-    if (enqueued || recovered.count || missed) log.info({ enqueued, recovered: recovered.count, missed, ms: Date.now() - startedAt }, 'relay run');
-    return { recovered: recovered.count, missed, enqueued };
+    return enqueued;
   }
 
   /**
@@ -405,6 +418,7 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
   delivery.on('error', (err) => deps.log.error({ error: err.message }, 'reminder worker error'));
   const relayWorkers: { close(): Promise<void> }[] = [];
   let watchdog: NodeJS.Timeout | null = null;
+  let dueListener: ReturnType<typeof startDueListener> | null = null;
   if (opts.relay !== false) {
     const relayQueue = deps.kit.queue(RELAY_QUEUE);
     const ensureSchedulers = async () => {
@@ -432,11 +446,17 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
     watchdog.unref();
     // Run once at start so a restarted worker does not wait a full period.
     await service.relayOnce().catch((err) => deps.log.error({ error: (err as Error).message }, 'initial relay failed'));
+    // Reminders written already due are queued at once, not at the next run.
+    dueListener = startDueListener({ url: deps.config.db.url, log: deps.log, pass: () => service.enqueueDue() });
+    await dueListener.ready;
   }
   return {
     service,
+    /** Queueing passes run on a database notification so far. */
+    duePasses: () => dueListener?.passes() ?? 0,
     close: async () => {
       if (watchdog) clearInterval(watchdog);
+      await dueListener?.close();
       await Promise.all([delivery.close(), ...relayWorkers.map((w) => w.close())]);
       deps.log.info({ claims: service.claimStats() }, 'reminder worker stopped');
     },
