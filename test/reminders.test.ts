@@ -568,6 +568,20 @@ describe('reminders written already due', () => {
     expect(hit).toBeTruthy();
     checkHit(hit!, s, String(hit!.headers['idempotency-key']));
   }, 30_000);
+  it('the listening connection killed by the database: re-opened, and the next reminder written due is still delivered at once', async () => {
+    const s = await scenario(slow, 'KZ', { webhook: 'due-again', lawyerEmail: false });
+    const killed = await slow.sql<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'reminders-due-listener' AND datname = current_database()`,
+    );
+    expect(killed.map((k) => k.ok)).toEqual([true]);
+    // Re-opened after a 1 s backoff; the pass it runs on connecting counts too.
+    const back = await waitFor(async () => (await slow.sql(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'reminders-due-listener' AND datname = current_database()`)).length === 1 || undefined, 10_000, 100);
+    expect(back).toBe(true);
+    const d = await createDeadline(s.cw, s.caseId, new Date(Date.now() + HOUR), 'Release due: term ends');
+    const sent = await waitFor(async () => (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@') && r.status === 'SENT').length === 2 || undefined, 10_000, 100);
+    expect(sent).toBe(true);
+    expect(slow.logs.some((l) => l.includes('due-reminder listener lost its connection'))).toBe(true);
+  }, 30_000);
 });
 
 describe('deliveries in flight share their statements', () => {
