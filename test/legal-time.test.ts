@@ -243,7 +243,15 @@ describe('roll', () => {
 describe('computeDue for the default rules', () => {
   it('whose holidays count', () => {
     expect(holidayCountry('KZ', 'AM')).toBe('KZ');
-    expect(holidayCountry('ECHR', 'RS')).toBe('FR');
+    expect(holidayCountry('ECHR', 'RS')).toBe('FR-67'); // Strasbourg: France plus Alsace-Moselle
+    // Alsace-Moselle's two extra public holidays; the rest of France works on them.
+    expect(isPublicHoliday('2027-03-26', 'FR-67')).toBe(true); // Good Friday
+    expect(isPublicHoliday('2027-03-26', 'FR')).toBe(false);
+    expect(isPublicHoliday('2028-12-26', 'FR-67')).toBe(true); // St Stephen's Day
+    expect(isPublicHoliday('2028-12-26', 'FR')).toBe(false);
+    expect(isPublicHoliday('2027-07-14', 'FR-67')).toBe(true); // and France's own
+    // An unknown region is no calendar at all (weekends only), not France's by accident.
+    expect(isPublicHoliday('2027-07-14', 'FR-99')).toBe(false);
     expect(holidayCountry('CIS', 'KZ')).toBe('KZ');
     expect(holidayCountry('INTERPOL', 'GE')).toBe('GE');
     expect(holidayCountry('*', 'TR')).toBe('TR');
@@ -362,6 +370,10 @@ describe('computeDue for the default rules', () => {
     expect(iso(computeDue(r39, at('2026-03-30T06:00:00Z'), 'GE')!.dueAt)).toBe('2026-03-27T15:00:00.000Z');
     // Removal Tue 26 May 2026 (Whit Monday 25 May in France) -> Fri 22 May 16:00 CEST.
     expect(iso(computeDue(r39, at('2026-05-26T06:00:00Z'), 'AM')!.dueAt)).toBe('2026-05-22T14:00:00.000Z');
+    // Removal Mon 29 March 2027 (Easter Monday): Fri 26 is Good Friday in Strasbourg -> Thu 25 March 16:00 CET.
+    expect(iso(computeDue(r39, at('2027-03-29T06:00:00Z'), 'TR')!.dueAt)).toBe('2027-03-25T15:00:00.000Z');
+    // Removal Wed 27 Dec 2028: 26 and 25 Dec are holidays there -> Fri 22 Dec 16:00 CET.
+    expect(iso(computeDue(r39, at('2028-12-27T06:00:00Z'), 'RS')!.dueAt)).toBe('2028-12-22T15:00:00.000Z');
     // The host country does not change the zone or the calendar (Strasbourg's).
     expect(computeDue(r39, at('2026-07-20T07:00:00Z'), 'AZ')!.timeZone).toBe('Europe/Paris');
   });

@@ -92,10 +92,13 @@ export function weekday(day: string): number {
 }
 
 const holidayCache = new Map<string, Holidays | null>();
+/** `country` is an ISO code ("KZ") or a code with a date-holidays region ("FR-67": Bas-Rhin, where Strasbourg is). */
 function holidaysFor(country: string): Holidays | null {
   if (!holidayCache.has(country)) {
+    const [cc, region] = country.split('-');
     const hd = new Holidays();
-    holidayCache.set(country, hd.getCountries()[country] ? new Holidays(country) : null);
+    const known = Boolean(hd.getCountries()[cc]) && (!region || Boolean(hd.getStates(cc)?.[region]));
+    holidayCache.set(country, known ? (region ? new Holidays(cc, region) : new Holidays(cc)) : null);
   }
   return holidayCache.get(country)!;
 }

@@ -15,12 +15,13 @@ export type ComputedDue = { dueAt: Date; dueDate: string | null; timeZone: strin
 
 /**
  * Whose holidays count: an ISO-country jurisdiction uses its own calendar; the
- * ECHR works on French public holidays (it sits in Strasbourg); CIS, Interpol
- * and "any country" rules use the host country's calendar.
+ * ECHR sits in Strasbourg, whose public holidays are France's plus the two of
+ * Alsace-Moselle (Good Friday, 26 December): date-holidays' FR-67 (Bas-Rhin).
+ * CIS, Interpol and "any country" rules use the host country's calendar.
  */
 export function holidayCountry(jurisdiction: string, hostCountry: string): string {
   if (/^[A-Z]{2}$/.test(jurisdiction)) return jurisdiction;
-  if (jurisdiction === 'ECHR') return 'FR';
+  if (jurisdiction === 'ECHR') return 'FR-67';
   return hostCountry;
 }
 

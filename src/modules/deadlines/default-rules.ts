@@ -230,6 +230,7 @@ export const DEFAULT_RULES: DefaultRule[] = [
     timeZone: 'Europe/Paris',
     cutoffTime: '16:00',
     citation: 'Rules of Court, Rule 39; Practice Direction on interim measures: requests are handled Mon-Fri 08:00-16:00 Strasbourg time. Record the scheduled removal as a future-dated DEPORTATION_EXECUTED event',
+    holidayNote: "Working days follow Strasbourg's public holidays: France's plus Good Friday and 26 December (date-holidays FR-67). The Court's own closing days (e.g. 24 and 31 December) are not in that calendar",
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },
