@@ -50,6 +50,12 @@ describe('Batcher', () => {
     expect(short.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect((short[0] as PromiseRejectedResult).reason.message).toMatch(/1 results for 2 items/);
     expect(() => new Batcher(async (x) => x, { maxSize: 0, maxWaitMs: 0 })).toThrow(/maxSize/);
+    // A run that throws before returning a promise, on the maxSize path: every caller of the batch is answered.
+    const sync = new Batcher<number, number>(() => {
+      throw new Error('bad input');
+    }, { maxSize: 2, maxWaitMs: 1_000 });
+    const both = await Promise.allSettled([sync.submit(1), sync.submit(2)]);
+    expect(both.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 });
 

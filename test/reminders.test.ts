@@ -570,13 +570,20 @@ describe('reminders written already due', () => {
   }, 30_000);
   it('the listening connection killed by the database: re-opened, and the next reminder written due is still delivered at once', async () => {
     const s = await scenario(slow, 'KZ', { webhook: 'due-again', lawyerEmail: false });
-    const killed = await slow.sql<{ ok: boolean }>(
-      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'reminders-due-listener' AND datname = current_database()`,
-    );
+    const listenerPids = async () =>
+      (await slow.sql<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'reminders-due-listener' AND datname = current_database()`)).map((r) => r.pid);
+    const [oldPid] = await listenerPids();
+    expect(oldPid).toBeTruthy();
+    const passesBefore = workers!.duePasses();
+    const killed = await slow.sql<{ ok: boolean }>(`SELECT pg_terminate_backend($1) AS ok`, [oldPid]);
     expect(killed.map((k) => k.ok)).toEqual([true]);
-    // Re-opened after a 1 s backoff; the pass it runs on connecting counts too.
-    const back = await waitFor(async () => (await slow.sql(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'reminders-due-listener' AND datname = current_database()`)).length === 1 || undefined, 10_000, 100);
+    // Re-opened after a 1 s backoff on a new connection, which first runs its catch-up pass.
+    const back = await waitFor(async () => {
+      const pids = await listenerPids();
+      return (pids.length === 1 && pids[0] !== oldPid && workers!.duePasses() > passesBefore) || undefined;
+    }, 10_000, 100);
     expect(back).toBe(true);
+    // Only a notification on the new connection can queue this one now (the relay runs every 600 s).
     const d = await createDeadline(s.cw, s.caseId, new Date(Date.now() + HOUR), 'Release due: term ends');
     const sent = await waitFor(async () => (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@') && r.status === 'SENT').length === 2 || undefined, 10_000, 100);
     expect(sent).toBe(true);

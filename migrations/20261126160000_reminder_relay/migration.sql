@@ -2,6 +2,9 @@
 -- `(send_at, id) > (last_send_at, last_id)`: with id in the index the walk
 -- resumes where the previous page ended instead of re-reading every row
 -- already queued (quadratic when 100,000 reminders fall due together).
+-- The rebuild runs inside the migration's transaction and locks `reminders`
+-- while it scans the whole table: on a large table, deploy it when no
+-- burst of reminders is due.
 DROP INDEX IF EXISTS "reminders_pending_send_at";
 CREATE INDEX "reminders_pending_send_at" ON "reminders" ("send_at", "id") WHERE "status" = 'PENDING';
 
@@ -12,7 +15,7 @@ CREATE INDEX "reminders_pending_send_at" ON "reminders" ("send_at", "id") WHERE 
 -- relay still runs in case a notification is missed.
 CREATE OR REPLACE FUNCTION "reminders_notify_due"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM new_rows WHERE status = 'PENDING' AND send_at <= now() + interval '10 minutes') THEN
+  IF EXISTS (SELECT 1 FROM new_rows WHERE status = 'PENDING' AND send_at <= now() + interval '5 minutes') THEN
     PERFORM pg_notify('reminders_due', '');
   END IF;
   RETURN NULL;

@@ -49,7 +49,10 @@ export class Batcher<I, O> {
     this.pending = [];
     this.stats.batches++;
     this.stats.items += batch.length;
-    void this.run(batch.map((b) => b.item)).then(
+    // Promise.resolve().then: a run that throws synchronously rejects this batch like any failure.
+    void Promise.resolve()
+      .then(() => this.run(batch.map((b) => b.item)))
+      .then(
       (out) => {
         if (out.length !== batch.length) {
           const err = new Error(`batch answered ${out.length} results for ${batch.length} items`);

@@ -25,6 +25,8 @@ export function postJson(url: string, headers: Record<string, string>, body: str
   const target = new URL(url);
   if (target.protocol !== 'http:' && target.protocol !== 'https:') return Promise.reject(new Error(`unsupported protocol ${target.protocol}`));
   const payload = Buffer.from(body);
+  // One deadline for the whole exchange, a resend included.
+  const deadline = Date.now() + timeoutMs;
   const send = (retryOnStale: boolean): Promise<PostResult> =>
     new Promise<PostResult>((resolve, reject) => {
       const mod = target.protocol === 'https:' ? https : http;
@@ -34,6 +36,7 @@ export function postJson(url: string, headers: Record<string, string>, body: str
         headers: { ...headers, 'content-length': String(payload.length) },
       });
       let settled = false;
+      let responded = false;
       const finish = (err: Error | null, result?: PostResult) => {
         if (settled) return;
         settled = true;
@@ -43,8 +46,9 @@ export function postJson(url: string, headers: Record<string, string>, body: str
       };
       const timer = setTimeout(() => {
         req.destroy(new Error(`webhook did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, Math.max(0, deadline - Date.now()));
       req.on('response', (res) => {
+        responded = true;
         // The body is not needed: read and drop it so the connection can be reused.
         res.resume();
         res.on('end', () => finish(null, { status: res.statusCode ?? 0 }));
@@ -52,7 +56,8 @@ export function postJson(url: string, headers: Record<string, string>, body: str
         res.on('close', () => finish(new Error('connection closed before the answer ended')));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (!settled && retryOnStale && req.reusedSocket && e.code === 'ECONNRESET') {
+        // Only a connection reset before any answer began, on a connection that was idle in the pool.
+        if (!settled && !responded && retryOnStale && req.reusedSocket && e.code === 'ECONNRESET' && Date.now() < deadline) {
           settled = true;
           clearTimeout(timer);
           send(false).then(resolve, reject);

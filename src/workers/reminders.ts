@@ -128,7 +128,7 @@ export class ReminderService {
    * yet (or were queued long ago): the relay's main step, also run at once
    * when the database announces reminders already due (see startReminderWorkers).
    */
-  async enqueueDue(): Promise<number> {
+  async enqueueDue(shouldStop: () => boolean = () => false): Promise<number> {
     const { db, clock, kit, config } = this.deps;
     const now = clock();
     const horizon = new Date(now.getTime() + config.reminders.horizonSeconds * 1000);
@@ -137,7 +137,7 @@ export class ReminderService {
     let enqueued = 0;
     let lastSendAt = new Date(0);
     let lastId = '00000000-0000-0000-0000-000000000000';
-    for (;;) {
+    while (!shouldStop()) {
       // Keyset walk over the partial index (send_at, id) WHERE status = 'PENDING'.
       const batch = await db.$queryRaw<{ id: string; sendAt: Date; enqueuedAt: Date | null }[]>`
         SELECT id::text AS id, send_at AS "sendAt", enqueued_at AS "enqueuedAt" FROM reminders
@@ -236,13 +236,28 @@ export class ReminderService {
     });
   }
 
-  /** SENDING -> SENT for many reminders; true for each one this process still held. */
+  /**
+   * SENDING -> SENT for many reminders; true for each one this process still
+   * held. The messages are already out: a failed statement is retried (it is
+   * guarded, so repeating it is harmless) rather than leaving the whole batch
+   * in SENDING, which the relay would hand back for a second delivery.
+   */
   private async markSentMany(items: { id: string; at: Date }[]): Promise<boolean[]> {
-    const rows = await this.deps.db.$queryRaw<{ id: string }[]>`
-      UPDATE reminders AS r SET status = 'SENT', sent_at = v.at, last_error = NULL
-      FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.at.toISOString())}::timestamptz[]) AS v(id, at)
-      WHERE r.id = v.id AND r.status = 'SENDING'
-      RETURNING r.id::text`;
+    let rows: { id: string }[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rows = await this.deps.db.$queryRaw<{ id: string }[]>`
+          UPDATE reminders AS r SET status = 'SENT', sent_at = v.at, last_error = NULL
+          FROM unnest(${items.map((i) => i.id)}::uuid[], ${items.map((i) => i.at.toISOString())}::timestamptz[]) AS v(id, at)
+          WHERE r.id = v.id AND r.status = 'SENDING'
+          RETURNING r.id::text`;
+        break;
+      } catch (err) {
+        if (attempt >= 4) throw err;
+        this.deps.log.warn({ reminders: items.length, attempt, error: (err as Error).message.slice(0, 200) }, 'marking reminders sent failed; retrying');
+        await new Promise((r) => setTimeout(r, 200 * 4 ** (attempt - 1)));
+      }
+    }
     const done = new Set(rows.map((r) => r.id));
     return items.map((i) => done.has(i.id));
   }
@@ -447,7 +462,7 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
     // Run once at start so a restarted worker does not wait a full period.
     await service.relayOnce().catch((err) => deps.log.error({ error: (err as Error).message }, 'initial relay failed'));
     // Reminders written already due are queued at once, not at the next run.
-    dueListener = startDueListener({ url: deps.config.db.url, log: deps.log, pass: () => service.enqueueDue() });
+    dueListener = startDueListener({ url: deps.config.db.url, log: deps.log, pass: (shouldStop) => service.enqueueDue(shouldStop) });
     await dueListener.ready;
   }
   return {
@@ -456,8 +471,8 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
     duePasses: () => dueListener?.passes() ?? 0,
     close: async () => {
       if (watchdog) clearInterval(watchdog);
-      await dueListener?.close();
-      await Promise.all([delivery.close(), ...relayWorkers.map((w) => w.close())]);
+      // Deliveries in flight drain while the listener stops (it ends a queueing pass after its current page).
+      await Promise.all([dueListener?.close(), delivery.close(), ...relayWorkers.map((w) => w.close())]);
       deps.log.info({ claims: service.claimStats() }, 'reminder worker stopped');
     },
   };
