@@ -122,7 +122,6 @@ export function startDueListener(opts: {
       await c.connect();
       await c.query(`LISTEN ${DUE_CHANNEL}`);
     } catch (err) {
-      if (connecting === c) connecting = null;
       if (closing) return;
       opts.log.warn({ error: (err as Error).message }, 'due-reminder listener could not connect; retrying');
       scheduleReconnect(c);

@@ -196,7 +196,7 @@ export class ReminderService {
   }
 
   // Deliveries in flight in this process share their database round trips:
-  // the claims that arrive in one event-loop turn are one UPDATE … RETURNING,
+  // the claims that arrive within 5 ms (up to 500) are one UPDATE … RETURNING,
   // and the "sent" marks one UPDATE. Each reminder keeps its own guarded
   // transitions inside those statements, so batching changes cost, not rules.
   private readonly claims = new Batcher<string, ClaimedRow | null>((ids) => this.claimMany(ids), { maxSize: 500, maxWaitMs: 5 });
@@ -254,7 +254,8 @@ export class ReminderService {
         break;
       } catch (err) {
         if (attempt >= 4) throw err;
-        this.deps.log.warn({ reminders: items.length, attempt, error: (err as Error).message.slice(0, 200) }, 'marking reminders sent failed; retrying');
+        // The error code only: database error messages can echo the statement's arguments.
+        this.deps.log.warn({ reminders: items.length, attempt, code: (err as { code?: string }).code ?? 'unknown' }, 'marking reminders sent failed; retrying');
         await new Promise((r) => setTimeout(r, 200 * 4 ** (attempt - 1)));
       }
     }
