@@ -5,7 +5,7 @@
 //   npm run audit:verify                               (report the first broken link per chain)
 import { createDb } from '../src/db.ts';
 import { FieldCrypto } from '../src/lib/field-crypto.ts';
-import { verifyAuditChains } from '../src/lib/audit.ts';
+import { verifyAuditChains } from '../src/modules/audit/audit.log.ts';
 import { migrate } from '../src/lib/migrator.ts';
 import { MIGRATIONS_DIR } from '../src/lib/paths.ts';
 import { PASSWORD_MIN_LENGTH } from '../src/lib/passwords.ts';

@@ -29,8 +29,7 @@ import { statsRoutes } from './modules/stats/stats.routes.ts';
 import { exportRoutes } from './modules/exports/exports.routes.ts';
 import { deadlineRoutes } from './modules/deadlines/deadlines.routes.ts';
 import { queueBoardPlugin } from './plugins/queue-board.ts';
-import { RELAY_QUEUE, REMINDER_QUEUE } from './workers/reminders.ts';
-import { EXPORT_QUEUE } from './modules/exports/exports.service.ts';
+import { QUEUE_NAMES } from './jobs.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -158,6 +157,6 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(statsRoutes);
   await app.register(exportRoutes);
   await app.register(deadlineRoutes);
-  await app.register(queueBoardPlugin, { queueNames: [REMINDER_QUEUE, RELAY_QUEUE, EXPORT_QUEUE] });
+  await app.register(queueBoardPlugin, { queueNames: [...QUEUE_NAMES] });
   return app;
 }

@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { GENESIS_HASH, verifyAuditChains } from '../src/lib/audit.ts';
+import { GENESIS_HASH, verifyAuditChains } from '../src/modules/audit/audit.log.ts';
 import { FieldCrypto, normaliseName } from '../src/lib/field-crypto.ts';
 import { rotateKeys } from '../src/lib/key-rotation.ts';
 import { clientFor, expectProblem, createTeam, createUser, DEFAULT_PASSWORD, login, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';

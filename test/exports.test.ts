@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChains } from '../src/lib/audit.ts';
+import { verifyAuditChains } from '../src/modules/audit/audit.log.ts';
 import { sweepExports } from '../src/modules/exports/exports.service.ts';
 import { startExportWorker } from '../src/workers/exports.worker.ts';
 import { clientFor, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';

@@ -5,7 +5,7 @@
 //   COORDINATOR  sees every case, never the person's legal data, edits none
 // A case the caller may not see answers 404, so its existence is not disclosed.
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Tx } from '../lib/audit.ts';
+import type { Tx } from '../db.ts';
 import { AppError } from '../lib/app-error.ts';
 import type { Actor } from './auth.ts';
 

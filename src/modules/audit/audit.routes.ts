@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../lib/app-error.ts';
-import { GLOBAL_CHAIN } from '../../lib/audit.ts';
+import { GLOBAL_CHAIN } from './audit.log.ts';
 import { iso, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 
 const AuditEntrySchema = z.object({

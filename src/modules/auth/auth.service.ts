@@ -4,13 +4,13 @@
 // refresh rotates the token; presenting a token that was already rotated means
 // it was copied, so the whole session (every token descended from the login)
 // is revoked (OAuth 2.0 Security BCP, refresh token rotation).
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit } from '../../lib/audit.ts';
+import { appendAudit } from '../audit/audit.log.ts';
 import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
+import { hashToken } from '../../lib/token-hash.ts';
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const newRefreshToken = () => `rt_${randomBytes(32).toString('base64url')}`;
 
 let dummyHash: Promise<string> | null = null;

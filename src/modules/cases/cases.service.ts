@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit, diffChanges } from '../../lib/audit.ts';
+import { appendAudit, diffChanges } from '../audit/audit.log.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
 import { authoriseCase, requireTeamMember, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';

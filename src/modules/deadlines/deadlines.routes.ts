@@ -5,7 +5,7 @@ import ical, { ICalAlarmType } from 'ical-generator';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { assertWebhookTarget } from '../../lib/webhook-target.ts';
-import { appendAudit } from '../../lib/audit.ts';
+import { appendAudit } from '../audit/audit.log.ts';
 import { IdParams, iso, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { expectedVersion } from '../../lib/pagination.ts';
 import { authoriseCase } from '../../plugins/access.ts';

@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppConfig } from '../../config.ts';
-import type { Db } from '../../db.ts';
+import type { Db, Tx } from '../../db.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { authoriseCase, visibleCasesWhere } from '../../plugins/access.ts';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit, type Tx } from '../../lib/audit.ts';
+import { appendAudit } from '../audit/audit.log.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { localDate, timeZoneFor, zonedToUtc } from '../../lib/legal-time.ts';
 import { computeDue, manualDue, type ComputedDue } from './compute.ts';

@@ -24,7 +24,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit } from '../../lib/audit.ts';
+import { appendAudit } from '../audit/audit.log.ts';
 import { csvRow } from '../../lib/csv.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import type { QueueKit } from '../../workers/queue-kit.ts';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit, diffChanges, type Tx } from '../../lib/audit.ts';
+import { appendAudit, diffChanges } from '../audit/audit.log.ts';
+import type { Tx } from '../../db.ts';
 import { normaliseName } from '../../lib/field-crypto.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';

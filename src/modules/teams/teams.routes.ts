@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit } from '../../lib/audit.ts';
+import { appendAudit } from '../audit/audit.log.ts';
 import { CountryCode, IdParams, iso, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 

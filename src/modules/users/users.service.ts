@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../generated/prisma/enums.ts';
 import { AppError, fieldError } from '../../lib/app-error.ts';
-import { appendAudit, diffChanges } from '../../lib/audit.ts';
+import { appendAudit, diffChanges } from '../audit/audit.log.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, page } from '../../lib/pagination.ts';
 import { hashPassword } from '../../lib/passwords.ts';

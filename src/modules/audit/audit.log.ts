@@ -4,13 +4,11 @@
 // transaction-scoped advisory lock serialises appenders, and the entry is
 // written in the same transaction as the change it records.
 import { createHash } from 'node:crypto';
-import type { Db, Prisma } from '../db.ts';
-import { canonicalJson } from './canonical-json.ts';
+import type { Db, Tx } from '../../db.ts';
+import { canonicalJson } from '../../lib/canonical-json.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 export const GLOBAL_CHAIN = 'global';
-
-export type Tx = Prisma.TransactionClient | Db;
 
 /** Per field: old and new values, or for personal fields only that they changed. */
 export type AuditChanges = Record<string, { old?: unknown; new?: unknown; personal?: true }>;
