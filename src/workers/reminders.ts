@@ -19,7 +19,7 @@ import type { AppConfig } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { FieldCrypto } from '../lib/field-crypto.ts';
 import { DeadlinesService, myDeadlinesWhere } from '../modules/deadlines/deadlines.service.ts';
-import { CASE_VISIBLE_TO_USER_SQL } from '../plugins/access.ts';
+import { caseVisibleToUserSql } from '../modules/access/visibility.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { assertWebhookTarget } from '../lib/webhook-target.ts';
 import { Batcher } from '../lib/batcher.ts';
@@ -222,7 +222,7 @@ export class ReminderService {
       SELECT c.id::text, c.label, c.channel, u.id::text AS user_id, u.email, u.active,
              d.id::text AS deadline_id, d.kind::text AS kind, d.title, d.due_at, d.due_date, d.time_zone, d.status::text AS status,
              d.citation, d.verify_with_counsel, d.source::text AS source, k.id::text AS case_id, k.reference, p.pseudonym,
-             ${Prisma.raw(CASE_VISIBLE_TO_USER_SQL)} AS may_see
+             ${Prisma.raw(caseVisibleToUserSql('u', 'k'))} AS may_see
       FROM claimed c
       JOIN users u ON u.id = c.recipient_id
       JOIN deadlines d ON d.id = c.deadline_id

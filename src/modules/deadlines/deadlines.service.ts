@@ -18,15 +18,7 @@ import { localDate, timeZoneFor, zonedToUtc } from '../../lib/legal-time.ts';
 import { computeDue, manualDue, type ComputedDue } from './compute.ts';
 import { DEFAULT_RULES, FUTURE_ONLY_KINDS } from './default-rules.ts';
 
-/** Deadlines on cases the user works on: assigned lawyer, team caseworker or coordinator, or named assignee. */
-export function myDeadlinesWhere(actor: Pick<Actor, 'userId' | 'role' | 'teamIds'>): Prisma.DeadlineWhereInput {
-  const mine: Prisma.DeadlineWhereInput[] = [{ assigneeId: actor.userId }];
-  if (actor.role === 'LAWYER') mine.push({ case: { assignments: { some: { lawyerId: actor.userId, endedAt: null } } } });
-  if (actor.role === 'CASEWORKER' || actor.role === 'COORDINATOR') mine.push({ case: { teamId: { in: actor.teamIds } } });
-  // Never beyond need-to-know: being named assignee does not open a case the
-  // user may not see (access can also end after the assignment was made).
-  return { AND: [{ OR: mine }, { case: visibleCasesWhere(actor as Actor) }] };
-}
+export { myDeadlinesWhere } from '../access/visibility.ts';
 
 const SYSTEM_CANCEL_REASON = 'no longer produced by its rule after the event changed';
 /** A deadline found already past when it is computed is announced as overdue only if it passed this recently. */
@@ -196,7 +188,7 @@ export class DeadlinesService {
       const u = await tx.user.findUnique({ where: { id: input.assigneeId }, select: { active: true, role: true, memberships: { select: { teamId: true } } } });
       const invalid = () => new AppError('VALIDATION', 'assigneeId: no active user who may see this case', { errors: [{ path: 'body.assigneeId', message: 'no active user who may see this case' }] });
       if (!u?.active) throw invalid();
-      await authoriseCase(tx, { userId: input.assigneeId, role: u.role, teamIds: u.memberships.map((m) => m.teamId), sessionId: '' }, caseId, 'see').catch(() => {
+      await authoriseCase(tx, { userId: input.assigneeId, role: u.role, teamIds: u.memberships.map((m) => m.teamId) }, caseId, 'see').catch(() => {
         throw invalid();
       });
     }
