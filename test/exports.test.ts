@@ -1,15 +1,17 @@
 // Research exports: a real BullMQ worker builds the file; k-anonymity with
 // month -> quarter -> year generalisation, per-export case keys, owner-only
 // files, creator/admin access, audit of creation and every download, expiry.
-import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChains } from '../src/modules/audit/audit.log.ts';
 import { sweepExports } from '../src/modules/exports/exports.service.ts';
 import { startExportWorker } from '../src/workers/exports.worker.ts';
-import { clientFor, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import { clientFor, createTeam, expectProblem, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
 import { CASES, CIS } from './stats-fixture.ts';
 
 // The same 13 cases / 21 events as test/stats.test.ts, with outcomes for the
@@ -52,7 +54,7 @@ beforeAll(async () => {
     expect(p.statusCode, p.body).toBe(201);
     const c = await cw.post('/v1/cases', { personId: p.json().id, teamId, hostCountry: spec.host, summary: `Summary freetext ${run}` });
     expect(c.statusCode, c.body).toBe(201);
-    const caseId = c.json().id as string;
+    const caseId: string = c.json().id;
     secrets.push(legalName, pseudonym, c.json().reference, caseId, p.json().id, `Summary freetext ${run}`);
     for (const [category, mechanism] of spec.charges) {
       expect((await cw.post(`/v1/cases/${caseId}/charges`, { issuingCountry: 'RU', code: 'RU-CC', article: '207.3', category, mechanism, status: 'WANTED' })).statusCode).toBe(201);
@@ -70,6 +72,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.close();
   rmSync(exportsDir, { recursive: true, force: true });
+});
+
+// Every test waits for the builds it starts: none of them may have failed.
+afterEach(() => {
+  expect(workerErrors).toEqual([]);
 });
 
 function expectNoSecrets(label: string, body: string) {
@@ -90,15 +97,28 @@ async function waitDone(client: Client, id: string) {
   }
 }
 
+/** Starts an export as `client` and waits for its build; returns its status body. */
+async function buildExport(client: Client, body: Record<string, unknown>) {
+  const res = await client.post('/v1/exports', { kind: 'events-anonymised', ...body });
+  expect(res.statusCode, res.body).toBe(202);
+  const done = await waitDone(client, res.json().id);
+  expect(done.status, JSON.stringify(done)).toBe('DONE');
+  return done;
+}
+
 function parseCsv(text: string): string[][] {
   // The export holds no quotes, commas or line breaks inside fields (enums and codes only).
   expect(text.endsWith('\r\n')).toBe(true);
   return text.slice(0, -2).split('\r\n').map((l) => l.split(','));
 }
 
-describe('POST /v1/exports and the worker', () => {
-  let first: { id: string; rows: Record<string, string>[] };
+/** The records of a CSV export as objects keyed by its header. */
+function csvRecords(text: string): Record<string, string>[] {
+  const [header, ...records] = parseCsv(text);
+  return records.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+}
 
+describe('POST /v1/exports and the worker', () => {
   it('queues a job, builds a k-anonymous CSV, and lets its creator download it', async () => {
     const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 3, filters: {} });
     expect(res.statusCode, res.body).toBe(202);
@@ -143,7 +163,6 @@ describe('POST /v1/exports and the worker', () => {
     expect(header).toEqual(['case_key', 'host_country', 'period', 'period_precision', 'event_type', 'charge_categories', 'mechanisms', 'outcome_class', 'citizenship']);
     expect(records).toHaveLength(10);
     const rows = records.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
-    first = { id, rows };
     const shape = (r: Record<string, string>) => [r.host_country, r.period, r.period_precision, r.event_type, r.charge_categories, r.mechanisms, r.outcome_class, r.citizenship].join(' ');
     const counts = new Map<string, number>();
     for (const r of rows) counts.set(shape(r), (counts.get(shape(r)) ?? 0) + 1);
@@ -162,10 +181,10 @@ describe('POST /v1/exports and the worker', () => {
   });
 
   it('a second export of the same data (JSON) cannot be joined to the first', async () => {
-    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'json', k: 3 });
-    expect(res.statusCode, res.body).toBe(202);
-    const done = await waitDone(coord, res.json().id);
-    expect(done.status).toBe('DONE');
+    const csv = await buildExport(coord, { format: 'csv', k: 3 });
+    const firstRows = csvRecords((await coord.get(`/v1/exports/${csv.id}/download`)).body);
+    expect(firstRows).toHaveLength(10);
+    const done = await buildExport(coord, { format: 'json', k: 3 });
     const dl = await coord.get(`/v1/exports/${done.id}/download`);
     expect(dl.statusCode).toBe(200);
     expect(dl.headers['content-type']).toBe('application/json; charset=utf-8');
@@ -174,13 +193,13 @@ describe('POST /v1/exports and the worker', () => {
     expect(body.rows).toHaveLength(10);
     expect(body.metadata).toMatchObject({ rowsPublished: 10, rowsDropped: 11, k: 3 });
     expect(Object.keys(body.rows[0])).toEqual(body.columns);
-    const keysA = new Set(first.rows.map((r) => r.case_key));
+    const keysA = new Set(firstRows.map((r) => r.case_key));
     const keysB = new Set<string>(body.rows.map((r: { case_key: string }) => r.case_key));
     expect(keysB.size).toBe(4);
     expect([...keysB].filter((k) => keysA.has(k))).toEqual([]);
     // Same generalised content otherwise.
     const strip = (r: Record<string, string>) => JSON.stringify({ ...r, case_key: undefined });
-    expect(body.rows.map(strip).sort()).toEqual(first.rows.map(strip).sort());
+    expect(body.rows.map(strip).sort()).toEqual(firstRows.map(strip).sort());
     expectNoSecrets('json export', dl.body.replace(/"id":"[^"]*"/g, ''));
   });
 
@@ -202,16 +221,24 @@ describe('POST /v1/exports and the worker', () => {
   });
 
   it('only its creator or an admin sees or downloads an export; others get 404', async () => {
-    const { id } = first;
-    expect((await otherCoord.get(`/v1/exports/${id}`)).statusCode).toBe(404);
-    expect((await otherCoord.get(`/v1/exports/${id}/download`)).statusCode).toBe(404);
+    const { id } = await buildExport(coord, { format: 'csv', k: 3 });
+    expectProblem(await otherCoord.get(`/v1/exports/${id}`), 404);
+    expectProblem(await otherCoord.get(`/v1/exports/${id}/download`), 404);
+    expect((await coord.get(`/v1/exports/${id}`)).statusCode).toBe(200);
     expect((await admin.get(`/v1/exports/${id}`)).statusCode).toBe(200);
     expect((await admin.get(`/v1/exports/${id}/download`)).statusCode).toBe(200);
-    expect((await coord.get(`/v1/exports/00000000-0000-4000-8000-000000000000`)).statusCode).toBe(404);
+    expectProblem(await coord.get(`/v1/exports/00000000-0000-4000-8000-000000000000`), 404);
   });
 
   it('creation and every download are audited in the global chain, which stays intact', async () => {
-    const entries = await env.db.auditEntry.findMany({ where: { chain: 'global', entityType: 'export', entityId: first.id }, orderBy: { seq: 'asc' } });
+    const { id } = await buildExport(coord, { format: 'csv', k: 3 });
+    expect((await coord.get(`/v1/exports/${id}/download`)).statusCode).toBe(200);
+    expectProblem(await otherCoord.get(`/v1/exports/${id}/download`), 404);
+    expect((await admin.get(`/v1/exports/${id}/download`)).statusCode).toBe(200);
+    const entries = await env.db.auditEntry.findMany({
+      where: { chain: 'global', entityType: 'export', entityId: id },
+      orderBy: { seq: 'asc' },
+    });
     expect(entries.map((e) => [e.action, e.actorId])).toEqual([
       ['export.create', coord.userId],
       ['export.download', coord.userId],
@@ -220,27 +247,24 @@ describe('POST /v1/exports and the worker', () => {
     expect(entries.every((e) => e.caseId === null)).toBe(true);
     expect((await verifyAuditChains(env.db)).breaks).toEqual([]);
     // The failed attempt by another coordinator wrote nothing.
-    expect(await env.db.auditEntry.count({ where: { entityId: first.id, actorId: otherCoord.userId } })).toBe(0);
+    expect(await env.db.auditEntry.count({ where: { entityId: id, actorId: otherCoord.userId } })).toBe(0);
   });
 
   it('409 while not done, 410 once expired (and the file is deleted)', async () => {
     const pending = await env.db.export.create({ data: { id: crypto.randomUUID(), createdById: coord.userId, kind: 'events-anonymised', format: 'csv', filters: {}, status: 'RUNNING', progress: 40 } });
-    const notYet = await coord.get(`/v1/exports/${pending.id}/download`);
-    expect(notYet.statusCode).toBe(409);
-    expect(notYet.headers['content-type']).toMatch(/problem\+json/);
+    expectProblem(await coord.get(`/v1/exports/${pending.id}/download`), 409);
     expect((await coord.get(`/v1/exports/${pending.id}`)).json()).toMatchObject({ status: 'RUNNING', progress: 40 });
 
-    const row = await env.db.export.findUniqueOrThrow({ where: { id: first.id } });
+    const { id } = await buildExport(coord, { format: 'csv', k: 3 });
+    const row = await env.db.export.findUniqueOrThrow({ where: { id } });
     const file = path.join(env.config.exports.dir, row.filePath!);
     expect(existsSync(file)).toBe(true);
-    await env.db.export.update({ where: { id: first.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    expect((await coord.get(`/v1/exports/${first.id}`)).json().status).toBe('EXPIRED');
-    const gone = await coord.get(`/v1/exports/${first.id}/download`);
-    expect(gone.statusCode).toBe(410);
-    expect(gone.json()).toMatchObject({ status: 410, title: 'Gone' });
+    await env.db.export.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await coord.get(`/v1/exports/${id}`)).json().status).toBe('EXPIRED');
+    expect(expectProblem(await coord.get(`/v1/exports/${id}/download`), 410)).toMatchObject({ title: 'Gone' });
     expect(existsSync(file)).toBe(false);
-    expect((await env.db.export.findUniqueOrThrow({ where: { id: first.id } })).status).toBe('EXPIRED');
-    expect((await coord.get(`/v1/exports/${first.id}/download`)).statusCode).toBe(410);
+    expect((await env.db.export.findUniqueOrThrow({ where: { id } })).status).toBe('EXPIRED');
+    expectProblem(await coord.get(`/v1/exports/${id}/download`), 410);
   });
 
   it('the sweeper deletes expired files and re-enqueues an export whose job was lost', async () => {
@@ -285,25 +309,87 @@ describe('validation and roles', () => {
       [{ kind: 'events-anonymised', filters: { legalName: 'x' } }, 'body.filters'],
       [{ kind: 'events-anonymised', filters: { country: ['Armenia'] } }, 'body.filters.country.0'],
     ];
-    for (const [body, pathName] of bad) {
-      const res = await coord.post('/v1/exports', body);
-      expect(res.statusCode, JSON.stringify(body)).toBe(400);
-      expect(res.json().errors.map((e: { path: string }) => e.path).join(' '), JSON.stringify(body)).toContain(pathName);
-    }
+    for (const [body, pathName] of bad) expectProblem(await coord.post('/v1/exports', body), 400, pathName);
   });
 
   it('caseworkers and lawyers get 403 on every export route; anonymous callers 401', async () => {
     const cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamId] });
     const lawyer = await clientFor(env, 'LAWYER');
     for (const c of [cw, lawyer]) {
-      expect((await c.post('/v1/exports', { kind: 'events-anonymised' })).statusCode).toBe(403);
-      expect((await c.get(`/v1/exports/${SOME_EXPORT_ID}`)).statusCode).toBe(403);
-      expect((await c.get(`/v1/exports/${SOME_EXPORT_ID}/download`)).statusCode).toBe(403);
+      expectProblem(await c.post('/v1/exports', { kind: 'events-anonymised' }), 403);
+      expectProblem(await c.get(`/v1/exports/${SOME_EXPORT_ID}`), 403);
+      expectProblem(await c.get(`/v1/exports/${SOME_EXPORT_ID}/download`), 403);
     }
-    expect((await env.app.inject({ method: 'POST', url: '/v1/exports', payload: { kind: 'events-anonymised' } })).statusCode).toBe(401);
+    const payload = { kind: 'events-anonymised' };
+    expectProblem(await env.app.inject({ method: 'POST', url: '/v1/exports', payload }), 401);
+  });
+});
+
+// The build runs in a child process so that Prisma's client (its engine is
+// most of a worker's memory) is never loaded there. Walks the runtime imports
+// of src/workers/export-child.ts (type-only imports are erased and skipped)
+// and fails if any of them reaches the generated client.
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const GENERATED = path.join(SRC, 'generated', 'prisma') + path.sep;
+
+/** Files of this repository that `entry` loads at run time, transitively (packages are not followed). */
+function runtimeImportGraph(entry: string): Map<string, string> {
+  const importedBy = new Map<string, string>([[entry, '']]);
+  const todo = [entry];
+  for (let file = todo.pop(); file; file = todo.pop()) {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const specifiers: string[] = [];
+    const visit = (node: ts.Node) => {
+      if (ts.isImportDeclaration(node)) {
+        const clause = node.importClause;
+        const bindings = clause?.namedBindings;
+        const onlyTypes =
+          clause?.isTypeOnly ||
+          (clause && !clause.name && bindings && ts.isNamedImports(bindings) && bindings.elements.length > 0 &&
+            bindings.elements.every((e) => e.isTypeOnly));
+        if (!onlyTypes && ts.isStringLiteral(node.moduleSpecifier)) specifiers.push(node.moduleSpecifier.text);
+      } else if (ts.isExportDeclaration(node)) {
+        if (!node.isTypeOnly && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+          specifiers.push(node.moduleSpecifier.text);
+        }
+      } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+        // A dynamic import() is followed when its target is a literal; any other one fails the test.
+        const [target] = node.arguments;
+        if (!target || !ts.isStringLiteralLike(target)) throw new Error(`${file}: import() of a computed path`);
+        specifiers.push(target.text);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    for (const spec of specifiers) {
+      if (!spec.startsWith('.')) continue;
+      const target = path.resolve(path.dirname(file), spec);
+      if (importedBy.has(target)) continue;
+      importedBy.set(target, file);
+      if (!target.startsWith(GENERATED)) todo.push(target);
+    }
+  }
+  return importedBy;
+}
+
+function chainTo(graph: Map<string, string>, file: string): string {
+  const chain = [];
+  for (let f = file; f; f = graph.get(f)!) chain.unshift(path.relative(SRC, f));
+  return chain.join(' -> ');
+}
+
+describe('the export child process', () => {
+  const child = path.join(SRC, 'workers', 'export-child.ts');
+
+  it('loads nothing that imports the generated Prisma client', () => {
+    const graph = runtimeImportGraph(child);
+    expect(graph.has(path.join(SRC, 'modules', 'exports', 'export-job.ts'))).toBe(true);
+    const prisma = [...graph.keys()].filter((f) => f.startsWith(GENERATED));
+    expect(prisma.map((f) => chainTo(graph, f))).toEqual([]);
   });
 
-  it('the worker never failed', () => {
-    expect(workerErrors).toEqual([]);
+  it('the check does see Prisma where it is loaded (the statistics service)', () => {
+    const graph = runtimeImportGraph(path.join(SRC, 'modules', 'stats', 'stats.service.ts'));
+    expect([...graph.keys()].some((f) => f.startsWith(GENERATED))).toBe(true);
   });
 });

@@ -6,10 +6,12 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Job, Worker } from 'bullmq';
+import { z } from 'zod';
 import type { AppConfig } from '../config.ts';
 import type { Db } from '../db.ts';
-import { ExportJobData } from '../modules/exports/exports.schemas.ts';
-import { EXPORT_JOB_ATTEMPTS, EXPORT_QUEUE, failExport, sweepExports, type ExportJobDeps } from '../modules/exports/exports.service.ts';
+import { EXPORT_QUEUE, parseJob, type JobPayload } from '../jobs.ts';
+import { errorSummary, type ExportJobDeps } from '../modules/exports/export-job.ts';
+import { EXPORT_JOB_ATTEMPTS, failExport, sweepExports } from '../modules/exports/exports.service.ts';
 import type { QueueKit } from './queue-kit.ts';
 
 export type ExportWorkerDeps = {
@@ -24,6 +26,8 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
 const CHILD = fileURLToPath(new URL('./export-child.ts', import.meta.url));
 /** Heap cap of a build: its working set is flat; the cap keeps garbage from piling up. */
 const CHILD_HEAP_MB = 96;
+/** The last line a build prints on success (export-child.ts). */
+const ChildReport = z.object({ maxRssBytes: z.number() });
 
 /** Runs one build in a child process; resolves with the child's peak RSS. */
 function buildInChild(config: AppConfig, exportId: string): Promise<{ maxRssBytes: number | null }> {
@@ -36,7 +40,12 @@ function buildInChild(config: AppConfig, exportId: string): Promise<{ maxRssByte
       env: {
         PATH: process.env.PATH,
         NODE_ENV: process.env.NODE_ENV,
-        EXPORT_CHILD_CONFIG: JSON.stringify({ dbUrl: config.db.url, exportsDir: config.exports.dir, ttlDays: config.exports.ttlDays, defaultK: config.stats.defaultK }),
+        EXPORT_CHILD_CONFIG: JSON.stringify({
+          dbUrl: config.db.url,
+          exportsDir: config.exports.dir,
+          ttlDays: config.exports.ttlDays,
+          defaultK: config.stats.defaultK,
+        }),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -49,7 +58,7 @@ function buildInChild(config: AppConfig, exportId: string): Promise<{ maxRssByte
       if (code === 0) {
         const last = out.trim().split('\n').pop();
         try {
-          resolve({ maxRssBytes: last ? (JSON.parse(last) as { maxRssBytes: number }).maxRssBytes : null });
+          resolve({ maxRssBytes: last ? ChildReport.parse(JSON.parse(last)).maxRssBytes : null });
         } catch {
           resolve({ maxRssBytes: null });
         }
@@ -60,18 +69,20 @@ function buildInChild(config: AppConfig, exportId: string): Promise<{ maxRssByte
 
 export function startExportWorker(deps: ExportWorkerDeps): Worker {
   const processor = async (job: Job) => {
-    if (job.name === 'sweep') return sweepExports(deps);
-    if (job.name !== 'build') throw new Error(`unknown job ${job.name} on queue ${EXPORT_QUEUE}`);
-    const { exportId } = ExportJobData.parse(job.data);
+    const parsed = parseJob('exports', job.name, job.data);
+    if (parsed.name === 'sweep') return sweepExports(deps);
+    // parseJob has checked the payload against JOBS.exports.jobs.build; it returns it untyped.
+    const { exportId } = parsed.data as JobPayload<'exports', 'build'>;
     try {
       const { maxRssBytes } = await buildInChild(deps.config, exportId);
-      deps.log.info({ exportId, childMaxRssMb: maxRssBytes ? Math.round(maxRssBytes / 1e6) : null }, 'export built');
+      const childMaxRssMb = maxRssBytes ? Math.round(maxRssBytes / 1e6) : null;
+      deps.log.info({ exportId, childMaxRssMb }, 'export built');
       return { maxRssBytes };
     } catch (err) {
       // Only the last attempt marks the export failed; earlier ones are retried.
       const attempts = job.opts.attempts ?? EXPORT_JOB_ATTEMPTS;
       if (job.attemptsMade + 1 >= attempts) await failExport(deps.db, exportId).catch(() => {});
-      deps.log.error({ exportId, attempt: job.attemptsMade + 1, err: { type: (err as Error).name, message: (err as Error).message.slice(0, 300) } }, 'export failed');
+      deps.log.error({ exportId, attempt: job.attemptsMade + 1, err: errorSummary(err, 300) }, 'export failed');
       throw err;
     }
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Role } from '../../generated/prisma/enums.ts';
 import { problemType } from '../../lib/app-error.ts';
 import { IdParams, problems, Uuid } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
@@ -9,7 +10,7 @@ import { ExportGoneError, ExportsService } from './exports.service.ts';
 
 export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   const exportsService = new ExportsService(app);
-  const who = { roles: ['COORDINATOR', 'ADMIN'] as ('COORDINATOR' | 'ADMIN')[] };
+  const who: { roles: Role[] } = { roles: ['COORDINATOR', 'ADMIN'] };
 
   app.post('/v1/exports', {
     config: who,
@@ -42,7 +43,10 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['exports'],
       summary: 'The export file (CSV or JSON), streamed; every download is audited',
       params: IdParams,
-      response: { 200: z.any().describe('the file: text/csv or application/json'), ...problems(400, 401, 403, 404, 409, 410) },
+      response: {
+        200: z.any().describe('the file: text/csv or application/json'),
+        ...problems(400, 401, 403, 404, 409, 410),
+      },
     },
     handler: async (req, reply) => {
       try {
@@ -53,8 +57,9 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
           .header('content-disposition', `attachment; filename="${file.fileName}"`)
           .send(file.stream);
       } catch (err) {
-        if (err instanceof ExportGoneError) return sendProblem(reply, req, { type: problemType('EXPORT_GONE'), title: 'Gone', status: 410, detail: err.detail });
-        throw err;
+        if (!(err instanceof ExportGoneError)) throw err;
+        const gone = { type: problemType('EXPORT_GONE'), title: 'Gone', status: 410, detail: err.detail };
+        return sendProblem(reply, req, gone);
       }
     },
   });

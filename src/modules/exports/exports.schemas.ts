@@ -20,11 +20,19 @@ export const CreateExportBody = z.strictObject({
   kind: ExportKind,
   filters: ExportFilters.default({}),
   format: ExportFormat.default('csv'),
-  k: z.number().int().min(MIN_K).max(1000).optional().describe('k-anonymity threshold over the quasi-identifiers (default from configuration)'),
+  k: z
+    .number()
+    .int()
+    .min(MIN_K)
+    .max(1000)
+    .optional()
+    .describe('k-anonymity threshold over the quasi-identifiers (default from configuration)'),
 });
 
-export const ExportJobData = z.strictObject({ exportId: Uuid });
-export type ExportJobData = z.infer<typeof ExportJobData>;
+export type CreateExportInput = z.infer<typeof CreateExportBody>;
+
+/** What an export row keeps in its filters column: the request's filters and the k in force. */
+export type StoredExportFilters = ExportFilters & { k?: number };
 
 /** What the job records about its output (stored on the export and returned to its owner). */
 export const ExportMetadata = z.object({
@@ -36,8 +44,15 @@ export const ExportMetadata = z.object({
   eventsMatched: z.number().int().nullable().describe('events matching the filters (null when fewer than k)'),
   rowsPublished: z.number().int(),
   rowsByPeriodPrecision: z.object({ month: z.number().int(), quarter: z.number().int(), year: z.number().int() }),
-  rowsUnlinked: z.number().int().describe('published rows whose case history was rarer than k: their case_key is random per row'),
-  rowsDropped: z.number().int().nullable().describe('rows whose class stayed under k even at year precision (null when between 1 and k-1)'),
+  rowsUnlinked: z
+    .number()
+    .int()
+    .describe('published rows whose case history was rarer than k: their case_key is random per row'),
+  rowsDropped: z
+    .number()
+    .int()
+    .nullable()
+    .describe('rows whose class stayed under k even at year precision (null when between 1 and k-1)'),
   caseKey: z.string(),
   filters: z.record(z.string(), z.unknown()),
   note: z.string(),

@@ -47,6 +47,14 @@ export type ProtectionResult = {
 /** The minimum k anyone may ask for: below 3 a suppressed pair can be told apart by elimination. */
 export const MIN_K = 3;
 
+/**
+ * The label every statistic and research export carries: counts of what was
+ * documented, not how often it happens. (Here, not in stats.schemas.ts, so the
+ * export build process can use it without loading the zod schemas and the
+ * generated enums.)
+ */
+export const DOCUMENTED_CASES = 'documented cases';
+
 const keyOf = (values: (string | null)[]) => JSON.stringify(values);
 
 /**

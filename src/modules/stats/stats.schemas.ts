@@ -1,15 +1,14 @@
 import { z } from 'zod';
 import { CountryCode, Instant, IsoDate, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { EventTypeEnum } from '../cases/cases.schemas.ts';
-import { MIN_K } from './disclosure.ts';
+import { DOCUMENTED_CASES, MIN_K } from './disclosure.ts';
 
 export const DIMENSIONS = ['hostCountry', 'type', 'year', 'quarter', 'month', 'citizenship', 'mechanism', 'chargeCategory'] as const;
 export const Dimension = z.enum(DIMENSIONS);
 export type Dimension = z.infer<typeof Dimension>;
 export const PERIOD_DIMENSIONS = ['year', 'quarter', 'month'] as const;
 
-/** The label every statistic carries: counts of what was documented, not how often it happens. */
-export const DOCUMENTED_CASES = 'documented cases';
+export { DOCUMENTED_CASES };
 
 /** `a,b,c` in a query string, each item checked against `item`, duplicates dropped. */
 const commaList = <T extends z.ZodType<string>>(item: T, max: number) =>

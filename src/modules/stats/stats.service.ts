@@ -10,9 +10,10 @@ import { AppError } from '../../lib/app-error.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Db } from '../../db.ts';
 import { GeometricNoise, protectCube, type CubeEntry, type ProtectedEntry } from './disclosure.ts';
+import { eventFilterWhere, type EventFilters } from './event-filters.ts';
 import { DOCUMENTED_CASES, type Dimension, type StatsCellDto, type StatsEventsResponse, type StatsOverviewResponse } from './stats.schemas.ts';
 
-export type EventFilters = { from?: string; to?: string; country?: string[]; type?: string[]; team?: string[] };
+export type { EventFilters } from './event-filters.ts';
 
 type DimensionSql = {
   /** Grouping expression over the joined row (events e, cases c, chg, cz). */
@@ -42,17 +43,10 @@ const DIMENSION_SQL: Record<Dimension, DimensionSql> = {
 /** Statement settings for one statistics query: enough memory to sort in RAM, and a ceiling on time. */
 export const STATS_SESSION_SETTINGS = ["SET LOCAL work_mem = '64MB'", "SET LOCAL statement_timeout = '120s'"];
 
-const nextDay = (isoDate: string) => new Date(Date.parse(`${isoDate}T00:00:00.000Z`) + 86_400_000);
-
-/** WHERE clause for event filters over `events e JOIN cases c`. */
+/** WHERE clause for event filters over `events e JOIN cases c` (defined Prisma-free in event-filters.ts). */
 export function eventFilterSql(f: EventFilters): Prisma.Sql {
-  const parts: Prisma.Sql[] = [];
-  if (f.from) parts.push(Prisma.sql`e.occurred_at >= ${new Date(f.from.length === 10 ? `${f.from}T00:00:00.000Z` : f.from)}`);
-  if (f.to) parts.push(f.to.length === 10 ? Prisma.sql`e.occurred_at < ${nextDay(f.to)}` : Prisma.sql`e.occurred_at <= ${new Date(f.to)}`);
-  if (f.country?.length) parts.push(Prisma.sql`c.host_country = ANY(${f.country}::text[])`);
-  if (f.type?.length) parts.push(Prisma.sql`e.type = ANY(${f.type}::"EventType"[])`);
-  if (f.team?.length) parts.push(Prisma.sql`c.team_id = ANY(${f.team}::uuid[])`);
-  return parts.length ? Prisma.join(parts, ' AND ') : Prisma.sql`TRUE`;
+  const where = eventFilterWhere(f);
+  return new Prisma.Sql(where.strings, where.values);
 }
 
 /** The one statement behind GET /v1/stats/events (exported so the benchmark runs exactly this through psql). */
