@@ -28,6 +28,9 @@ import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { statsRoutes } from './modules/stats/stats.routes.ts';
 import { exportRoutes } from './modules/exports/exports.routes.ts';
 import { deadlineRoutes } from './modules/deadlines/deadlines.routes.ts';
+import { deadlineRuleRoutes } from './modules/deadlines/deadline-rules.routes.ts';
+import { calendarRoutes } from './modules/deadlines/calendar.routes.ts';
+import { notificationSettingsRoutes } from './modules/reminders/notification-settings.routes.ts';
 import { queueBoardPlugin } from './plugins/queue-board.ts';
 import { QUEUE_NAMES } from './jobs.ts';
 
@@ -85,10 +88,10 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
       },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
-    genReqId: (req) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && /^[\w-]{8,64}$/.test(incoming) ? incoming : randomUUID();
-    },
+    // Always our own id: it is stored in audit entries, so a client must not
+    // choose it (forged correlation in evidence). The client's own id, if any,
+    // is kept in the logs only (onRequest below).
+    genReqId: () => randomUUID(),
     trustProxy: config.http.trustProxy,
     bodyLimit: 1024 * 1024,
     ajv: undefined,
@@ -116,6 +119,10 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
       { name: 'core' },
     ),
   );
+  app.addHook('onRequest', async (req) => {
+    const incoming = req.headers['x-request-id'];
+    if (typeof incoming === 'string' && /^[\w-]{8,64}$/.test(incoming)) req.log = req.log.child({ clientRequestId: incoming });
+  });
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
     reply.header('cache-control', 'no-store');
@@ -157,6 +164,9 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(statsRoutes);
   await app.register(exportRoutes);
   await app.register(deadlineRoutes);
+  await app.register(deadlineRuleRoutes);
+  await app.register(notificationSettingsRoutes);
+  await app.register(calendarRoutes);
   await app.register(queueBoardPlugin, { queueNames: [...QUEUE_NAMES] });
   return app;
 }

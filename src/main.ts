@@ -12,7 +12,7 @@ import { MIGRATIONS_DIR } from './lib/paths.ts';
 import { DeadlinesService } from './modules/deadlines/deadlines.service.ts';
 import { prepareRuntime } from './runtime.ts';
 import { createQueueKit } from './workers/queue-kit.ts';
-import { startReminderWorkers } from './workers/reminders.ts';
+import { startReminderWorkers } from './workers/reminders/index.ts';
 import { startExportWorker } from './workers/exports.worker.ts';
 
 async function main() {

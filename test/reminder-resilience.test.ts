@@ -20,7 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, inject, it, type ExpectStatic } from 'vitest';
-import { REMINDER_QUEUE, RELAY_QUEUE, startReminderWorkers } from '../src/workers/reminders.ts';
+import { REMINDER_QUEUE, RELAY_QUEUE } from '../src/jobs.ts';
+import { startReminderWorkers } from '../src/workers/reminders/index.ts';
 import type { QueueKit } from '../src/workers/queue-kit.ts';
 import { clientFor, createCase, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
 import { spawnWorker, startPrivateRedis, stopWorker, workerEnvFromConfig, type WorkerProc } from './reminder-procs.ts';

@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import ical, { type VEvent } from 'node-ical';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeadlinesService } from '../src/modules/deadlines/deadlines.service.ts';
-import { REMINDER_QUEUE, RELAY_QUEUE, ReminderService, startReminderWorkers } from '../src/workers/reminders.ts';
+import { REMINDER_QUEUE, RELAY_QUEUE } from '../src/jobs.ts';
+import { ReminderService, startReminderWorkers } from '../src/workers/reminders/index.ts';
 import { clientFor, createCase, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
 import { signatureValid, sleep, startSmtpSink, startWebhookSink, waitFor, type WebhookHit } from './reminder-sinks.ts';
 

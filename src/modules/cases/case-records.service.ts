@@ -10,7 +10,8 @@ import type { Tx } from '../../db.ts';
 import { iso, isoDay } from '../../lib/http-schemas.ts';
 import { authoriseCase, requireTeamMember, type CaseAccess } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
-import { DeadlinesService, toDeadlineDto } from '../deadlines/deadlines.service.ts';
+import { DeadlinesService } from '../deadlines/deadlines.service.ts';
+import { toDeadlineDto } from '../deadlines/deadlines.dto.ts';
 
 type ChargeRow = Prisma.ChargeGetPayload<object>;
 type EventRow = Prisma.EventGetPayload<object>;

@@ -1,36 +1,29 @@
 import { z } from 'zod';
 import { Instant, IsoDate, Timestamp, Uuid } from '../../lib/http-schemas.ts';
-import { EventType } from '../../generated/prisma/enums.ts';
+import { DeadlineKind, DeadlineStatus, EventType } from '../../generated/prisma/enums.ts';
 
-// From the generated enum, not cases.schemas (which imports this file).
-const EventTypeEnum = z.enum(Object.values(EventType) as [EventType, ...EventType[]]);
-
-export const DeadlineKindEnum = z.enum([
-  'DETENTION_EXPIRY',
-  'PROSECUTOR_APPLICATION',
-  'CUSTODY_WARNING',
-  'RELEASE_DUE',
-  'APPEAL_WINDOW',
-  'HEARING',
-  'ECHR_APPLICATION',
-  'RULE39_REQUEST',
-  'CCF_REQUEST',
-  'CCF_DECISION',
-  'RESIDENCE_EXPIRY',
-  'COURT_FILING',
-  'CUSTOM',
-]);
-export const DeadlineStatusEnum = z.enum(['OPEN', 'DONE', 'MISSED', 'CANCELLED']);
+// From the generated enums, not cases.schemas (which imports this file).
+const EventTypeEnum = z.enum(EventType);
+export const DeadlineKindEnum = z.enum(DeadlineKind);
+export const DeadlineStatusEnum = z.enum(DeadlineStatus);
 
 export const CreateDeadlineBody = z
   .strictObject({
     kind: DeadlineKindEnum,
-    title: z.string().trim().min(1).max(300).describe('leaves the system in reminder emails, webhooks and calendar feeds: never put personal data here'),
+    title: z
+      .string()
+      .trim()
+      .min(1)
+      .max(300)
+      .describe('leaves the system in reminder emails, webhooks and calendar feeds: never put personal data here'),
     dueAt: Instant.optional().describe('exact instant with offset'),
     dueDate: IsoDate.optional().describe('a date without time: due at the end of that day in the host country'),
     assigneeId: Uuid.optional(),
   })
-  .refine((b) => (b.dueAt === undefined) !== (b.dueDate === undefined), { message: 'give exactly one of dueAt or dueDate', path: ['dueAt'] });
+  .refine((b) => (b.dueAt === undefined) !== (b.dueDate === undefined), {
+    message: 'give exactly one of dueAt or dueDate',
+    path: ['dueAt'],
+  });
 
 export const UpdateDeadlineBody = z
   .strictObject({
@@ -82,7 +75,10 @@ export const MyDeadlinesQuery = z.strictObject({
 const ruleFields = {
   key: z.string().regex(/^[a-z0-9_-]{3,80}$/, 'lowercase letters, digits, - and _'),
   jurisdiction: z.string().regex(/^([A-Z]{2}|ECHR|INTERPOL|CIS|\*)$/, 'ISO country, ECHR, INTERPOL, CIS or *'),
-  hostCountries: z.array(z.string().regex(/^[A-Z]{2}$/)).max(60).describe('empty: every host country'),
+  hostCountries: z
+    .array(z.string().regex(/^[A-Z]{2}$/))
+    .max(60)
+    .describe('empty: every host country'),
   triggerEventType: EventTypeEnum,
   kind: DeadlineKindEnum,
   title: z.string().trim().min(1).max(300),
@@ -91,7 +87,11 @@ const ruleFields = {
   anchor: z.enum(['EVENT', 'TERM_END']).default('EVENT'),
   rollPolicy: z.enum(['FORWARD', 'BACKWARD', 'NONE']),
   timeZone: z.string().max(60).nullable().optional(),
-  cutoffTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).nullable().optional(),
+  cutoffTime: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
+    .nullable()
+    .optional(),
   citation: z.string().trim().min(1).max(1000),
   confidence: z.enum(['HIGH', 'MEDIUM', 'LOW']),
   verifyWithCounsel: z.boolean(),
@@ -99,22 +99,21 @@ const ruleFields = {
   active: z.boolean().default(true),
 };
 export const CreateRuleBody = z.strictObject(ruleFields);
-export const UpdateRuleBody = z.strictObject({ ...Object.fromEntries(Object.entries(ruleFields).filter(([k]) => k !== 'key').map(([k, v]) => [k, (v as z.ZodTypeAny).optional()])) } as {
-  [K in Exclude<keyof typeof ruleFields, 'key'>]: z.ZodOptional<(typeof ruleFields)[K]>;
+/** Every field but the key, each optional (a field with a default still gets it when left out). */
+export const UpdateRuleBody = CreateRuleBody.omit({ key: true }).partial();
+export const RuleSchema = z.object({
+  id: Uuid,
+  version: z.number().int(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  ...ruleFields,
+  timeZone: z.string().nullable(),
+  cutoffTime: z.string().nullable(),
+  holidayNote: z.string().nullable(),
 });
-export const RuleSchema = z.object({ id: Uuid, version: z.number().int(), createdAt: Timestamp, updatedAt: Timestamp, ...ruleFields, timeZone: z.string().nullable(), cutoffTime: z.string().nullable(), holidayNote: z.string().nullable() });
 
-export const NotificationSettingsSchema = z.object({
-  email: z.object({ enabled: z.boolean() }),
-  webhook: z.object({ url: z.string().nullable(), enabled: z.boolean(), secretSet: z.boolean().describe('the secret itself is never returned') }),
-});
-export const PutNotificationSettingsBody = z.strictObject({
-  email: z.strictObject({ enabled: z.boolean() }),
-  webhook: z
-    .strictObject({
-      url: z.url({ protocol: /^https?$/ }).max(2000).nullable(),
-      secret: z.string().min(16, 'at least 16 characters').max(200).optional().describe('HMAC-SHA256 key; omit to keep the current one'),
-      enabled: z.boolean(),
-    })
-    .optional(),
-});
+export type CreateDeadline = z.infer<typeof CreateDeadlineBody>;
+export type UpdateDeadline = z.infer<typeof UpdateDeadlineBody>;
+export type MyDeadlinesFilter = z.infer<typeof MyDeadlinesQuery>;
+export type CreateRule = z.infer<typeof CreateRuleBody>;
+export type UpdateRule = z.infer<typeof UpdateRuleBody>;

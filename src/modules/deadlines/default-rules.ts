@@ -8,12 +8,14 @@
 // LOW. Holiday calendars come from date-holidays; it has none for KG and TJ,
 // so there only weekends are skipped (said in holidayNote).
 
+import type { DeadlineKind, EventType } from '../../generated/prisma/enums.ts';
+
 export type DefaultRule = {
   key: string;
   jurisdiction: string;
   hostCountries: string[];
-  triggerEventType: string;
-  kind: string;
+  triggerEventType: EventType;
+  kind: DeadlineKind;
   title: string;
   offsetValue: number;
   offsetUnit: 'HOURS' | 'CALENDAR_DAYS' | 'WORKING_DAYS' | 'MONTHS';
@@ -31,9 +33,10 @@ const ECHR_STATES = ['AM', 'AZ', 'GE', 'ME', 'RS', 'TR'];
 const CIS_HOSTS = ['AM', 'AZ', 'KZ', 'KG', 'TJ', 'UZ'];
 const NO_HOLIDAYS = 'date-holidays has no calendar for KG or TJ: only weekends are skipped there';
 
+// `as const` on the trigger lists below (not casts) keeps each element a literal EventType.
 export const DEFAULT_RULES: DefaultRule[] = [
   // ---- any host country: terms the court itself set ----
-  ...(['DETENTION', 'DETENTION_EXTENSION'] as const).map((t) => ({
+  ...(['DETENTION', 'DETENTION_EXTENSION'] as const).map((t): DefaultRule => ({
     key: `any-${t.toLowerCase().replace(/_/g, '-')}-term-expiry`,
     jurisdiction: '*',
     hostCountries: [],
@@ -41,14 +44,14 @@ export const DEFAULT_RULES: DefaultRule[] = [
     kind: 'DETENTION_EXPIRY',
     title: 'Detention term set by the court expires (challenge or prepare release before)',
     offsetValue: 0,
-    offsetUnit: 'HOURS' as const,
-    anchor: 'TERM_END' as const,
-    rollPolicy: 'NONE' as const,
+    offsetUnit: 'HOURS',
+    anchor: 'TERM_END',
+    rollPolicy: 'NONE',
     citation: 'The term in the detention order (event termDays)',
-    confidence: 'HIGH' as const,
+    confidence: 'HIGH',
     verifyWithCounsel: false,
   })),
-  ...(['EXTRADITION_HEARING', 'COURT_HEARING'] as const).map((t) => ({
+  ...(['EXTRADITION_HEARING', 'COURT_HEARING'] as const).map((t): DefaultRule => ({
     key: `any-${t.toLowerCase().replace(/_/g, '-')}`,
     jurisdiction: '*',
     hostCountries: [],
@@ -56,10 +59,10 @@ export const DEFAULT_RULES: DefaultRule[] = [
     kind: 'HEARING',
     title: t === 'EXTRADITION_HEARING' ? 'Extradition hearing' : 'Court hearing',
     offsetValue: 0,
-    offsetUnit: 'HOURS' as const,
-    rollPolicy: 'NONE' as const,
+    offsetUnit: 'HOURS',
+    rollPolicy: 'NONE',
     citation: 'Date set by the court',
-    confidence: 'HIGH' as const,
+    confidence: 'HIGH',
     verifyWithCounsel: false,
   })),
 
@@ -185,7 +188,7 @@ export const DEFAULT_RULES: DefaultRule[] = [
     confidence: 'HIGH',
     verifyWithCounsel: true,
   },
-  ...(['RESIDENCE_PERMIT_CANCELLED', 'RESIDENCE_PERMIT_REFUSED', 'ENTRY_REFUSAL'] as const).map((t) => ({
+  ...(['RESIDENCE_PERMIT_CANCELLED', 'RESIDENCE_PERMIT_REFUSED', 'ENTRY_REFUSAL'] as const).map((t): DefaultRule => ({
     key: `tr-${t.toLowerCase().replace(/_/g, '-')}-60d`,
     jurisdiction: 'TR',
     hostCountries: ['TR'],
@@ -193,10 +196,10 @@ export const DEFAULT_RULES: DefaultRule[] = [
     kind: 'APPEAL_WINDOW',
     title: 'Last day to bring the administrative act before the administrative court (60 days)',
     offsetValue: 60,
-    offsetUnit: 'CALENDAR_DAYS' as const,
-    rollPolicy: 'FORWARD' as const,
+    offsetUnit: 'CALENDAR_DAYS',
+    rollPolicy: 'FORWARD',
     citation: 'Administrative Procedure Law No. 2577 Art. 7: 60 days from notification for administrative acts',
-    confidence: 'MEDIUM' as const,
+    confidence: 'MEDIUM',
     verifyWithCounsel: true,
   })),
 

@@ -1,0 +1,226 @@
+// What the deadline routes ask: add a manual deadline to a case, list a case's
+// deadlines, edit one (optimistic concurrency on its version), read its
+// history, list the caller's. Each call authorises, writes its history and
+// audit entries and plans reminders in one transaction.
+import { randomUUID } from 'node:crypto';
+import type { Tx } from '../../db.ts';
+import type { Deadline, Prisma } from '../../generated/prisma/client.ts';
+import { AppError } from '../../lib/app-error.ts';
+import { iso } from '../../lib/http-schemas.ts';
+import { expectedVersion } from '../../lib/pagination.ts';
+import { authoriseCase } from '../../plugins/access.ts';
+import { myDeadlinesWhere, type Viewer } from '../access/visibility.ts';
+import { appendAudit } from '../audit/audit.log.ts';
+import { ReminderPlanner } from '../reminders/planner.ts';
+import { manualDue } from './compute.ts';
+import {
+  DeadlineStatusEnum,
+  type CreateDeadline,
+  type MyDeadlinesFilter,
+  type UpdateDeadline,
+} from './deadlines.schemas.ts';
+import { toDeadlineDto, withCase } from './deadlines.dto.ts';
+import { writeHistory, type DeadlineDeps } from './deadlines.service.ts';
+
+const notFound = () => new AppError('NOT_FOUND', 'Deadline not found.');
+
+export class CaseDeadlinesService {
+  private readonly planner: ReminderPlanner;
+
+  constructor(private readonly deps: DeadlineDeps) {
+    this.planner = new ReminderPlanner(deps);
+  }
+
+  /** A manual deadline (hearing, filing, …) on a case the caller may edit; reminders planned at once. */
+  async create(viewer: Viewer, caseId: string, input: CreateDeadline, requestId: string) {
+    const { db, clock } = this.deps;
+    const row = await db.$transaction(async (tx) => {
+      await authoriseCase(tx, viewer, caseId, 'edit');
+      const c = await tx.case.findUniqueOrThrow({ where: { id: caseId }, select: { hostCountry: true } });
+      const now = clock();
+      const due = manualDue(input, c.hostCountry);
+      if (due.dueAt <= now) {
+        throw new AppError('VALIDATION', 'the due time is in the past', {
+          errors: [{ path: input.dueAt ? 'body.dueAt' : 'body.dueDate', message: 'must be in the future' }],
+        });
+      }
+      if (input.assigneeId) await this.assertAssignee(tx, caseId, input.assigneeId);
+      const id = randomUUID();
+      await tx.deadline.create({
+        data: {
+          id,
+          caseId,
+          kind: input.kind,
+          title: input.title,
+          ...due,
+          source: 'MANUAL',
+          assigneeId: input.assigneeId ?? null,
+          createdById: viewer.userId,
+          createdAt: now,
+        },
+      });
+      await writeHistory(tx, id, viewer.userId, 'created', { dueAt: iso(due.dueAt), kind: input.kind }, now);
+      const changes = { kind: { new: input.kind }, title: { new: input.title }, dueAt: { new: iso(due.dueAt) } };
+      await appendAudit(
+        tx,
+        {
+          actorId: viewer.userId,
+          action: 'deadline.create',
+          entityType: 'deadline',
+          entityId: id,
+          caseId,
+          requestId,
+          changes,
+        },
+        now,
+      );
+      await this.planner.plan(tx, id);
+      return tx.deadline.findUniqueOrThrow({ where: { id }, include: withCase });
+    });
+    return toDeadlineDto(row);
+  }
+
+  /** The assignee must be an active user who may see the case. */
+  private async assertAssignee(tx: Tx, caseId: string, assigneeId: string): Promise<void> {
+    const u = await tx.user.findUnique({
+      where: { id: assigneeId },
+      select: { active: true, role: true, memberships: { select: { teamId: true } } },
+    });
+    const invalid = () =>
+      new AppError('VALIDATION', 'assigneeId: no active user who may see this case', {
+        errors: [{ path: 'body.assigneeId', message: 'no active user who may see this case' }],
+      });
+    if (!u?.active) throw invalid();
+    const assignee: Viewer = { userId: assigneeId, role: u.role, teamIds: u.memberships.map((m) => m.teamId) };
+    await authoriseCase(tx, assignee, caseId, 'see').catch(() => {
+      throw invalid();
+    });
+  }
+
+  async listForCase(viewer: Viewer, caseId: string) {
+    const { db } = this.deps;
+    await authoriseCase(db, viewer, caseId, 'see');
+    const rows = await db.deadline.findMany({
+      where: { caseId },
+      orderBy: [{ dueAt: 'asc' }, { id: 'asc' }],
+      include: withCase,
+    });
+    return { items: rows.map(toDeadlineDto) };
+  }
+
+  /**
+   * Done, cancelled, reopened, rescheduled or renamed; reminders follow in the
+   * same transaction. `ifMatch` is optional here: when sent, a stale version
+   * is 412. The UPDATE is guarded by the version read, so a concurrent edit
+   * between the read and the write is 412 too, never silently overwritten.
+   */
+  async update(viewer: Viewer, id: string, patch: UpdateDeadline, ifMatch: string | undefined, requestId: string) {
+    const { db, clock } = this.deps;
+    const row = await db.$transaction(async (tx) => {
+      const d = await tx.deadline.findUnique({ where: { id }, include: withCase });
+      if (!d) throw notFound();
+      await authoriseCase(tx, viewer, d.caseId, 'edit').catch((e) => {
+        throw e instanceof AppError && e.code === 'NOT_FOUND' ? notFound() : e;
+      });
+      const expected = ifMatch === undefined ? d.version : expectedVersion(ifMatch, undefined);
+      const stale = (current: number) =>
+        new AppError('PRECONDITION_FAILED', `The deadline has changed (current version ${current}).`);
+      if (expected !== d.version) throw stale(d.version);
+      const now = clock();
+      const change = this.changeOf(d, patch, now);
+      if (!change) return d;
+      const { count } = await tx.deadline.updateMany({ where: { id, version: expected }, data: change.data });
+      if (!count) {
+        const current = await tx.deadline.findUnique({ where: { id }, select: { version: true } });
+        throw current ? stale(current.version) : notFound();
+      }
+      await writeHistory(tx, id, viewer.userId, 'updated', change.changes, now);
+      await appendAudit(
+        tx,
+        {
+          actorId: viewer.userId,
+          action: 'deadline.update',
+          entityType: 'deadline',
+          entityId: id,
+          caseId: d.caseId,
+          requestId,
+          changes: change.changes,
+        },
+        now,
+      );
+      if (change.status !== 'OPEN') await this.planner.cancelPending(tx, id);
+      else if (change.reschedule || change.changes.status) await this.planner.replan(tx, id);
+      return tx.deadline.findUniqueOrThrow({ where: { id }, include: withCase });
+    });
+    return toDeadlineDto(row);
+  }
+
+  /** What a patch changes (null when nothing): the UPDATE's data, the history/audit diff, the resulting status. */
+  private changeOf(d: Deadline & { case: { hostCountry: string } }, patch: UpdateDeadline, now: Date) {
+    const data: Prisma.DeadlineUncheckedUpdateManyInput = { version: { increment: 1 }, updatedAt: now };
+    const changes: Record<string, { old: unknown; new: unknown }> = {};
+    let status = d.status;
+    let reschedule = false;
+    if (patch.dueAt || patch.dueDate) {
+      const due = manualDue(patch, d.case.hostCountry);
+      if (due.dueAt <= now && (patch.status ?? d.status) === 'OPEN') {
+        throw new AppError('VALIDATION', 'a rescheduled deadline must be in the future', {
+          errors: [{ path: patch.dueAt ? 'body.dueAt' : 'body.dueDate', message: 'must be in the future' }],
+        });
+      }
+      if (due.dueAt.getTime() !== d.dueAt.getTime()) {
+        Object.assign(data, due, { manualOverride: true });
+        changes.dueAt = { old: iso(d.dueAt), new: iso(due.dueAt) };
+        reschedule = true;
+        if (!patch.status && d.status === 'MISSED' && due.dueAt > now) {
+          data.status = status = 'OPEN';
+          changes.status = { old: d.status, new: 'OPEN' };
+        }
+      }
+    }
+    if (patch.title && patch.title !== d.title) {
+      data.title = patch.title;
+      changes.title = { old: d.title, new: patch.title };
+    }
+    if (patch.status && patch.status !== d.status) {
+      data.status = status = patch.status;
+      data.completedAt = patch.status === 'DONE' ? now : null;
+      changes.status = { old: d.status, new: patch.status };
+    }
+    return Object.keys(changes).length ? { data, changes, status, reschedule } : null;
+  }
+
+  /** How a deadline was computed and changed. */
+  async history(viewer: Viewer, id: string) {
+    const { db } = this.deps;
+    const d = await db.deadline.findUnique({ where: { id }, select: { caseId: true } });
+    if (!d) throw notFound();
+    await authoriseCase(db, viewer, d.caseId, 'see').catch(() => {
+      throw notFound();
+    });
+    const rows = await db.deadlineChange.findMany({ where: { deadlineId: id }, orderBy: { id: 'asc' } });
+    return { items: rows.map((r) => ({ at: iso(r.at), actorId: r.actorId, reason: r.reason, changes: r.changes })) };
+  }
+
+  /** The caller's deadlines, overdue first, then by due time. */
+  async mine(viewer: Viewer, q: MyDeadlinesFilter) {
+    const statuses = DeadlineStatusEnum.array().parse((q.status ?? 'OPEN,MISSED').split(','));
+    const rows = await this.deps.db.deadline.findMany({
+      where: {
+        AND: [
+          myDeadlinesWhere(viewer),
+          { status: { in: statuses } },
+          q.from ? { dueAt: { gte: new Date(q.from) } } : {},
+          q.to ? { dueAt: { lte: new Date(q.to) } } : {},
+        ],
+      },
+      orderBy: [{ dueAt: 'asc' }, { id: 'asc' }],
+      take: q.limit,
+      include: withCase,
+    });
+    const now = this.deps.clock().getTime();
+    const overdue = (d: (typeof rows)[number]) =>
+      d.status === 'MISSED' || (d.status === 'OPEN' && d.dueAt.getTime() < now);
+    return { items: [...rows.filter(overdue), ...rows.filter((d) => !overdue(d))].map(toDeadlineDto) };
+  }
+}

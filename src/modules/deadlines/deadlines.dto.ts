@@ -1,0 +1,38 @@
+// A deadline as the API shows it (DeadlineSchema in ./deadlines.schemas.ts).
+import type { Deadline, Prisma } from '../../generated/prisma/client.ts';
+import { iso } from '../../lib/http-schemas.ts';
+
+/** What a deadline's DTO shows of its case (and the host country, for due dates). */
+// `as const` (not a cast): keeps the literal `true`s so Prisma infers the loaded fields.
+export const withCase = {
+  case: { select: { reference: true, hostCountry: true, person: { select: { pseudonym: true } } } },
+} as const satisfies Prisma.DeadlineInclude;
+
+/** `case` (reference and pseudonym) when loaded. */
+export function toDeadlineDto(d: Deadline & { case?: { reference: string; person: { pseudonym: string } } }) {
+  return {
+    id: d.id,
+    caseId: d.caseId,
+    caseReference: d.case?.reference,
+    pseudonym: d.case?.person.pseudonym,
+    triggerEventId: d.triggerEventId,
+    kind: d.kind,
+    title: d.title,
+    dueAt: iso(d.dueAt),
+    dueDate: d.dueDate,
+    timeZone: d.timeZone,
+    hourBased: d.hourBased,
+    status: d.status,
+    source: d.source,
+    citation: d.citation,
+    verifyWithCounsel: d.verifyWithCounsel,
+    confidence: d.confidence,
+    note: d.source === 'RULE' ? 'computed, verify with counsel' : null,
+    manualOverride: d.manualOverride,
+    assigneeId: d.assigneeId,
+    version: d.version,
+    completedAt: iso(d.completedAt),
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}

@@ -1,0 +1,82 @@
+// Webhook delivery: a JSON body signed with HMAC-SHA256 over `<timestamp>.<body>`
+// with the user's secret, carrying the reminder id as a stable idempotency key,
+// posted over kept-alive connections to a target checked at send time.
+import { createHmac } from 'node:crypto';
+import type { AppConfig } from '../../config.ts';
+import type { Db } from '../../db.ts';
+import { postJson } from '../../lib/http-post.ts';
+import type { FieldCrypto } from '../../lib/field-crypto.ts';
+import { assertWebhookTarget } from '../../lib/webhook-target.ts';
+import { labelCode, type ReminderLabel } from '../../modules/reminders/label.ts';
+import { webhookSecretRef } from '../../modules/reminders/notification-settings.service.ts';
+import { reminderMessage, type DeliveryDeadline } from './message.ts';
+
+const SECRET_CACHE_MS = 30_000;
+const TIMEOUT_MS = 10_000;
+
+type Target = { at: number; url: string; secret: string } | { at: number; url: null; secret: null };
+
+/** The signature header value of a body sent at `timestamp` (seconds). */
+export function signWebhook(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export class WebhookSender {
+  // Webhook targets are cached briefly per user: one settings read and one
+  // decryption per user and half-minute instead of per reminder.
+  private readonly cache = new Map<string, Target>();
+
+  constructor(private readonly deps: { db: Db; config: AppConfig; crypto: FieldCrypto }) {}
+
+  private async target(userId: string): Promise<Target> {
+    const cached = this.cache.get(userId);
+    if (cached && Date.now() - cached.at < SECRET_CACHE_MS) return cached;
+    const s = await this.deps.db.notificationSettings.findUnique({ where: { userId } });
+    const entry: Target =
+      s?.webhookEnabled && s.webhookUrl && s.webhookSecretEnc
+        ? {
+            at: Date.now(),
+            url: s.webhookUrl,
+            secret: this.deps.crypto.decrypt(s.webhookSecretEnc, webhookSecretRef(userId)),
+          }
+        : { at: Date.now(), url: null, secret: null };
+    this.cache.set(userId, entry);
+    return entry;
+  }
+
+  /** Sends one reminder to the user's webhook; throws unless it answers 2xx. */
+  async send(reminderId: string, userId: string, label: ReminderLabel, d: DeliveryDeadline): Promise<void> {
+    const target = await this.target(userId);
+    if (!target.url || !target.secret) throw new Error('webhook disabled or incomplete');
+    await assertWebhookTarget(target.url, this.deps.config.webhooks.allowPrivate);
+    const body = JSON.stringify({
+      id: reminderId,
+      idempotencyKey: reminderId,
+      label: labelCode(label),
+      text: reminderMessage(label, d).text,
+      deadline: {
+        id: d.id,
+        kind: d.kind,
+        title: d.title,
+        dueAt: d.dueAt.toISOString(),
+        dueDate: d.dueDate,
+        timeZone: d.timeZone,
+        status: d.status,
+        citation: d.citation,
+        verifyWithCounsel: d.verifyWithCounsel,
+      },
+      case: { id: d.case.id, reference: d.case.reference, pseudonym: d.case.person.pseudonym },
+    });
+    const ts = Math.floor(Date.now() / 1000).toString();
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'exile-case-backend-reminders/1',
+      'idempotency-key': reminderId,
+      'x-reminder-id': reminderId,
+      'x-signature-timestamp': ts,
+      'x-signature-256': signWebhook(target.secret, ts, body),
+    };
+    const res = await postJson(target.url, headers, body, TIMEOUT_MS);
+    if (res.status < 200 || res.status >= 300) throw new Error(`webhook answered ${res.status}`);
+  }
+}
