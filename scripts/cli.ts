@@ -2,10 +2,13 @@
 // (also while `npm start` runs).
 //   npm run cli -- create-admin --email E [--name N]   (password from stdin)
 //   npm run cli -- rotate-keys                         (re-encrypt under the newest key)
-//   npm run audit:verify                               (report the first broken link per chain)
+//   npm run audit:verify [-- --checkpoint FILE]         (recompute the audit tree; check it against signed checkpoints)
 import { createDb } from '../src/db.ts';
 import { FieldCrypto } from '../src/lib/field-crypto.ts';
-import { verifyAuditChains } from '../src/modules/audit/audit.log.ts';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import { auditPublicKey } from '../src/modules/audit/audit.keys.ts';
+import { verifyAuditLog } from '../src/modules/audit/audit.verify.ts';
 import { migrate } from '../src/lib/migrator.ts';
 import { MIGRATIONS_DIR } from '../src/lib/paths.ts';
 import { PASSWORD_MIN_LENGTH } from '../src/lib/passwords.ts';
@@ -29,14 +32,22 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-const usage = 'usage: npm run cli -- create-admin --email E [--name N] | rotate-keys | audit-verify';
+const usage = 'usage: npm run cli -- create-admin --email E [--name N] | rotate-keys | audit-verify [--checkpoint FILE]';
 if (!command || !['create-admin', 'rotate-keys', 'audit-verify'].includes(command)) {
   console.error(usage);
   process.exit(2);
 }
 
+/** The last signed note in a file of notes separated by blank lines. */
+function lastNote(text: string): string {
+  const notes = text.split(/\n\n(?=[^\n\u2014])/).map((t) => t.trim()).filter(Boolean);
+  if (!notes.length) throw new Error('the checkpoint file is empty');
+  return `${notes[notes.length - 1]}\n`;
+}
+
 const rt = await prepareRuntime();
-await migrate(rt.config.db.url, MIGRATIONS_DIR);
+// The verifier reads only; every other command first brings the schema up to date.
+if (command !== 'audit-verify') await migrate(rt.config.db.url, MIGRATIONS_DIR);
 const db = createDb(rt.config.db.url, 4);
 let code = 0;
 try {
@@ -45,7 +56,8 @@ try {
     if (!email) throw new Error('--email is required');
     const password = await readStdin();
     if (password.length < PASSWORD_MIN_LENGTH) throw new Error(`the password must be at least ${PASSWORD_MIN_LENGTH} characters`);
-    const users = new UsersService({ db, config: rt.config, clock: () => new Date() } as never);
+    const crypto = new FieldCrypto(rt.config.crypto.keys, rt.config.crypto.currentKeyId, rt.config.crypto.blindIndexKey);
+    const users = new UsersService({ db, config: rt.config, clock: () => new Date(), crypto });
     const u = await users.create({ email, displayName: flag('name') ?? 'Administrator', role: 'ADMIN', password }, null, 'cli');
     console.log(`created admin ${u.email} (${u.id})`);
   } else if (command === 'rotate-keys') {
@@ -53,12 +65,28 @@ try {
     const counts = await rotateKeys(db, crypto);
     console.log(`re-encrypted under key ${crypto.currentKeyId}: ${JSON.stringify(counts)}`);
   } else {
-    const result = await verifyAuditChains(db);
-    if (result.breaks.length) {
-      code = 1;
-      for (const b of result.breaks) console.log(`BROKEN chain=${b.chain} seq=${b.seq} id=${b.id}: ${b.reason}`);
+    // Read-only: one READ ONLY transaction, so the verifier can never change what it checks.
+    const client = new pg.Client({ connectionString: rt.config.db.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const file = flag('checkpoint');
+      // A witness file holds many checkpoints, one after another: the last one is the newest.
+      const oldCheckpoint = file ? lastNote(await readFile(file, 'utf8')) : undefined;
+      const key = auditPublicKey(rt.config);
+      const report = await verifyAuditLog(async (sql, params) => (await client.query(sql, params)).rows, {
+        publicKey: Buffer.from(key.publicKey, 'base64'),
+        origin: key.origin,
+        oldCheckpoint,
+      });
+      for (const n of report.notes) console.log(n);
+      for (const p of report.problems) console.log(`PROBLEM: ${p}`);
+      console.log(report.ok ? 'audit log verified: no problem found' : 'audit log verification FAILED');
+      if (!report.ok) code = 1;
+      await client.query('COMMIT');
+    } finally {
+      await client.end();
     }
-    console.log(`${result.entries} entries in ${result.chains} chains verified; ${result.breaks.length} broken chain(s)`);
   }
 } catch (e) {
   console.error((e as Error).message);

@@ -58,6 +58,17 @@ const EnvSchema = z.object({
   EXPORTS_DIR: z.string().optional().describe('where export files are written (default .data/exports)'),
   EXPORT_TTL_DAYS: int(7, 1),
   STATS_DEFAULT_K: int(5, 3),
+  AUDIT_SIGNING_KEY: z.string().describe('base64 32-byte Ed25519 seed that signs audit checkpoints'),
+  AUDIT_ORIGIN: z
+    .string()
+    .regex(/^[^\s+]{1,200}$/, 'no spaces or "+"')
+    .default('exile-case-backend.local/audit')
+    .describe("the audit log's name in its checkpoints (C2SP origin line): set it to a name of your organisation"),
+  AUDIT_CHECKPOINT_SECONDS: int(5, 1).describe('how often the sequencer signs a checkpoint when new entries arrived'),
+  AUDIT_CHECKPOINT_FILE: z.string().optional().describe('append every signed checkpoint to this file (a witness outside the database)'),
+  AUDIT_WITNESS_URL: z.string().url().optional().describe('POST every signed checkpoint here (HMAC-SHA256 signed with AUDIT_WITNESS_SECRET)'),
+  AUDIT_WITNESS_SECRET: z.string().optional(),
+  AUDIT_WITNESS_EMAIL: z.string().email().optional().describe('email the latest signed checkpoint here once a day'),
 });
 
 export type AppConfig = {
@@ -86,6 +97,15 @@ export type AppConfig = {
   reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string; digestCron: string; claimTimeoutMs: number; reenqueueMs: number; concurrency: number };
   exports: { dir: string; ttlDays: number };
   stats: { defaultK: number };
+  audit: {
+    signingSeed: Buffer;
+    origin: string;
+    checkpointSeconds: number;
+    checkpointFile: string | undefined;
+    witnessUrl: string | undefined;
+    witnessSecret: string | undefined;
+    witnessEmail: string | undefined;
+  };
 };
 
 export class ConfigError extends Error {
@@ -134,6 +154,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const bidxWeak = bidx.length !== 32 ? 'must decode to 32 bytes' : secretWeakness(bidx);
   if (bidxWeak) problems.push(`BLIND_INDEX_KEY is weak or malformed (${bidxWeak})`);
   if ([...ring.keys.values()].some((k) => k.equals(bidx))) problems.push('BLIND_INDEX_KEY must differ from every encryption key');
+  const auditSeed = Buffer.from(e.AUDIT_SIGNING_KEY, 'base64');
+  const auditWeak = auditSeed.length !== 32 ? 'must decode to 32 bytes' : secretWeakness(auditSeed);
+  if (auditWeak) problems.push(`AUDIT_SIGNING_KEY is weak or malformed (${auditWeak}); generate one with: openssl rand -base64 32`);
+  if (e.AUDIT_WITNESS_URL && (!e.AUDIT_WITNESS_SECRET || secretWeakness(e.AUDIT_WITNESS_SECRET))) {
+    problems.push('AUDIT_WITNESS_SECRET: missing or weak; AUDIT_WITNESS_URL needs it to sign checkpoints (openssl rand -base64 32)');
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     role: e.ROLE,
@@ -171,5 +197,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     },
     exports: { dir: e.EXPORTS_DIR ?? path.join(DATA_DIR, 'exports'), ttlDays: e.EXPORT_TTL_DAYS },
     stats: { defaultK: e.STATS_DEFAULT_K },
+    audit: {
+      signingSeed: auditSeed,
+      origin: e.AUDIT_ORIGIN,
+      checkpointSeconds: e.AUDIT_CHECKPOINT_SECONDS,
+      checkpointFile: e.AUDIT_CHECKPOINT_FILE,
+      witnessUrl: e.AUDIT_WITNESS_URL,
+      witnessSecret: e.AUDIT_WITNESS_SECRET,
+      witnessEmail: e.AUDIT_WITNESS_EMAIL,
+    },
   };
 }

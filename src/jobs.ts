@@ -36,16 +36,20 @@ export const EXPORT_QUEUE = JOBS.exports.queue;
 /** Every queue name, for the board and for tests that clean up. */
 export const QUEUE_NAMES: readonly string[] = Object.values(JOBS).map((q) => q.queue);
 
+/** A parsed job of a queue: its name and payload, narrowed together. */
+export type ParsedJob<Q extends QueueKey> = { [N in JobName<Q>]: { name: N; data: JobPayload<Q, N> } }[JobName<Q>];
+
 /**
  * Parses a job's payload against the registry: an unknown job name or a
  * malformed payload throws (the job fails loudly instead of doing something
- * half right).
+ * half right). Switch on `name` to get the payload's type.
  */
-export function parseJob<Q extends QueueKey>(queue: Q, name: string, data: unknown): { name: JobName<Q>; data: unknown } {
+export function parseJob<Q extends QueueKey>(queue: Q, name: string, data: unknown): ParsedJob<Q> {
   const schemas = JOBS[queue].jobs as Record<string, z.ZodType>;
   const schema = Object.hasOwn(schemas, name) ? schemas[name] : undefined;
   if (!schema) throw new Error(`unknown job "${name}" on queue ${JOBS[queue].queue}`);
-  return { name: name as JobName<Q>, data: schema.parse(data) };
+  // The schema of this very name validated the data: name and payload match by construction.
+  return { name, data: schema.parse(data) } as ParsedJob<Q>;
 }
 
 /** Builds a payload for queueing, checked against the same schema. */

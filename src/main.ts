@@ -4,11 +4,13 @@
 // Shuts down gracefully on SIGTERM/SIGINT: stops taking requests and jobs,
 // lets running ones finish, closes connections.
 import { Redis } from 'ioredis';
+import nodemailer from 'nodemailer';
 import { buildApp } from './app.ts';
 import { createDb } from './db.ts';
 import { FieldCrypto } from './lib/field-crypto.ts';
 import { migrate } from './lib/migrator.ts';
 import { MIGRATIONS_DIR } from './lib/paths.ts';
+import { AuditSequencer } from './modules/audit/audit.sequencer.ts';
 import { DeadlinesService } from './modules/deadlines/deadlines.service.ts';
 import { prepareRuntime } from './runtime.ts';
 import { createQueueKit } from './workers/queue-kit.ts';
@@ -37,6 +39,10 @@ async function main() {
     const workers = await startReminderWorkers({ db, config, crypto, clock: () => new Date(), log: app.log, kit });
     stops.push(workers.close);
     startExportWorker({ db, config, kit, clock: () => new Date(), log: app.log });
+    // The audit tree's single writer (one pass at a time across processes) and checkpoint signer.
+    const mailer = config.audit.witnessEmail && config.mail.smtpUrl ? nodemailer.createTransport(config.mail.smtpUrl) : null;
+    const sequencer = new AuditSequencer({ db, config, log: app.log, mailer }).start();
+    stops.push(sequencer.close);
     if (!config.mail.smtpUrl) app.log.warn('SMTP_URL is not set: email reminders will fail (and be logged) until it is');
   }
 
@@ -68,7 +74,7 @@ async function main() {
     [
       `API listening on ${address}   docs: ${address}/docs`,
       `database: ${mode}; queues: ${kit.backend === 'redis' ? 'Redis (REDIS_URL)' : 'PostgreSQL (no REDIS_URL)'}; role: ${config.role}`,
-      embedded ? 'To use your own servers set DATABASE_URL (and REDIS_URL) plus JWT_SECRET, ENCRYPTION_KEYS and BLIND_INDEX_KEY; see README.' : '',
+      embedded ? 'To use your own servers set DATABASE_URL (and REDIS_URL) plus JWT_SECRET, ENCRYPTION_KEYS, BLIND_INDEX_KEY and AUDIT_SIGNING_KEY; see README.' : '',
       'No users yet? npm run cli -- create-admin --email you@example.org',
     ]
       .filter(Boolean)

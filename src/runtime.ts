@@ -25,6 +25,7 @@ export async function prepareRuntime(source: NodeJS.ProcessEnv = process.env): P
     env.JWT_SECRET ??= secrets.jwtSecret;
     env.ENCRYPTION_KEYS ??= secrets.encryptionKeys;
     env.BLIND_INDEX_KEY ??= secrets.blindIndexKey;
+    env.AUDIT_SIGNING_KEY ??= secrets.auditSigningKey;
     if (created) console.error(`generated secrets in ${dataDir}/secrets.json (mode 0600); back it up: without it the encrypted data cannot be read`);
   }
   try {

@@ -27,6 +27,8 @@ export type EmbeddedSecrets = {
   jwtSecret: string;
   encryptionKeys: string;
   blindIndexKey: string;
+  /** Added with the audit transparency log; files written before it get one on the next start. */
+  auditSigningKey?: string;
 };
 
 const DB_NAME = 'exiles';
@@ -41,7 +43,14 @@ export function embeddedDataDir(env: NodeJS.ProcessEnv): string {
  */
 export async function loadOrCreateEmbeddedSecrets(dataDir: string): Promise<{ secrets: EmbeddedSecrets; created: boolean }> {
   const file = path.join(dataDir, 'secrets.json');
-  if (existsSync(file)) return { secrets: JSON.parse(await readFile(file, 'utf8')) as EmbeddedSecrets, created: false };
+  if (existsSync(file)) {
+    const secrets = JSON.parse(await readFile(file, 'utf8')) as EmbeddedSecrets;
+    if (!secrets.auditSigningKey) {
+      secrets.auditSigningKey = randomSecretsEnv().AUDIT_SIGNING_KEY;
+      await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    }
+    return { secrets, created: false };
+  }
   // 0711: the `postgres` system user (when we run as root) must traverse the
   // folder to reach pg/, but nobody else may list it; secrets.json is 0600.
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
@@ -52,6 +61,7 @@ export async function loadOrCreateEmbeddedSecrets(dataDir: string): Promise<{ se
     jwtSecret: fresh.JWT_SECRET,
     encryptionKeys: fresh.ENCRYPTION_KEYS,
     blindIndexKey: fresh.BLIND_INDEX_KEY,
+    auditSigningKey: fresh.AUDIT_SIGNING_KEY,
   };
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);

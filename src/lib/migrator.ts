@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { verifyLegacyChains, type LegacyRow } from '../modules/audit/legacy-chain.ts';
 
 // Prisma's own advisory-lock key, so this runner and `prisma migrate deploy`
 // also exclude each other.
@@ -22,6 +23,22 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
   "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
   "applied_steps_count" INTEGER NOT NULL DEFAULT 0
 )`;
+
+/**
+ * Checks run inside a migration's transaction before its SQL: a failure names
+ * the problem and applies nothing. The audit log's per-case chains must be
+ * intact before their entries become the Merkle tree's first leaves, or a
+ * rewritten history would be sealed as genuine.
+ */
+const PRECONDITIONS: Record<string, (client: pg.Client) => Promise<void>> = {
+  '20261128104552_audit_transparency_log': async (client) => {
+    const result = await verifyLegacyChains(async (sql, params) => (await client.query<LegacyRow>(sql, params)).rows);
+    if (result.breaks.length) {
+      const named = result.breaks.map((b) => `chain ${b.chain} at seq ${b.seq} (entry ${b.id}): ${b.reason}`);
+      throw new Error(`the audit log's hash chains are broken, refusing to seal them into the Merkle log:\n  ${named.join('\n  ')}`);
+    }
+  },
+};
 
 export type MigrationFile = { name: string; sql: string; checksum: string };
 
@@ -65,6 +82,7 @@ export async function migrate(connectionString: string, dir: string): Promise<st
       }
       await client.query('BEGIN');
       try {
+        await PRECONDITIONS[m.name]?.(client);
         await client.query(m.sql);
         await client.query(
           `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count)

@@ -9,7 +9,7 @@ import type { Job, Worker } from 'bullmq';
 import { z } from 'zod';
 import type { AppConfig } from '../config.ts';
 import type { Db } from '../db.ts';
-import { EXPORT_QUEUE, parseJob, type JobPayload } from '../jobs.ts';
+import { EXPORT_QUEUE, parseJob } from '../jobs.ts';
 import { errorSummary, type ExportJobDeps } from '../modules/exports/export-job.ts';
 import { EXPORT_JOB_ATTEMPTS, failExport, sweepExports } from '../modules/exports/exports.service.ts';
 import type { QueueKit } from './queue-kit.ts';
@@ -71,8 +71,7 @@ export function startExportWorker(deps: ExportWorkerDeps): Worker {
   const processor = async (job: Job) => {
     const parsed = parseJob('exports', job.name, job.data);
     if (parsed.name === 'sweep') return sweepExports(deps);
-    // parseJob has checked the payload against JOBS.exports.jobs.build; it returns it untyped.
-    const { exportId } = parsed.data as JobPayload<'exports', 'build'>;
+    const { exportId } = parsed.data;
     try {
       const { maxRssBytes } = await buildInChild(deps.config, exportId);
       const childMaxRssMb = maxRssBytes ? Math.round(maxRssBytes / 1e6) : null;

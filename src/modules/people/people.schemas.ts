@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { CountryCode, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
+import { TravelDocumentStatus } from '../../generated/prisma/enums.ts';
 
-export const TravelDocumentStatusEnum = z.enum(['INTERNAL_PASSPORT_ONLY', 'INTERNATIONAL_VALID', 'INTERNATIONAL_EXPIRED', 'INTERNATIONAL_CONFISCATED', 'NONE', 'UNKNOWN']);
+// The database enum is the single source of the allowed values.
+export const TravelDocumentStatusEnum = z.enum(TravelDocumentStatus);
 export const ProfileTag = z.enum([
   'JOURNALIST',
   'ACTIVIST',

@@ -8,18 +8,16 @@ import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
 import { mayReadLegalData, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
-import type { PersonDto } from './people.schemas.ts';
+import type { Prisma } from '../../db.ts';
+import type { z } from 'zod';
+import type { CreatePersonBody, PersonDto } from './people.schemas.ts';
 
-type Contact = { kind: string; value: string; note?: string };
-export type PersonInput = {
-  pseudonym: string;
-  legalName: string;
+/** What a caller may write: the validated create body (updates take a part of it, with nulls to clear). */
+export type PersonInput = z.infer<typeof CreatePersonBody>;
+type PersonPatch = Partial<Omit<PersonInput, 'dateOfBirth' | 'contacts' | 'notes'>> & {
   dateOfBirth?: string | null;
-  citizenship: string[];
-  contacts?: Contact[] | null;
+  contacts?: PersonInput['contacts'] | null;
   notes?: string | null;
-  travelDocumentStatus: string;
-  tags?: string[];
 };
 
 export const PERSONAL_FIELDS = ['legalName', 'dateOfBirth', 'contacts', 'notes'] as const;
@@ -38,19 +36,7 @@ const personSelect = {
   updatedAt: true,
 } as const;
 
-export type PersonRow = {
-  id: string;
-  pseudonym: string;
-  legalNameEnc: string;
-  dateOfBirthEnc: string | null;
-  contactsEnc: string | null;
-  notesEnc: string | null;
-  citizenship: string[];
-  travelDocumentStatus: string;
-  tags: string[];
-  createdAt: Date;
-  updatedAt: Date;
-};
+export type PersonRow = Prisma.PersonGetPayload<{ select: typeof personSelect }>;
 
 export class PeopleService {
   constructor(private readonly app: FastifyInstance) {}
@@ -59,7 +45,7 @@ export class PeopleService {
     return { table: 'people', column, rowId: id };
   }
 
-  encryptedColumns(id: string, p: Partial<PersonInput>) {
+  encryptedColumns(id: string, p: PersonPatch) {
     const c = this.app.crypto;
     const out: Record<string, string | null> = {};
     if (p.legalName !== undefined) {
@@ -81,7 +67,7 @@ export class PeopleService {
       id: row.id,
       pseudonym: row.pseudonym,
       citizenship: row.citizenship,
-      travelDocumentStatus: row.travelDocumentStatus as PersonDto['travelDocumentStatus'],
+      travelDocumentStatus: row.travelDocumentStatus,
       tags: row.tags,
       legalDataVisible: legal,
       createdAt: iso(row.createdAt),
@@ -113,7 +99,7 @@ export class PeopleService {
           id,
           pseudonym: input.pseudonym,
           citizenship: input.citizenship,
-          travelDocumentStatus: input.travelDocumentStatus as never,
+          travelDocumentStatus: input.travelDocumentStatus,
           tags: [...new Set(input.tags ?? [])],
           createdById: actor.userId,
           createdAt: now,
@@ -164,7 +150,7 @@ export class PeopleService {
     return { items: p.rows.map((r) => this.toDto(r, false)), nextCursor: p.nextCursor };
   }
 
-  async update(actor: Actor, id: string, patch: Partial<PersonInput>, requestId: string): Promise<PersonDto> {
+  async update(actor: Actor, id: string, patch: PersonPatch, requestId: string): Promise<PersonDto> {
     const now = this.app.clock();
     const row = await this.app.db.$transaction(async (tx) => {
       const before = await tx.person.findFirst({
@@ -180,7 +166,7 @@ export class PeopleService {
         data: {
           pseudonym: patch.pseudonym,
           citizenship: patch.citizenship,
-          travelDocumentStatus: patch.travelDocumentStatus as never,
+          travelDocumentStatus: patch.travelDocumentStatus,
           tags: patch.tags ? [...new Set(patch.tags)] : undefined,
           ...this.encryptedColumns(id, patch),
         },

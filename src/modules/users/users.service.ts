@@ -35,7 +35,7 @@ export function toUserDto(u: UserRow): UserDto {
 }
 
 export class UsersService {
-  constructor(private readonly app: FastifyInstance) {}
+  constructor(private readonly app: Pick<FastifyInstance, 'db' | 'config' | 'clock' | 'crypto'>) {}
 
   async get(id: string): Promise<UserDto> {
     const u = await this.app.db.user.findUnique({ where: { id }, select: userSelect });

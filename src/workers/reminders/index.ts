@@ -18,7 +18,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import type { FieldCrypto } from '../../lib/field-crypto.ts';
-import { REMINDER_QUEUE, RELAY_QUEUE, jobPayload, parseJob, type JobPayload } from '../../jobs.ts';
+import { REMINDER_QUEUE, RELAY_QUEUE, jobPayload, parseJob } from '../../jobs.ts';
 import type { QueueKit } from '../queue-kit.ts';
 import { ReminderDelivery } from './delivery.ts';
 import { sendDigests } from './digest.ts';
@@ -92,8 +92,7 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
   const delivery = kit.worker(
     REMINDER_QUEUE,
     async (job: Job) => {
-      // parseJob checked the payload against the registry's schema for this job name (the queue's only job).
-      const { reminderId } = parseJob('reminders', job.name, job.data).data as JobPayload<'reminders', 'deliver'>;
+      const { reminderId } = parseJob('reminders', job.name, job.data).data;
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       return service.deliver(reminderId, final);
     },
