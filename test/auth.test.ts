@@ -201,11 +201,15 @@ describe('account lockout (LOGIN_MAX_FAILURES=3, 15 minutes)', () => {
   it('parallel wrong guesses still lock the account (no lost updates of the failure counter)', async () => {
     const u = await createUser(env, 'CASEWORKER');
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => rawLogin(env, u.email, `parallel guess ${i}`)));
-    for (const r of results) expect([401, 429]).toContain(r.statusCode);
+    for (const r of results) {
+      expect([401, 429]).toContain(r.statusCode);
+      expectProblem(r, r.statusCode);
+    }
     const state = await env.sql<{ failed_logins: number; locked_until: Date | null }>('SELECT failed_logins, locked_until FROM users WHERE id = $1', [u.id]);
     // 6 failures >= 3: the account must be locked and the right password refused.
     const after = await rawLogin(env, u.email, DEFAULT_PASSWORD);
     expect(after.statusCode, `after 6 parallel failures the user row was ${JSON.stringify(state)}`).toBe(429);
+    expectProblem(after, 429);
   });
 });
 
@@ -417,6 +421,7 @@ describe('refresh tokens', () => {
       const codes = results.map((r) => r.statusCode);
       expect(codes.filter((c) => c === 200).length, JSON.stringify(codes)).toBeLessThanOrEqual(1);
       for (const c of codes) expect([200, 401]).toContain(c);
+      for (const r of results.filter((x) => x.statusCode === 401)) expect401(r);
       // Only one new refresh token row may exist for the session (the original plus at most one successor).
       const rows = await env.sql('SELECT 1 FROM refresh_tokens WHERE session_id = $1', [decodePayload(t.accessToken).sid]);
       expect(rows.length).toBeLessThanOrEqual(2);
@@ -495,6 +500,21 @@ describe('admin actions take effect on the next request', () => {
     // The admin is unaffected, and the user may sign in again.
     expect((await admin.get('/v1/me')).statusCode).toBe(200);
     expect((await rawLogin(env, u.email, DEFAULT_PASSWORD)).statusCode).toBe(200);
+  });
+
+  it('revoke-sessions also revokes the calendar feed URL', async () => {
+    const admin = await clientFor(env, 'ADMIN');
+    const lawyer = await clientFor(env, 'LAWYER');
+    const url = (await lawyer.post('/v1/me/calendar-token')).json().url as string;
+    const path = new URL(url).pathname;
+    expect((await env.app.inject({ url: path })).statusCode).toBe(200);
+    expect((await admin.post(`/v1/users/${lawyer.userId}/revoke-sessions`)).statusCode).toBe(204);
+    const gone = await env.app.inject({ url: path });
+    // A problem, but not expectProblem's exact `instance`: the feed's secret token is left out of it.
+    expect(gone.statusCode, gone.body).toBe(404);
+    expect(gone.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(gone.json()).toMatchObject({ status: 404, instance: expect.any(String) });
+    expect(gone.body).not.toContain(path.split('/').pop()!.replace(/\.ics$/, ''));
   });
 
   it('revoke-sessions: non-admin 403, unknown user 404', async () => {
@@ -686,6 +706,15 @@ describe('teams', () => {
     const cw = await clientFor(env, 'CASEWORKER');
     expectProblem(await cw.post(`/v1/teams/${team}/members`, { userId: cw.userId }), 403);
     expect(await env.sql('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [team, cw.userId])).toHaveLength(0);
+  });
+
+  it('team members are listed to admins and to the team only', async () => {
+    const team = await createTeam(env, ['GE']);
+    const member = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
+    const outsider = await clientFor(env, 'LAWYER');
+    const find = async (c: typeof member) => (await c.get('/v1/teams')).json().items.find((t: { id: string }) => t.id === team);
+    expect((await find(member)).memberIds).toEqual([member.userId]);
+    expect((await find(outsider)).memberIds).toBeUndefined();
   });
 
   it('a new membership shows in GET /v1/me at once (team ids are re-read per request)', async () => {

@@ -148,9 +148,69 @@ export async function createTeam(env: TestEnv, countries: string[] = ['AM', 'GE'
   return id;
 }
 
+// ---------------------------------------------------------------- request bodies
+// A valid body for each POST, with overrides (one copy here). An override of
+// `undefined` leaves that field out of the request.
+
+const defined = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+export type PersonBody = { pseudonym: string; legalName: string; [k: string]: unknown };
+
+/** POST /v1/people: a Russian citizen with a valid passport, born 1990-01-02. */
+export const personBody = (over: Record<string, unknown> = {}): PersonBody =>
+  defined({
+    pseudonym: `P-${uniq()}`,
+    legalName: `Ivan Testov ${uniq()}`,
+    dateOfBirth: '1990-01-02',
+    citizenship: 'RU',
+    travelDocumentStatus: 'INTERNATIONAL_VALID',
+    ...over,
+  });
+
+/** POST /v1/cases/:id/charges: a Russian 207.3 "fakes" charge on a CIS interstate search. */
+export const chargeBody = (over: Record<string, unknown> = {}) =>
+  defined({
+    issuingCountry: 'RU',
+    code: 'RU-CC',
+    article: '207.3',
+    category: 'FAKES',
+    mechanism: 'CIS_INTERSTATE_SEARCH',
+    status: 'WANTED',
+    ...over,
+  });
+
+/** POST /v1/cases/:id/events: a detention in Armenia on a calendar date. */
+export const eventBody = (over: Record<string, unknown> = {}) => defined({ type: 'DETENTION', country: 'AM', occurredAt: '2026-03-01', ...over });
+
+/** A POST with a raw (possibly malformed) body and content type, as the given client. */
+export function rawPost(env: TestEnv, c: Client, url: string, payload: string, contentType = 'application/json') {
+  return env.app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${c.token}`, 'content-type': contentType } });
+}
+
+// ---------------------------------------------------------------- row counts
+
+/** count(*) of a table (optionally filtered) on the test database. */
+export async function countRows(env: TestEnv, table: string, where = 'TRUE', params: unknown[] = []): Promise<number> {
+  const [{ n }] = await env.sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);
+  return n;
+}
+
+/** Row counts of every table a case-related write could touch: equal before and after = nothing written. */
+export async function writeSnapshot(env: TestEnv) {
+  return {
+    people: await countRows(env, 'people'),
+    cases: await countRows(env, 'cases'),
+    charges: await countRows(env, 'charges'),
+    events: await countRows(env, 'events'),
+    assignments: await countRows(env, 'assignments'),
+    audit: await countRows(env, 'audit_entries'),
+    idem: await countRows(env, 'idempotency_keys'),
+  };
+}
+
 /** A caseworker-made person and case in the given team, through the API. */
 export async function createCase(caseworker: Client, teamId: string, hostCountry = 'AM', legalName = `Ivan Testov ${uniq()}`) {
-  const p = await caseworker.post('/v1/people', { pseudonym: `P-${uniq()}`, legalName, dateOfBirth: '1990-01-02', citizenship: 'RU', travelDocumentStatus: 'INTERNATIONAL_VALID' });
+  const p = await caseworker.post('/v1/people', personBody({ legalName }));
   if (p.statusCode !== 201) throw new Error(`person: ${p.statusCode} ${p.body}`);
   const c = await caseworker.post('/v1/cases', { personId: p.json().id, teamId, hostCountry, summary: 'Detained on a CIS interstate search' });
   if (c.statusCode !== 201) throw new Error(`case: ${c.statusCode} ${c.body}`);
@@ -185,4 +245,19 @@ export function expectProblem(res: LightMyRequestResponse, status: number, path?
     expect(p.errors!.map((e) => e.path), res.body).toContain(path);
   }
   return p;
+}
+
+/** Free-text markers the statistics and export fixtures put in every identifying field. */
+export const FIXTURE_TEXT = /Zzq|Pseudo-|Cityname|freetext|Authority |Basis /;
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+/**
+ * Nothing identifying in an output: none of the given values, no fragment of
+ * the fixture's free text (the run suffix is unique to it), and no UUID at all
+ * (case, person, event ids).
+ */
+export function expectNoSecrets(label: string, body: string, secrets: readonly string[], fixtureText: RegExp = FIXTURE_TEXT) {
+  for (const s of secrets) expect(body.includes(s), `${label} leaks "${s}"`).toBe(false);
+  expect(fixtureText.test(body), `${label} leaks fixture text`).toBe(false);
+  expect(UUID_RE.test(body), `${label} contains an id`).toBe(false);
 }
