@@ -19,7 +19,9 @@ import { createDb } from '../src/db.ts';
 import { migrate } from '../src/lib/migrator.ts';
 import { MIGRATIONS_DIR } from '../src/lib/paths.ts';
 import { randomSecretsEnv } from '../src/lib/random-secrets.ts';
-import { verifyInclusion } from '../src/lib/merkle.ts';
+import {
+  verifyInclusion,
+} from '../src/lib/merkle-proof.ts';
 import { appendAudit } from '../src/modules/audit/audit.log.ts';
 import { AuditSequencer } from '../src/modules/audit/audit.sequencer.ts';
 import { inclusionProof, rootAt, treeSize } from '../src/modules/audit/audit.tree.ts';

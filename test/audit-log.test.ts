@@ -9,7 +9,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCheckpoint, signNote, verifyCheckpoint } from '../src/lib/checkpoint.ts';
-import { verifyConsistency, verifyInclusion } from '../src/lib/merkle.ts';
+import {
+  verifyConsistency,
+  verifyInclusion,
+} from '../src/lib/merkle-proof.ts';
 import { appendAudit } from '../src/modules/audit/audit.log.ts';
 import { auditPublicKey } from '../src/modules/audit/audit.keys.ts';
 import { AuditSequencer } from '../src/modules/audit/audit.sequencer.ts';

@@ -6,14 +6,16 @@
 import type { Tx } from '../../db.ts';
 import {
   appendLeaves,
-  consistencyProofFrom,
-  consistencyProofNodes,
-  inclusionProofFrom,
-  inclusionProofNodes,
   rootFromNodes,
   rootNodes,
   type NodeKey,
 } from '../../lib/merkle.ts';
+import {
+  consistencyProofFrom,
+  consistencyProofNodes,
+  inclusionProofFrom,
+  inclusionProofNodes,
+} from '../../lib/merkle-proof.ts';
 
 type Sql = Pick<Tx, '$queryRawUnsafe' | '$executeRawUnsafe'>;
 
