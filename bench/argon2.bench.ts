@@ -27,4 +27,6 @@ const base = await measure(floor);
 const conf = await measure(configured);
 console.log(`argon2id verify, median of ${runs}:`);
 console.log(`  OWASP floor m=${floor.memoryCost} KiB t=${floor.timeCost}: ${base.toFixed(1)} ms`);
-console.log(`  configured  m=${configured.memoryCost} KiB t=${configured.timeCost}: ${conf.toFixed(1)} ms  (${(conf / base).toFixed(2)}x the floor)`);
+console.log(
+  `  configured  m=${configured.memoryCost} KiB t=${configured.timeCost}: ${conf.toFixed(1)} ms  (${(conf / base).toFixed(2)}x the floor)`,
+);

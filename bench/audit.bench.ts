@@ -19,9 +19,7 @@ import { createDb } from '../src/db.ts';
 import { migrate } from '../src/lib/migrator.ts';
 import { MIGRATIONS_DIR } from '../src/lib/paths.ts';
 import { randomSecretsEnv } from '../src/lib/random-secrets.ts';
-import {
-  verifyInclusion,
-} from '../src/lib/merkle-proof.ts';
+import { verifyInclusion } from '../src/lib/merkle-proof.ts';
 import { appendAudit } from '../src/modules/audit/audit.log.ts';
 import { AuditSequencer } from '../src/modules/audit/audit.sequencer.ts';
 import { inclusionProof, rootAt, treeSize } from '../src/modules/audit/audit.tree.ts';
@@ -35,7 +33,8 @@ const WRITERS = Number(arg('writers', '16'));
 const RATE = Number(arg('rate', '1000'));
 const LEAVES = Number(arg('leaves', '1000000'));
 const PROOFS = Number(arg('proofs', '2000'));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 const fmt = (n: number, d = 1) => n.toFixed(d);
 
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -70,7 +69,16 @@ try {
       Array.from({ length: WRITERS }, async (_, w) => {
         while (Date.now() < until) {
           const caseId = oneCase ? caseIds[0] : caseIds[w];
-          await db.$transaction((tx) => appendAudit(tx, { actorId: null, action: 'bench.write', entityType: 'case', entityId: caseId, caseId, changes: { w } }));
+          await db.$transaction((tx) =>
+            appendAudit(tx, {
+              actorId: null,
+              action: 'bench.write',
+              entityType: 'case',
+              entityId: caseId,
+              caseId,
+              changes: { w },
+            }),
+          );
           n++;
         }
       }),
@@ -120,7 +128,10 @@ try {
     const i = sent++;
     inflight.push(
       pool
-        .query<{ id: string }>(`INSERT INTO audit_entries (chain, at, action, entity_type, changes) VALUES ('global', now(), 'bench.paced', 'system', $1) RETURNING id`, [JSON.stringify({ i })])
+        .query<{ id: string }>(
+          `INSERT INTO audit_entries (chain, at, action, entity_type, changes) VALUES ('global', now(), 'bench.paced', 'system', $1) RETURNING id`,
+          [JSON.stringify({ i })],
+        )
         .then((r) => void committedAt.set(BigInt(r.rows[0].id), Date.now())),
     );
     if (inflight.length > 500) await Promise.all(inflight.splice(0, inflight.length));
@@ -129,7 +140,9 @@ try {
   const achieved = total / ((Date.now() - started) / 1000);
   while (lags.length < committedAt.size) await new Promise((r) => setTimeout(r, 50));
   await running.close();
-  console.log(`sequencing lag at ${fmt(achieved, 0)} appends/s (${total} entries): p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms, max ${Math.max(...lags)} ms (target p99 < 2000 ms)`);
+  console.log(
+    `sequencing lag at ${fmt(achieved, 0)} appends/s (${total} entries): p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms, max ${Math.max(...lags)} ms (target p99 < 2000 ms)`,
+  );
 
   // 3. Proof latency in a large tree.
   const have = await treeSize(db);
@@ -141,20 +154,28 @@ try {
       [LEAVES - have],
     );
     const n = await sequencer.drain();
-    console.log(`sequenced ${n} bulk entries in ${fmt((Date.now() - t0) / 1000)} s (${fmt(n / ((Date.now() - t0) / 1000), 0)} leaves/s)`);
+    console.log(
+      `sequenced ${n} bulk entries in ${fmt((Date.now() - t0) / 1000)} s (${fmt(n / ((Date.now() - t0) / 1000), 0)} leaves/s)`,
+    );
   }
   const size = await treeSize(db);
   const root = await rootAt(db, size);
   const proofMs: number[] = [];
   const lookupMs: number[] = [];
-  const [{ min, max }] = (await pool.query<{ min: string; max: string }>('SELECT min(id)::text AS min, max(id)::text AS max FROM audit_entries')).rows;
+  const [{ min, max }] = (
+    await pool.query<{ min: string; max: string }>(
+      'SELECT min(id)::text AS min, max(id)::text AS max FROM audit_entries',
+    )
+  ).rows;
   for (let i = 0; i < PROOFS; i++) {
     const index = Math.floor(Math.random() * size);
     const a = performance.now();
     const proof = await inclusionProof(db, index, size);
     proofMs.push(performance.now() - a);
     if (i < 20) {
-      const leaf = (await pool.query<{ hash: Buffer }>('SELECT hash FROM audit_tree_nodes WHERE level = 0 AND idx = $1', [index])).rows[0].hash;
+      const leaf = (
+        await pool.query<{ hash: Buffer }>('SELECT hash FROM audit_tree_nodes WHERE level = 0 AND idx = $1', [index])
+      ).rows[0].hash;
       if (!verifyInclusion(index, size, leaf, proof, root)) throw new Error(`proof of leaf ${index} does not verify`);
     }
     const id = BigInt(min) + BigInt(Math.floor(Math.random() * Number(BigInt(max) - BigInt(min))));
@@ -172,6 +193,8 @@ try {
   clearTimeout(deadline);
   // Without FORCE first: a forced drop would terminate pooled connections that are still closing.
   await new Promise((r) => setTimeout(r, 500));
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`).catch(() => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {}));
+  await admin
+    .query(`DROP DATABASE IF EXISTS ${name}`)
+    .catch(() => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {}));
   await admin.end();
 }

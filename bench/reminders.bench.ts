@@ -64,7 +64,9 @@ function args(argv: string[]) {
   if (!['redis', 'postgres'].includes(o.backend)) throw new Error('--backend redis|postgres');
   for (const u of [o.adminUrl, process.env.BENCH_REDIS_URL].filter(Boolean) as string[]) {
     const host = new URL(u).hostname;
-    if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`the benchmark only runs against servers on 127.0.0.1 (got ${host})`);
+    if (host !== '127.0.0.1' && host !== 'localhost') {
+      throw new Error(`the benchmark only runs against servers on 127.0.0.1 (got ${host})`);
+    }
   }
   return o;
 }
@@ -148,17 +150,32 @@ async function main() {
   const secret = `whsec_${randomBytes(24).toString('hex')}`;
   await db.query('BEGIN');
   await db.query(`INSERT INTO teams (id, name, countries) VALUES ($1, 'Bench team', '{AM}')`, [teamId]);
-  await db.query(`INSERT INTO users (id, email, display_name, role, password_hash, updated_at) VALUES ($1, 'bench-recipient@example.org', 'Bench recipient', 'CASEWORKER', 'x', now())`, [userId]);
+  await db.query(
+    `INSERT INTO users (id, email, display_name, role, password_hash, updated_at) VALUES ($1, 'bench-recipient@example.org', 'Bench recipient', 'CASEWORKER', 'x', now())`,
+    [userId],
+  );
   await db.query(`INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)`, [teamId, userId]);
   await db.query(
     `INSERT INTO notification_settings (user_id, email_enabled, webhook_url, webhook_secret_enc, webhook_enabled, updated_at) VALUES ($1, false, $2, $3, true, now())`,
-    [userId, sinkUrl, crypto.encrypt(secret, { table: 'notification_settings', column: 'webhook_secret_enc', rowId: userId })],
+    [
+      userId,
+      sinkUrl,
+      crypto.encrypt(secret, { table: 'notification_settings', column: 'webhook_secret_enc', rowId: userId }),
+    ],
   );
   await db.query(
     `INSERT INTO people (id, pseudonym, legal_name_enc, legal_name_bidx, travel_document_status, created_by_id, updated_at) VALUES ($1, 'P-BENCH', $2, $3, 'INTERNATIONAL_VALID', $4, now())`,
-    [personId, crypto.encrypt(legalName, { table: 'people', column: 'legal_name_enc', rowId: personId }), crypto.blindIndex('person.legal_name', normaliseName(legalName)), userId],
+    [
+      personId,
+      crypto.encrypt(legalName, { table: 'people', column: 'legal_name_enc', rowId: personId }),
+      crypto.blindIndex('person.legal_name', normaliseName(legalName)),
+      userId,
+    ],
   );
-  await db.query(`INSERT INTO cases (id, reference, person_id, team_id, host_country, created_by_id, updated_at) VALUES ($1, 'ARK-BENCH-000001', $2, $3, 'AM', $4, now())`, [caseId, personId, teamId, userId]);
+  await db.query(
+    `INSERT INTO cases (id, reference, person_id, team_id, host_country, created_by_id, updated_at) VALUES ($1, 'ARK-BENCH-000001', $2, $3, 'AM', $4, now())`,
+    [caseId, personId, teamId, userId],
+  );
   await db.query('COMMIT');
 
   // ---- workers ----
@@ -195,9 +212,13 @@ async function main() {
     // --cpu-prof DIR: each worker writes a V8 CPU profile there when it stops.
     const wenv = workerEnvFromConfig(config, { LOG_LEVEL: 'info' });
     const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
-    for (let i = 0; i < o.workers; i++) workers.push(spawnWorker(wenv, { name: `W${i + 1}`, readyTimeoutMs: 120_000, nodeArgs }));
+    for (let i = 0; i < o.workers; i++) {
+      workers.push(spawnWorker(wenv, { name: `W${i + 1}`, readyTimeoutMs: 120_000, nodeArgs }));
+    }
     await Promise.all(workers.map((w) => w.ready));
-    log(`${o.workers} workers up (queues on ${redisUrl ? `Redis ${redisUrl}` : 'PostgreSQL'}); relay every ${config.reminders.relaySeconds} s, horizon ${config.reminders.horizonSeconds} s`);
+    log(
+      `${o.workers} workers up (queues on ${redisUrl ? `Redis ${redisUrl}` : 'PostgreSQL'}); relay every ${config.reminders.relaySeconds} s, horizon ${config.reminders.horizonSeconds} s`,
+    );
 
     // ---- the deadlines and their reminders ----
     // A warm-up set falls due before the window (a worker in service has been
@@ -228,7 +249,9 @@ async function main() {
     await insertSet(windowStart, windowMs, o.deadlines, 'Bench filing');
     await db.query('COMMIT');
     await db.query('ANALYZE deadlines; ANALYZE reminders');
-    log(`inserted ${total} deadlines + reminders in ${((Date.now() - t) / 1000).toFixed(1)} s: ${o.warmup} warm-up due over 10 s from ${new Date(warmupStart).toISOString()}, ${o.deadlines} measured due over ${o.windowS} s from ${new Date(windowStart).toISOString()}`);
+    log(
+      `inserted ${total} deadlines + reminders in ${((Date.now() - t) / 1000).toFixed(1)} s: ${o.warmup} warm-up due over 10 s from ${new Date(warmupStart).toISOString()}, ${o.deadlines} measured due over ${o.windowS} s from ${new Date(windowStart).toISOString()}`,
+    );
 
     // ---- wait ----
     let lastLog = 0;
@@ -242,7 +265,9 @@ async function main() {
         log(`sink: ${firstSeen.size}/${total} delivered (${requests} requests); database: ${sentInDb} SENT`);
         if (done && sentInDb >= total) break;
       }
-      for (const w of workers) if (w.child.exitCode !== null) throw new Error(`a worker exited:\n${w.output.slice(-10).join('\n')}`);
+      for (const w of workers) {
+        if (w.child.exitCode !== null) throw new Error(`a worker exited:\n${w.output.slice(-10).join('\n')}`);
+      }
       if (Date.now() > deadlineAt) {
         log(`ABORTED after ${o.timeoutS} s`);
         break;
@@ -252,21 +277,46 @@ async function main() {
     await stopAll();
     // Relay runs that queued reminders: when they ended, relative to the window start, and how long they took.
     const relayRuns = workers
-      .flatMap((w) => w.output.filter((l) => l.includes('"relay run"')).map((l) => JSON.parse(l) as { time: number; enqueued: number; ms: number }))
-      .map((r) => `${r.enqueued} queued in ${(r.ms / 1000).toFixed(1)} s, done at ${((r.time - windowStart) / 1000).toFixed(1)} s`)
+      .flatMap((w) =>
+        w.output
+          .filter((l) => l.includes('"relay run"'))
+          .map((l) => JSON.parse(l) as { time: number; enqueued: number; ms: number }),
+      )
+      .map(
+        (r) =>
+          `${r.enqueued} queued in ${(r.ms / 1000).toFixed(1)} s, done at ${((r.time - windowStart) / 1000).toFixed(1)} s`,
+      )
       .join('; ');
     // Each worker logs how its deliveries shared statements when it stops.
     const batching = workers.map((w) => {
       const line = w.output.find((l) => l.includes('reminder worker stopped'));
-      const c = line ? (JSON.parse(line) as { claims?: { claimBatches: number; claimed: number; sentBatches: number; sent: number } }).claims : undefined;
-      return c ? `${c.claimed} claims in ${c.claimBatches} statements (${(c.claimed / Math.max(1, c.claimBatches)).toFixed(1)}/stmt), ${c.sent} sent marks in ${c.sentBatches}` : 'n/a';
+      const c = line
+        ? (
+            JSON.parse(line) as {
+              claims?: { claimBatches: number; claimed: number; sentBatches: number; sent: number };
+            }
+          ).claims
+        : undefined;
+      return c
+        ? `${c.claimed} claims in ${c.claimBatches} statements (${(c.claimed / Math.max(1, c.claimBatches)).toFixed(1)}/stmt), ${c.sent} sent marks in ${c.sentBatches}`
+        : 'n/a';
     });
 
     // ---- figures ----
-    const rows = (await db.query<{ id: string; send_at: Date; sent_at: Date | null; status: string; attempts: number }>(`SELECT id::text, send_at, sent_at, status::text, attempts FROM reminders`)).rows;
-    const sendAt = new Map(rows.filter((r) => r.send_at.getTime() >= windowStart).map((r) => [r.id, r.send_at.getTime()]));
-    const warmSendAt = new Map(rows.filter((r) => r.send_at.getTime() < windowStart).map((r) => [r.id, r.send_at.getTime()]));
-    const warmLags = [...firstSeen].flatMap(([id, at]) => (warmSendAt.has(id) ? [at - warmSendAt.get(id)!] : [])).sort((a, b) => a - b);
+    const rows = (
+      await db.query<{ id: string; send_at: Date; sent_at: Date | null; status: string; attempts: number }>(
+        `SELECT id::text, send_at, sent_at, status::text, attempts FROM reminders`,
+      )
+    ).rows;
+    const sendAt = new Map(
+      rows.filter((r) => r.send_at.getTime() >= windowStart).map((r) => [r.id, r.send_at.getTime()]),
+    );
+    const warmSendAt = new Map(
+      rows.filter((r) => r.send_at.getTime() < windowStart).map((r) => [r.id, r.send_at.getTime()]),
+    );
+    const warmLags = [...firstSeen]
+      .flatMap(([id, at]) => (warmSendAt.has(id) ? [at - warmSendAt.get(id)!] : []))
+      .sort((a, b) => a - b);
     const lags: number[] = [];
     let first = Infinity;
     let last = 0;
@@ -288,10 +338,21 @@ async function main() {
     }
     const timeline = [...slices.entries()]
       .sort((a, b) => a[0] - b[0])
-      .map(([k, v]) => `${k * 5}s:${(pct(v.sort((a, b) => a - b), 99) / 1000).toFixed(2)}`)
+      .map(
+        ([k, v]) =>
+          `${k * 5}s:${(
+            pct(
+              v.sort((a, b) => a - b),
+              99,
+            ) / 1000
+          ).toFixed(2)}`,
+      )
       .join(' ');
     lags.sort((a, b) => a - b);
-    const dbLags = rows.filter((r) => r.sent_at && sendAt.has(r.id)).map((r) => r.sent_at!.getTime() - r.send_at.getTime()).sort((a, b) => a - b);
+    const dbLags = rows
+      .filter((r) => r.sent_at && sendAt.has(r.id))
+      .map((r) => r.sent_at!.getTime() - r.send_at.getTime())
+      .sort((a, b) => a - b);
     const byStatus = rows.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {});
     const dbDup = Number(
       (
@@ -310,18 +371,34 @@ async function main() {
     console.log('');
     console.log('=== reminders benchmark ===');
     console.log(`command:            npx tsx bench/reminders.bench.ts ${process.argv.slice(2).join(' ')}`.trimEnd());
-    console.log(`setup:              ${o.deadlines} deadlines, reminders due over ${o.windowS} s; ${o.workers} worker processes; queues on ${redisUrl ? 'Redis' : 'PostgreSQL'}; webhook sink on 127.0.0.1`);
-    console.log(`delivered:          ${delivered} / ${o.deadlines} at the sink, ${sentMeasured} SENT; with the warm-up set: ${firstSeen.size} / ${total}, database ${JSON.stringify(byStatus)}`);
-    console.log(`warm-up (not in the figures): ${warmLags.length} / ${o.warmup} delivered, lag p50 ${f(pct(warmLags, 50))} p99 ${f(pct(warmLags, 99))}`);
-    console.log(`throughput:         ${(delivered / Math.max(span, 0.001)).toFixed(0)} delivered/s between first and last arrival (${span.toFixed(1)} s); ` +
-      `${(delivered / Math.max(fromWindow, 0.001)).toFixed(0)}/s over the time from the first send time to the last arrival (${fromWindow.toFixed(1)} s)`);
-    console.log(`lag send_at->sink:  p50 ${f(pct(lags, 50))}  p99 ${f(pct(lags, 99))}  max ${f(lags[lags.length - 1] ?? NaN)}  (min ${f(lags[0] ?? NaN)})`);
-    console.log(`lag send_at->SENT:  p50 ${f(pct(dbLags, 50))}  p99 ${f(pct(dbLags, 99))}  max ${f(dbLags[dbLags.length - 1] ?? NaN)}  (database sent_at)`);
+    console.log(
+      `setup:              ${o.deadlines} deadlines, reminders due over ${o.windowS} s; ${o.workers} worker processes; queues on ${redisUrl ? 'Redis' : 'PostgreSQL'}; webhook sink on 127.0.0.1`,
+    );
+    console.log(
+      `delivered:          ${delivered} / ${o.deadlines} at the sink, ${sentMeasured} SENT; with the warm-up set: ${firstSeen.size} / ${total}, database ${JSON.stringify(byStatus)}`,
+    );
+    console.log(
+      `warm-up (not in the figures): ${warmLags.length} / ${o.warmup} delivered, lag p50 ${f(pct(warmLags, 50))} p99 ${f(pct(warmLags, 99))}`,
+    );
+    console.log(
+      `throughput:         ${(delivered / Math.max(span, 0.001)).toFixed(0)} delivered/s between first and last arrival (${span.toFixed(1)} s); ` +
+        `${(delivered / Math.max(fromWindow, 0.001)).toFixed(0)}/s over the time from the first send time to the last arrival (${fromWindow.toFixed(1)} s)`,
+    );
+    console.log(
+      `lag send_at->sink:  p50 ${f(pct(lags, 50))}  p99 ${f(pct(lags, 99))}  max ${f(lags[lags.length - 1] ?? NaN)}  (min ${f(lags[0] ?? NaN)})`,
+    );
+    console.log(
+      `lag send_at->SENT:  p50 ${f(pct(dbLags, 50))}  p99 ${f(pct(dbLags, 99))}  max ${f(dbLags[dbLags.length - 1] ?? NaN)}  (database sent_at)`,
+    );
     console.log(`p99 lag by slice:   ${timeline} (seconds into the window: p99 s)`);
     console.log(`relay runs:         ${relayRuns || 'none logged'}`);
     console.log(`batching:           ${batching.join('; ')}`);
-    console.log(`duplicates:         database ${dbDup} (SENT twice for one reminder); sink repeats ${repeats} (same idempotency key); reminders with >1 attempt: ${multiAttempt}`);
-    console.log(`target (issue 3):   all delivered ${allSent ? 'yes' : 'NO'}, none twice ${dbDup === 0 ? 'yes' : 'NO'}, p99 lag < 2 s ${pct(lags, 99) < 2000 ? 'yes' : 'NO'}`);
+    console.log(
+      `duplicates:         database ${dbDup} (SENT twice for one reminder); sink repeats ${repeats} (same idempotency key); reminders with >1 attempt: ${multiAttempt}`,
+    );
+    console.log(
+      `target (issue 3):   all delivered ${allSent ? 'yes' : 'NO'}, none twice ${dbDup === 0 ? 'yes' : 'NO'}, p99 lag < 2 s ${pct(lags, 99) < 2000 ? 'yes' : 'NO'}`,
+    );
     console.log(`wall time:          ${((Date.now() - started) / 1000).toFixed(0)} s`);
     process.exitCode = allSent && dbDup === 0 ? 0 : 1;
   } finally {

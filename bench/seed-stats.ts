@@ -31,7 +31,9 @@ export function parseArgs(argv: string[]): SeedOptions {
     adminUrl: process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
   };
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.db)) throw new Error('--db must be a plain lower-case identifier');
-  if (!Number.isInteger(opts.cases) || opts.cases < 10 || !Number.isInteger(opts.events) || opts.events < opts.cases) throw new Error('--cases >= 10 and --events >= --cases');
+  if (!Number.isInteger(opts.cases) || opts.cases < 10 || !Number.isInteger(opts.events) || opts.events < opts.cases) {
+    throw new Error('--cases >= 10 and --events >= --cases');
+  }
   assertLocal(opts.adminUrl);
   return opts;
 }
@@ -76,35 +78,119 @@ function weighted<T extends string>(table: [T, number][]): () => T {
 
 // Hex UUIDv4 from the PRNG: deterministic and fast (crypto ids are not needed for synthetic rows).
 function uuid(): string {
-  const h = (n: number) => Math.floor(rnd() * 2 ** 32).toString(16).padStart(8, '0').slice(0, n);
-  const a = h(8), b = h(4), c = '4' + h(3), d = ((8 + Math.floor(rnd() * 4)).toString(16)) + h(3), e = h(8) + h(4);
+  const h = (n: number) =>
+    Math.floor(rnd() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0')
+      .slice(0, n);
+  const a = h(8);
+  const b = h(4);
+  const c = '4' + h(3);
+  const d = (8 + Math.floor(rnd() * 4)).toString(16) + h(3);
+  const e = h(8) + h(4);
   return `${a}-${b}-${c}-${d}-${e}`;
 }
 
-const COUNTRY = weighted<string>([['KZ', 22], ['GE', 18], ['AM', 15], ['TR', 12], ['RS', 10], ['KG', 8], ['UZ', 5], ['AZ', 4], ['ME', 4], ['TJ', 2]]);
+const COUNTRY = weighted<string>([
+  ['KZ', 22],
+  ['GE', 18],
+  ['AM', 15],
+  ['TR', 12],
+  ['RS', 10],
+  ['KG', 8],
+  ['UZ', 5],
+  ['AZ', 4],
+  ['ME', 4],
+  ['TJ', 2],
+]);
 const TEAMS: { name: string; countries: string[] }[] = [
   { name: 'Bench Central Asia', countries: ['KZ', 'KG', 'UZ', 'TJ'] },
   { name: 'Bench South Caucasus', countries: ['AM', 'GE', 'AZ'] },
   { name: 'Bench Balkans and Turkey', countries: ['RS', 'ME', 'TR'] },
 ];
-const CITIZENSHIP = weighted<string>([['{RU}', 80], ['{BY}', 14], ['{RU,BY}', 2], ['{RU,IL}', 1], ['{UA}', 3]]);
-const STATUS = weighted<string>([['OPEN', 60], ['MONITORING', 20], ['RELOCATED', 12], ['CLOSED', 8]]);
+const CITIZENSHIP = weighted<string>([
+  ['{RU}', 80],
+  ['{BY}', 14],
+  ['{RU,BY}', 2],
+  ['{RU,IL}', 1],
+  ['{UA}', 3],
+]);
+const STATUS = weighted<string>([
+  ['OPEN', 60],
+  ['MONITORING', 20],
+  ['RELOCATED', 12],
+  ['CLOSED', 8],
+]);
 const CATEGORY = weighted<string>([
-  ['DISCREDITING_ARMY', 20], ['FAKES', 16], ['ANTI_WAR_SPEECH', 12], ['EXTREMISM', 14], ['TERRORISM', 6], ['MOBILISATION_EVASION', 10],
-  ['DESERTION', 5], ['VANDALISM', 5], ['ECONOMIC', 6], ['TREASON', 2], ['OTHER', 4],
+  ['DISCREDITING_ARMY', 20],
+  ['FAKES', 16],
+  ['ANTI_WAR_SPEECH', 12],
+  ['EXTREMISM', 14],
+  ['TERRORISM', 6],
+  ['MOBILISATION_EVASION', 10],
+  ['DESERTION', 5],
+  ['VANDALISM', 5],
+  ['ECONOMIC', 6],
+  ['TREASON', 2],
+  ['OTHER', 4],
 ]);
-const MECHANISM = weighted<string>([['CIS_INTERSTATE_SEARCH', 40], ['DOMESTIC', 30], ['INTERPOL_RED_NOTICE', 8], ['INTERPOL_DIFFUSION', 6], ['BILATERAL_REQUEST', 10], ['NONE', 6]]);
+const MECHANISM = weighted<string>([
+  ['CIS_INTERSTATE_SEARCH', 40],
+  ['DOMESTIC', 30],
+  ['INTERPOL_RED_NOTICE', 8],
+  ['INTERPOL_DIFFUSION', 6],
+  ['BILATERAL_REQUEST', 10],
+  ['NONE', 6],
+]);
 const EVENT_TYPE = weighted<string>([
-  ['COURT_HEARING', 14], ['DETENTION', 11], ['DETENTION_EXTENSION', 10], ['RELEASE', 7], ['EXTRADITION_REQUEST', 6], ['EXTRADITION_HEARING', 6],
-  ['EXTRADITION_DECISION', 4], ['TRAVEL_BAN', 4], ['TRAVEL_BAN_LIFTED', 2], ['DEPORTATION_ORDER', 3], ['DEPORTATION_EXECUTED', 1],
-  ['RESIDENCE_PERMIT_CANCELLED', 2], ['RESIDENCE_PERMIT_REFUSED', 2], ['ENTRY_REFUSAL', 4], ['ABDUCTION', 0.3], ['FORCED_RETURN', 0.4],
-  ['ATTACK', 0.6], ['THREAT', 3], ['SURVEILLANCE', 3], ['ASYLUM_APPLICATION', 3], ['ASYLUM_DECISION', 2], ['HUMANITARIAN_VISA', 2],
-  ['INTERPOL_CCF_REQUEST', 1], ['ECHR_RULE39_REQUEST', 1], ['APPEAL_FILED', 3], ['APPEAL_DECISION', 2], ['LEFT_TO_SAFE_COUNTRY', 2], ['OTHER', 1.7],
+  ['COURT_HEARING', 14],
+  ['DETENTION', 11],
+  ['DETENTION_EXTENSION', 10],
+  ['RELEASE', 7],
+  ['EXTRADITION_REQUEST', 6],
+  ['EXTRADITION_HEARING', 6],
+  ['EXTRADITION_DECISION', 4],
+  ['TRAVEL_BAN', 4],
+  ['TRAVEL_BAN_LIFTED', 2],
+  ['DEPORTATION_ORDER', 3],
+  ['DEPORTATION_EXECUTED', 1],
+  ['RESIDENCE_PERMIT_CANCELLED', 2],
+  ['RESIDENCE_PERMIT_REFUSED', 2],
+  ['ENTRY_REFUSAL', 4],
+  ['ABDUCTION', 0.3],
+  ['FORCED_RETURN', 0.4],
+  ['ATTACK', 0.6],
+  ['THREAT', 3],
+  ['SURVEILLANCE', 3],
+  ['ASYLUM_APPLICATION', 3],
+  ['ASYLUM_DECISION', 2],
+  ['HUMANITARIAN_VISA', 2],
+  ['INTERPOL_CCF_REQUEST', 1],
+  ['ECHR_RULE39_REQUEST', 1],
+  ['APPEAL_FILED', 3],
+  ['APPEAL_DECISION', 2],
+  ['LEFT_TO_SAFE_COUNTRY', 2],
+  ['OTHER', 1.7],
 ]);
-const OUTCOME = weighted<string>([['', 70], ['refused', 8], ['granted', 6], ['pending', 6], ['appeal dismissed', 4], ['released on bail', 6]]);
+const OUTCOME = weighted<string>([
+  ['', 70],
+  ['refused', 8],
+  ['granted', 6],
+  ['pending', 6],
+  ['appeal dismissed', 4],
+  ['released on bail', 6],
+]);
 const CITIES: Record<string, string[]> = {
-  KZ: ['Almaty', 'Astana'], GE: ['Tbilisi', 'Batumi'], AM: ['Yerevan', 'Gyumri'], TR: ['Istanbul', 'Antalya'], RS: ['Belgrade', 'Novi Sad'],
-  KG: ['Bishkek', 'Osh'], UZ: ['Tashkent'], AZ: ['Baku'], ME: ['Podgorica', 'Budva'], TJ: ['Dushanbe'],
+  KZ: ['Almaty', 'Astana'],
+  GE: ['Tbilisi', 'Batumi'],
+  AM: ['Yerevan', 'Gyumri'],
+  TR: ['Istanbul', 'Antalya'],
+  RS: ['Belgrade', 'Novi Sad'],
+  KG: ['Bishkek', 'Osh'],
+  UZ: ['Tashkent'],
+  AZ: ['Baku'],
+  ME: ['Podgorica', 'Budva'],
+  TJ: ['Dushanbe'],
 };
 
 // Event times: 2019-01-01 .. 2026-06-30, with activity rising sharply after February 2022.
@@ -117,11 +203,31 @@ function eventTime(): Date {
 }
 
 // CSV field for COPY (FORMAT csv): quote everything that is not trivially safe.
-const f = (v: string | number | null) => (v === null ? '' : typeof v === 'number' ? String(v) : /[",\n\r]/.test(v) || v === '' ? `"${v.replace(/"/g, '""')}"` : v);
+const f = (v: string | number | null) =>
+  v === null
+    ? ''
+    : typeof v === 'number'
+      ? String(v)
+      : /[",\n\r]/.test(v) || v === ''
+        ? `"${v.replace(/"/g, '""')}"`
+        : v;
 const line = (vals: (string | number | null)[]) => vals.map(f).join(',') + '\n';
 
 async function copyInto(url: string, table: string, columns: string[], rows: () => Generator<string>): Promise<number> {
-  const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv)`], { stdio: ['pipe', 'inherit', 'inherit'] });
+  const child = spawn(
+    'psql',
+    [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-d',
+      url,
+      '-c',
+      `COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv)`,
+    ],
+    { stdio: ['pipe', 'inherit', 'inherit'] },
+  );
   const exited = once(child, 'exit');
   let n = 0;
   const out = child.stdin as Writable;
@@ -155,8 +261,17 @@ export async function seed(opts: SeedOptions, log: (m: string) => void = console
   const teamIds = TEAMS.map(() => uuid());
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query(`INSERT INTO users (id, email, display_name, role, password_hash, updated_at) VALUES ($1, 'seed@bench.invalid', 'Bench seed', 'ADMIN', 'x', now())`, [userId]);
-  for (const [i, t] of TEAMS.entries()) await client.query('INSERT INTO teams (id, name, countries) VALUES ($1, $2, $3)', [teamIds[i], t.name, t.countries]);
+  await client.query(
+    `INSERT INTO users (id, email, display_name, role, password_hash, updated_at) VALUES ($1, 'seed@bench.invalid', 'Bench seed', 'ADMIN', 'x', now())`,
+    [userId],
+  );
+  for (const [i, t] of TEAMS.entries()) {
+    await client.query('INSERT INTO teams (id, name, countries) VALUES ($1, $2, $3)', [
+      teamIds[i],
+      t.name,
+      t.countries,
+    ]);
+  }
   const teamOf = (country: string) => teamIds[TEAMS.findIndex((t) => t.countries.includes(country))];
 
   // Cases (and their people), remembered compactly for the event pass.
@@ -170,21 +285,96 @@ export async function seed(opts: SeedOptions, log: (m: string) => void = console
     caseCountry[i] = COUNTRY();
   }
   const fakeCipher = () => `v1.bench.${randomBytes(12).toString('base64url')}.${randomBytes(24).toString('base64url')}`;
-  await copyInto(url, 'people', ['id', 'pseudonym', 'legal_name_enc', 'legal_name_bidx', 'citizenship', 'travel_document_status', 'tags', 'created_by_id', 'created_at', 'updated_at'], function* () {
-    for (let i = 0; i < opts.cases; i++) yield line([personIds[i], `Bench-${i}`, fakeCipher(), randomBytes(16).toString('hex'), CITIZENSHIP(), 'INTERNATIONAL_VALID', '{}', userId, now, now]);
-  });
-  await copyInto(url, 'cases', ['id', 'reference', 'person_id', 'team_id', 'host_country', 'status', 'risk_level', 'created_by_id', 'created_at', 'updated_at'], function* () {
-    for (let i = 0; i < opts.cases; i++) yield line([caseIds[i], `BEN-${String(i + 1).padStart(7, '0')}`, personIds[i], teamOf(caseCountry[i]), caseCountry[i], STATUS(), 'MEDIUM', userId, now, now]);
-  });
+  await copyInto(
+    url,
+    'people',
+    [
+      'id',
+      'pseudonym',
+      'legal_name_enc',
+      'legal_name_bidx',
+      'citizenship',
+      'travel_document_status',
+      'tags',
+      'created_by_id',
+      'created_at',
+      'updated_at',
+    ],
+    function* () {
+      for (let i = 0; i < opts.cases; i++) {
+        yield line([
+          personIds[i],
+          `Bench-${i}`,
+          fakeCipher(),
+          randomBytes(16).toString('hex'),
+          CITIZENSHIP(),
+          'INTERNATIONAL_VALID',
+          '{}',
+          userId,
+          now,
+          now,
+        ]);
+      }
+    },
+  );
+  await copyInto(
+    url,
+    'cases',
+    [
+      'id',
+      'reference',
+      'person_id',
+      'team_id',
+      'host_country',
+      'status',
+      'risk_level',
+      'created_by_id',
+      'created_at',
+      'updated_at',
+    ],
+    function* () {
+      for (let i = 0; i < opts.cases; i++) {
+        yield line([
+          caseIds[i],
+          `BEN-${String(i + 1).padStart(7, '0')}`,
+          personIds[i],
+          teamOf(caseCountry[i]),
+          caseCountry[i],
+          STATUS(),
+          'MEDIUM',
+          userId,
+          now,
+          now,
+        ]);
+      }
+    },
+  );
   let charges = 0;
-  charges = await copyInto(url, 'charges', ['id', 'case_id', 'issuing_country', 'code', 'article', 'category', 'mechanism', 'status', 'updated_at'], function* () {
-    for (let i = 0; i < opts.cases; i++) {
-      // 0..3 charges, mean ~1.3: some people are listed on several articles at once.
-      const r = rnd();
-      const n = r < 0.12 ? 0 : r < 0.72 ? 1 : r < 0.92 ? 2 : 3;
-      for (let j = 0; j < n; j++) yield line([uuid(), caseIds[i], rnd() < 0.85 ? 'RU' : 'BY', 'RU-CC', '207.3', CATEGORY(), MECHANISM(), 'WANTED', now]);
-    }
-  });
+  charges = await copyInto(
+    url,
+    'charges',
+    ['id', 'case_id', 'issuing_country', 'code', 'article', 'category', 'mechanism', 'status', 'updated_at'],
+    function* () {
+      for (let i = 0; i < opts.cases; i++) {
+        // 0..3 charges, mean ~1.3: some people are listed on several articles at once.
+        const r = rnd();
+        const n = r < 0.12 ? 0 : r < 0.72 ? 1 : r < 0.92 ? 2 : 3;
+        for (let j = 0; j < n; j++) {
+          yield line([
+            uuid(),
+            caseIds[i],
+            rnd() < 0.85 ? 'RU' : 'BY',
+            'RU-CC',
+            '207.3',
+            CATEGORY(),
+            MECHANISM(),
+            'WANTED',
+            now,
+          ]);
+        }
+      }
+    },
+  );
 
   // Events per case: a heavy tail (lognormal weights), scaled to the target total.
   const weights = new Float64Array(opts.cases);
@@ -213,21 +403,49 @@ export async function seed(opts: SeedOptions, log: (m: string) => void = console
   const events = await copyInto(
     url,
     'events',
-    ['id', 'case_id', 'type', 'country', 'city', 'occurred_at', 'occurred_at_precision', 'outcome', 'source_urls', 'verification', 'created_at', 'updated_at'],
+    [
+      'id',
+      'case_id',
+      'type',
+      'country',
+      'city',
+      'occurred_at',
+      'occurred_at_precision',
+      'outcome',
+      'source_urls',
+      'verification',
+      'created_at',
+      'updated_at',
+    ],
     function* () {
       for (let i = 0; i < opts.cases; i++) {
         const country = caseCountry[i];
         for (let j = 0; j < perCase[i]; j++) {
           const outcome = OUTCOME();
           const cities = CITIES[country];
-          yield line([uuid(), caseIds[i], EVENT_TYPE(), rnd() < 0.95 ? country : COUNTRY(), rnd() < 0.5 ? cities[Math.floor(rnd() * cities.length)] : null, eventTime().toISOString(), 'DAY', outcome || null, '{}', 'CORROBORATED', now, now]);
+          yield line([
+            uuid(),
+            caseIds[i],
+            EVENT_TYPE(),
+            rnd() < 0.95 ? country : COUNTRY(),
+            rnd() < 0.5 ? cities[Math.floor(rnd() * cities.length)] : null,
+            eventTime().toISOString(),
+            'DAY',
+            outcome || null,
+            '{}',
+            'CORROBORATED',
+            now,
+            now,
+          ]);
         }
       }
     },
   );
   await client.query('ANALYZE');
   await client.end();
-  log(`seeded ${opts.db}: ${opts.cases} cases, ${charges} charges, ${events} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `seeded ${opts.db}: ${opts.cases} cases, ${charges} charges, ${events} events in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -38,7 +38,6 @@ const arg = (name: string, def: string) => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
-
 function benchEnv(url: string, exportsDir: string, redisUrl: string | null, prefix: string): NodeJS.ProcessEnv {
   return {
     DATABASE_URL: url,
@@ -54,7 +53,13 @@ function benchEnv(url: string, exportsDir: string, redisUrl: string | null, pref
 
 /** psql's own timing of one statement (run inside a transaction with the API's settings), in ms. */
 function psqlTiming(url: string, statement: string, settings: readonly string[]): number {
-  const script = ['\\timing on', 'BEGIN READ ONLY;', ...settings.map((s) => `${s};`), `${statement} \\g /dev/null`, 'COMMIT;'].join('\n');
+  const script = [
+    '\\timing on',
+    'BEGIN READ ONLY;',
+    ...settings.map((s) => `${s};`),
+    `${statement} \\g /dev/null`,
+    'COMMIT;',
+  ].join('\n');
   const out = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url], { input: script, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`psql failed: ${out.stderr}`);
   const times = [...out.stdout.matchAll(/Time: ([\d.]+) ms/g)].map((m) => Number(m[1]));
@@ -82,7 +87,13 @@ async function exportWorkerChild() {
     const mbv = (o as { childMaxRssMb?: number }).childMaxRssMb;
     if (mbv) buildPeakRss = mbv * 1e6;
   };
-  startExportWorker({ db, config, kit, clock: () => new Date(), log: { info, warn: (o) => console.error(o), error: (o) => console.error(o) } }).on('active', (job) => {
+  startExportWorker({
+    db,
+    config,
+    kit,
+    clock: () => new Date(),
+    log: { info, warn: (o) => console.error(o), error: (o) => console.error(o) },
+  }).on('active', (job) => {
     if (job.name === 'build' && !started) started = performance.now();
   });
   let peakSampled = rssBefore;
@@ -90,17 +101,35 @@ async function exportWorkerChild() {
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     peakSampled = Math.max(peakSampled, m.rss);
-    if (process.env.BENCH_MEM_TRACE && ++ticks % 10 === 0) console.error(`rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`);
+    if (process.env.BENCH_MEM_TRACE && ++ticks % 10 === 0) {
+      console.error(
+        `rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`,
+      );
+    }
   }, 100);
   for (;;) {
-    const row = await db.export.findUnique({ where: { id: exportId }, select: { status: true, rowCount: true, metadata: true } });
+    const row = await db.export.findUnique({
+      where: { id: exportId },
+      select: { status: true, rowCount: true, metadata: true },
+    });
     if (row && (row.status === 'DONE' || row.status === 'FAILED')) {
       const ms = performance.now() - started;
       clearInterval(sampler);
       const maxRssKb = process.resourceUsage().maxRSS;
       // The build runs in its own child process (src/workers/export-child.ts): wait for its report.
       for (let i = 0; i < 50 && buildPeakRss === null; i++) await new Promise((r) => setTimeout(r, 100));
-      process.stdout.write(JSON.stringify({ status: row.status, rows: row.rowCount, metadata: row.metadata, ms, rssBefore, peakRss: maxRssKb * 1024, peakSampled, buildPeakRss }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          status: row.status,
+          rows: row.rowCount,
+          metadata: row.metadata,
+          ms,
+          rssBefore,
+          peakRss: maxRssKb * 1024,
+          peakSampled,
+          buildPeakRss,
+        }) + '\n',
+      );
       await kit.close();
       await db.$disconnect();
       process.exit(0);
@@ -115,7 +144,7 @@ async function exportWorkerChild() {
 async function main() {
   const { buildApp } = await import('../src/app.ts');
   const { hashPassword } = await import('../src/lib/passwords.ts');
-  const { buildEventsCubeSql, STATS_SESSION_SETTINGS } = await import('../src/modules/stats/stats.service.ts');
+  const { buildEventsCubeSql, STATS_SESSION_SETTINGS } = await import('../src/modules/stats/stats.sql.ts');
   const { assertLocal, dbUrl, parseArgs, seed } = await import('./seed-stats.ts');
   const opts = parseArgs(process.argv.slice(2));
   const runs = Number(arg('runs', '5'));
@@ -127,7 +156,9 @@ async function main() {
   const probe = new pg.Client({ connectionString: url });
   try {
     await probe.connect();
-    const { rows } = await probe.query<{ cases: number; events: number }>('SELECT (SELECT count(*) FROM cases)::int AS cases, (SELECT count(*) FROM events)::int AS events');
+    const { rows } = await probe.query<{ cases: number; events: number }>(
+      'SELECT (SELECT count(*) FROM cases)::int AS cases, (SELECT count(*) FROM events)::int AS events',
+    );
     counts = rows[0];
   } catch {
     counts = null;
@@ -150,8 +181,20 @@ async function main() {
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const email = `bench-${randomBytes(4).toString('hex')}@bench.invalid`;
-  await db.user.create({ data: { id: randomUUID(), email, displayName: 'Bench coordinator', role: 'COORDINATOR', passwordHash: await hashPassword('bench password for the benchmark only', config.auth.argon2) } });
-  const login = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'bench password for the benchmark only' }) });
+  await db.user.create({
+    data: {
+      id: randomUUID(),
+      email,
+      displayName: 'Bench coordinator',
+      role: 'COORDINATOR',
+      passwordHash: await hashPassword('bench password for the benchmark only', config.auth.argon2),
+    },
+  });
+  const login = await fetch(`${base}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'bench password for the benchmark only' }),
+  });
   const { accessToken } = (await login.json()) as { accessToken: string };
   const auth = { authorization: `Bearer ${accessToken}` };
 
@@ -184,14 +227,30 @@ async function main() {
   // with Node's default heap sizing, once with the old space capped, which
   // shows how much of the peak is live memory rather than garbage V8 has not
   // yet collected.
-  type ExportResult = { status: string; rows: number; metadata: { eventsMatched: number; rowsDropped: number; rowsByPeriodPrecision: Record<string, number> }; ms: number; rssBefore: number; peakRss: number; buildPeakRss: number | null };
+  type ExportResult = {
+    status: string;
+    rows: number;
+    metadata: { eventsMatched: number; rowsDropped: number; rowsByPeriodPrecision: Record<string, number> };
+    ms: number;
+    rssBefore: number;
+    peakRss: number;
+    buildPeakRss: number | null;
+  };
   const capped = process.env.BENCH_WORKER_CAP ?? '--max-old-space-size=128';
   const exportRuns: { flags: string; id: string; r: ExportResult }[] = [];
   for (const flags of ['', capped]) {
-    const post = await fetch(`${base}/v1/exports`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'events-anonymised', format: 'csv' }) });
+    const post = await fetch(`${base}/v1/exports`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'events-anonymised', format: 'csv' }),
+    });
     if (post.status !== 202) throw new Error(`export: ${post.status} ${await post.text()}`);
     const { id } = (await post.json()) as { id: string };
-    const child = spawn(process.execPath, [...flags.split(' ').filter(Boolean), '--import', 'tsx', THIS_FILE, '--export-worker', '--export-id', id], { env: { ...process.env, ...envVars }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [...flags.split(' ').filter(Boolean), '--import', 'tsx', THIS_FILE, '--export-worker', '--export-id', id],
+      { env: { ...process.env, ...envVars }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     await new Promise((resolve) => child.on('exit', resolve));

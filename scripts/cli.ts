@@ -29,10 +29,13 @@ async function readStdin(): Promise<string> {
     chunks.push(c as Buffer);
     if (process.stdin.isTTY && Buffer.concat(chunks).includes(10)) break;
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
-const usage = 'usage: npm run cli -- create-admin --email E [--name N] | rotate-keys | audit-verify [--checkpoint FILE]';
+const usage =
+  'usage: npm run cli -- create-admin --email E [--name N] | rotate-keys | audit-verify [--checkpoint FILE]';
 if (!command || !['create-admin', 'rotate-keys', 'audit-verify'].includes(command)) {
   console.error(usage);
   process.exit(2);
@@ -40,7 +43,10 @@ if (!command || !['create-admin', 'rotate-keys', 'audit-verify'].includes(comman
 
 /** The last signed note in a file of notes separated by blank lines. */
 function lastNote(text: string): string {
-  const notes = text.split(/\n\n(?=[^\n\u2014])/).map((t) => t.trim()).filter(Boolean);
+  const notes = text
+    .split(/\n\n(?=[^\n\u2014])/)
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (!notes.length) throw new Error('the checkpoint file is empty');
   return `${notes[notes.length - 1]}\n`;
 }
@@ -55,13 +61,27 @@ try {
     const email = flag('email');
     if (!email) throw new Error('--email is required');
     const password = await readStdin();
-    if (password.length < PASSWORD_MIN_LENGTH) throw new Error(`the password must be at least ${PASSWORD_MIN_LENGTH} characters`);
-    const crypto = new FieldCrypto(rt.config.crypto.keys, rt.config.crypto.currentKeyId, rt.config.crypto.blindIndexKey);
+    if (password.length < PASSWORD_MIN_LENGTH) {
+      throw new Error(`the password must be at least ${PASSWORD_MIN_LENGTH} characters`);
+    }
+    const crypto = new FieldCrypto(
+      rt.config.crypto.keys,
+      rt.config.crypto.currentKeyId,
+      rt.config.crypto.blindIndexKey,
+    );
     const users = new UsersService({ db, config: rt.config, clock: () => new Date(), crypto });
-    const u = await users.create({ email, displayName: flag('name') ?? 'Administrator', role: 'ADMIN', password }, null, 'cli');
+    const u = await users.create(
+      { email, displayName: flag('name') ?? 'Administrator', role: 'ADMIN', password },
+      null,
+      'cli',
+    );
     console.log(`created admin ${u.email} (${u.id})`);
   } else if (command === 'rotate-keys') {
-    const crypto = new FieldCrypto(rt.config.crypto.keys, rt.config.crypto.currentKeyId, rt.config.crypto.blindIndexKey);
+    const crypto = new FieldCrypto(
+      rt.config.crypto.keys,
+      rt.config.crypto.currentKeyId,
+      rt.config.crypto.blindIndexKey,
+    );
     const counts = await rotateKeys(db, crypto);
     console.log(`re-encrypted under key ${crypto.currentKeyId}: ${JSON.stringify(counts)}`);
   } else {

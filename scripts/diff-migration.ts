@@ -17,9 +17,15 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
   process.exit(2);
 }
 const migrationsDir = path.join(PROJECT_ROOT, 'migrations');
-const dirs = (await readdir(migrationsDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const dirs = (await readdir(migrationsDir, { withFileTypes: true }))
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 const last = dirs.at(-1);
-const previous = last && existsSync(path.join(migrationsDir, last, SNAPSHOT)) ? await readFile(path.join(migrationsDir, last, SNAPSHOT), 'utf8') : null;
+const previous =
+  last && existsSync(path.join(migrationsDir, last, SNAPSHOT))
+    ? await readFile(path.join(migrationsDir, last, SNAPSHOT), 'utf8')
+    : null;
 if (last && previous === null) {
   console.error(`migrations/${last} has no ${SNAPSHOT}; cannot diff offline`);
   process.exit(1);
@@ -27,7 +33,11 @@ if (last && previous === null) {
 const current = await readFile(path.join(PROJECT_ROOT, 'prisma', 'schema.prisma'), 'utf8');
 // The engine wants a connection string for its adapter even though a
 // schema-to-schema diff never opens a connection.
-const sql = await diffSchemas(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres', previous, current);
+const sql = await diffSchemas(
+  process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+  previous,
+  current,
+);
 if (!sql.trim() || /^-- This is an empty migration/.test(sql.trim())) {
   console.log('schema.prisma has no changes since the last migration');
   process.exit(0);

@@ -12,8 +12,6 @@ import { startEmbedded } from '../src/lib/embedded-db.ts';
 import { PROJECT_ROOT } from '../src/lib/paths.ts';
 import { postgresAnswers, redisAnswers } from '../src/lib/service-probe.ts';
 
-
-
 let release = async () => {};
 let dbUrl = process.env.TEST_DATABASE_URL;
 let mode: string;
@@ -23,21 +21,37 @@ else if (await postgresAnswers('postgresql://postgres@127.0.0.1:5432/postgres'))
   mode = 'local PostgreSQL on 127.0.0.1:5432';
 } else {
   const dataDir = path.join(os.tmpdir(), `exile-case-test-pg-${process.getuid?.() ?? 'u'}`);
-  const started = await startEmbedded({ EMBEDDED_DATA_DIR: dataDir, EMBEDDED_PG_PORT: process.env.TEST_EMBEDDED_PG_PORT ?? '54330' }, (m) => console.error(m));
+  const started = await startEmbedded(
+    { EMBEDDED_DATA_DIR: dataDir, EMBEDDED_PG_PORT: process.env.TEST_EMBEDDED_PG_PORT ?? '54330' },
+    (m) => console.error(m),
+  );
   dbUrl = started.url;
   release = started.release;
   mode = `embedded PostgreSQL (${dataDir})`;
 }
 const redisCandidate = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redisUrl = (await redisAnswers(redisCandidate)) ? redisCandidate : '';
-console.log(`tests: database = ${mode}; redis = ${redisUrl ? redisCandidate : 'none (Redis-dependent checks use the no-Redis path)'}`);
+console.log(
+  `tests: database = ${mode}; redis = ${redisUrl ? redisCandidate : 'none (Redis-dependent checks use the no-Redis path)'}`,
+);
 
 mkdirSync(path.join(PROJECT_ROOT, 'test-results'), { recursive: true });
 function vitest(args: string[], report: string, extraEnv: Record<string, string> = {}): Promise<number> {
   const child = spawn(
     process.execPath,
-    [path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=test-results/${report}`, ...args],
-    { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: dbUrl, TEST_REDIS_URL: redisUrl, ...extraEnv } },
+    [
+      path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=test-results/${report}`,
+      ...args,
+    ],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, TEST_DATABASE_URL: dbUrl, TEST_REDIS_URL: redisUrl, ...extraEnv },
+    },
   );
   return new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
 }
@@ -46,7 +60,12 @@ let code = await vitest(args, 'vitest.json');
 // The queue suites run on Redis above; run them once more on BullMQ's
 // PostgreSQL backend (the embedded single-machine mode) so both stay green.
 if (redisUrl && args.length === 0) {
-  const queueSuites = ['test/reminders.test.ts', 'test/reminder-resilience.test.ts', 'test/exports.test.ts', 'test/export-linkage.test.ts'].filter((f) => existsSync(path.join(PROJECT_ROOT, f)));
+  const queueSuites = [
+    'test/reminders.test.ts',
+    'test/reminder-resilience.test.ts',
+    'test/exports.test.ts',
+    'test/export-linkage.test.ts',
+  ].filter((f) => existsSync(path.join(PROJECT_ROOT, f)));
   if (queueSuites.length) {
     console.log('tests: queue suites again on the PostgreSQL queue backend');
     const second = await vitest(queueSuites, 'vitest-pg-queue.json', { TEST_QUEUE_BACKEND: 'postgres' });

@@ -5,7 +5,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
@@ -108,7 +113,10 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
       async (instance) => {
         instance.decorate('config', config);
         instance.decorate('db', db);
-        instance.decorate('crypto', new FieldCrypto(config.crypto.keys, config.crypto.currentKeyId, config.crypto.blindIndexKey));
+        instance.decorate(
+          'crypto',
+          new FieldCrypto(config.crypto.keys, config.crypto.currentKeyId, config.crypto.blindIndexKey),
+        );
         instance.decorate('clock', opts.clock ?? (() => new Date()));
         instance.decorate('redis', opts.redis ?? null);
         instance.decorate('queues', opts.queues ?? null);
@@ -121,7 +129,9 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   );
   app.addHook('onRequest', async (req) => {
     const incoming = req.headers['x-request-id'];
-    if (typeof incoming === 'string' && /^[\w-]{8,64}$/.test(incoming)) req.log = req.log.child({ clientRequestId: incoming });
+    if (typeof incoming === 'string' && /^[\w-]{8,64}$/.test(incoming)) {
+      req.log = req.log.child({ clientRequestId: incoming });
+    }
   });
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
@@ -133,6 +143,7 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(errorsPlugin);
   // Swagger's own routes are public.
   app.addHook('onRoute', (route) => {
+    // route.config is typed unknown at this hook; it is an object or undefined.
     if (route.url.startsWith('/docs')) route.config = { ...(route.config as object), public: true };
   });
   await app.register(swagger, {
@@ -141,7 +152,8 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
       info: {
         title: 'Exile case-management API',
         version: '1.0.0',
-        description: 'Cases, people, charges and host-country events for NGOs protecting political exiles. Personal data is encrypted at rest and shown only to those who need it.',
+        description:
+          'Cases, people, charges and host-country events for NGOs protecting political exiles. Personal data is encrypted at rest and shown only to those who need it.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],

@@ -10,7 +10,9 @@ const KNOWN_PLACEHOLDERS = ['change-me', 'changeme', 'secret', 'password', 'exam
 export function secretWeakness(value: Buffer | string, minBytes = 32): string | null {
   const bytes = typeof value === 'string' ? Buffer.from(value) : value;
   if (bytes.length < minBytes) return `shorter than ${minBytes} bytes`;
-  if (typeof value === 'string' && KNOWN_PLACEHOLDERS.some((p) => value.toLowerCase().includes(p))) return 'contains a placeholder word';
+  if (typeof value === 'string' && KNOWN_PLACEHOLDERS.some((p) => value.toLowerCase().includes(p))) {
+    return 'contains a placeholder word';
+  }
   if (new Set(bytes).size < 12) return 'too few distinct characters';
   return null;
 }
@@ -31,7 +33,9 @@ const EnvSchema = z.object({
   JWT_AUDIENCE: z.string().default('exile-case-api'),
   ACCESS_TOKEN_TTL_SECONDS: int(900, 30),
   REFRESH_TOKEN_TTL_DAYS: int(30, 1),
-  ENCRYPTION_KEYS: z.string().describe('comma-separated <keyId>:<base64 32-byte key>; the last one encrypts new values'),
+  ENCRYPTION_KEYS: z
+    .string()
+    .describe('comma-separated <keyId>:<base64 32-byte key>; the last one encrypts new values'),
   BLIND_INDEX_KEY: z.string().describe('base64 32-byte key for the keyed blind index'),
   // OWASP's floor for argon2id is m=19 MiB, t=2, p=1 (~6 ms here); the defaults
   // (64 MiB, t=12) take ~190 ms on these machines: bench/argon2.bench.ts.
@@ -42,18 +46,43 @@ const EnvSchema = z.object({
   LOGIN_IP_MAX_ATTEMPTS: int(30, 1),
   LOGIN_IP_WINDOW_MINUTES: int(15, 1),
   IDEMPOTENCY_TTL_HOURS: int(24, 1),
-  PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:3000').describe('how clients reach the API (calendar feed links)'),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:3000')
+    .describe('how clients reach the API (calendar feed links)'),
   SMTP_URL: z.string().url().optional().describe('smtp://user:pass@host:port for reminder emails'),
   MAIL_FROM: z.string().default('Case reminders <reminders@localhost>'),
   REMINDER_RELAY_SECONDS: int(30, 1),
-  REMINDER_OFFSETS_DAYS: z.string().regex(/^\d+(,\d+)*$/).default('14,3,1').describe('reminders this many days before a day-counted deadline'),
-  REMINDER_OFFSETS_HOURS: z.string().regex(/^\d+(,\d+)*$/).default('48,24,12,4,1').describe('reminders this many hours before an hour-counted deadline'),
-  WEBHOOK_ALLOW_PRIVATE: bool.default(false).describe('allow http and private/loopback webhook targets (tests, closed networks only)'),
-  REMINDER_CLAIM_TIMEOUT_SECONDS: int(60, 5).describe('a delivery claimed longer ago than this (its worker died) is taken over'),
-  REMINDER_REENQUEUE_SECONDS: int(120, 5).describe('a pending reminder queued longer ago than this is queued again (job ids make it a no-op if it is still there)'),
+  REMINDER_OFFSETS_DAYS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/)
+    .default('14,3,1')
+    .describe('reminders this many days before a day-counted deadline'),
+  REMINDER_OFFSETS_HOURS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/)
+    .default('48,24,12,4,1')
+    .describe('reminders this many hours before an hour-counted deadline'),
+  WEBHOOK_ALLOW_PRIVATE: bool
+    .default(false)
+    .describe('allow http and private/loopback webhook targets (tests, closed networks only)'),
+  REMINDER_CLAIM_TIMEOUT_SECONDS: int(60, 5).describe(
+    'a delivery claimed longer ago than this (its worker died) is taken over',
+  ),
+  REMINDER_REENQUEUE_SECONDS: int(120, 5).describe(
+    'a pending reminder queued longer ago than this is queued again (job ids make it a no-op if it is still there)',
+  ),
   REMINDER_CONCURRENCY: int(50, 1).describe('deliveries in flight per worker process'),
-  DIGEST_CRON: z.string().default('0 5 * * *').describe('when the daily digest of the week ahead is emailed (cron, UTC)'),
-  REMINDER_MORNING_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).default('08:00').describe('local time of the due-day reminder'),
+  DIGEST_CRON: z
+    .string()
+    .default('0 5 * * *')
+    .describe('when the daily digest of the week ahead is emailed (cron, UTC)'),
+  REMINDER_MORNING_TIME: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
+    .default('08:00')
+    .describe('local time of the due-day reminder'),
   REMINDER_HORIZON_SECONDS: int(300, 10),
   EXPORTS_DIR: z.string().optional().describe('where export files are written (default .data/exports)'),
   EXPORT_TTL_DAYS: int(7, 1),
@@ -65,8 +94,15 @@ const EnvSchema = z.object({
     .default('exile-case-backend.local/audit')
     .describe("the audit log's name in its checkpoints (C2SP origin line): set it to a name of your organisation"),
   AUDIT_CHECKPOINT_SECONDS: int(5, 1).describe('how often the sequencer signs a checkpoint when new entries arrived'),
-  AUDIT_CHECKPOINT_FILE: z.string().optional().describe('append every signed checkpoint to this file (a witness outside the database)'),
-  AUDIT_WITNESS_URL: z.string().url().optional().describe('POST every signed checkpoint here (HMAC-SHA256 signed with AUDIT_WITNESS_SECRET)'),
+  AUDIT_CHECKPOINT_FILE: z
+    .string()
+    .optional()
+    .describe('append every signed checkpoint to this file (a witness outside the database)'),
+  AUDIT_WITNESS_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('POST every signed checkpoint here (HMAC-SHA256 signed with AUDIT_WITNESS_SECRET)'),
   AUDIT_WITNESS_SECRET: z.string().optional(),
   AUDIT_WITNESS_EMAIL: z.string().email().optional().describe('email the latest signed checkpoint here once a day'),
 });
@@ -94,7 +130,17 @@ export type AppConfig = {
   publicBaseUrl: string;
   mail: { smtpUrl: string | undefined; from: string };
   webhooks: { allowPrivate: boolean };
-  reminders: { relaySeconds: number; horizonSeconds: number; offsetsDays: number[]; offsetsHours: number[]; morningTime: string; digestCron: string; claimTimeoutMs: number; reenqueueMs: number; concurrency: number };
+  reminders: {
+    relaySeconds: number;
+    horizonSeconds: number;
+    offsetsDays: number[];
+    offsetsHours: number[];
+    morningTime: string;
+    digestCron: string;
+    claimTimeoutMs: number;
+    reenqueueMs: number;
+    concurrency: number;
+  };
   exports: { dir: string; ttlDays: number };
   stats: { defaultK: number };
   audit: {
@@ -118,14 +164,20 @@ export function parseKeyring(spec: string): { keys: Map<string, Buffer>; current
   const keys = new Map<string, Buffer>();
   const problems: string[] = [];
   let currentKeyId = '';
-  for (const [n, part] of spec.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
+  for (const [n, part] of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .entries()) {
     const idx = part.indexOf(':');
     const id = idx > 0 ? part.slice(0, idx) : '';
     const key = Buffer.from(part.slice(idx + 1), 'base64');
     // Never echo the entry itself: a malformed entry may be raw key material.
-    if (idx < 1 || !/^[A-Za-z0-9_-]{1,16}$/.test(id)) problems.push(`ENCRYPTION_KEYS: entry #${n + 1} must be <keyId>:<base64 key> (key id: letters, digits, _ or -)`);
-    else if (key.length !== 32) problems.push(`ENCRYPTION_KEYS: key ${id} must decode to 32 bytes (got ${key.length})`);
-    else if (secretWeakness(key)) problems.push(`ENCRYPTION_KEYS: key ${id} is weak (${secretWeakness(key)})`);
+    if (idx < 1 || !/^[A-Za-z0-9_-]{1,16}$/.test(id)) {
+      problems.push(`ENCRYPTION_KEYS: entry #${n + 1} must be <keyId>:<base64 key> (key id: letters, digits, _ or -)`);
+    } else if (key.length !== 32) {
+      problems.push(`ENCRYPTION_KEYS: key ${id} must decode to 32 bytes (got ${key.length})`);
+    } else if (secretWeakness(key)) problems.push(`ENCRYPTION_KEYS: key ${id} is weak (${secretWeakness(key)})`);
     else {
       keys.set(id, key);
       currentKeyId = id;
@@ -138,7 +190,10 @@ export function parseKeyring(spec: string): { keys: Map<string, Buffer>; current
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message === 'Invalid input: expected string, received undefined' ? 'missing' : i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) =>
+        `${i.path.join('.') || '(env)'}: ${i.message === 'Invalid input: expected string, received undefined' ? 'missing' : i.message}`,
+    );
     // Name a weak secret in the same message rather than after the next restart.
     const jwtWeak = env.JWT_SECRET !== undefined ? secretWeakness(env.JWT_SECRET) : null;
     if (jwtWeak) problems.push(`JWT_SECRET is weak (${jwtWeak}); generate one with: openssl rand -base64 48`);
@@ -153,12 +208,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const bidx = Buffer.from(e.BLIND_INDEX_KEY, 'base64');
   const bidxWeak = bidx.length !== 32 ? 'must decode to 32 bytes' : secretWeakness(bidx);
   if (bidxWeak) problems.push(`BLIND_INDEX_KEY is weak or malformed (${bidxWeak})`);
-  if ([...ring.keys.values()].some((k) => k.equals(bidx))) problems.push('BLIND_INDEX_KEY must differ from every encryption key');
+  if ([...ring.keys.values()].some((k) => k.equals(bidx))) {
+    problems.push('BLIND_INDEX_KEY must differ from every encryption key');
+  }
   const auditSeed = Buffer.from(e.AUDIT_SIGNING_KEY, 'base64');
   const auditWeak = auditSeed.length !== 32 ? 'must decode to 32 bytes' : secretWeakness(auditSeed);
-  if (auditWeak) problems.push(`AUDIT_SIGNING_KEY is weak or malformed (${auditWeak}); generate one with: openssl rand -base64 32`);
+  if (auditWeak) {
+    problems.push(`AUDIT_SIGNING_KEY is weak or malformed (${auditWeak}); generate one with: openssl rand -base64 32`);
+  }
   if (e.AUDIT_WITNESS_URL && (!e.AUDIT_WITNESS_SECRET || secretWeakness(e.AUDIT_WITNESS_SECRET))) {
-    problems.push('AUDIT_WITNESS_SECRET: missing or weak; AUDIT_WITNESS_URL needs it to sign checkpoints (openssl rand -base64 32)');
+    problems.push(
+      'AUDIT_WITNESS_SECRET: missing or weak; AUDIT_WITNESS_URL needs it to sign checkpoints (openssl rand -base64 32)',
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return {

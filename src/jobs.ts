@@ -28,7 +28,9 @@ export const JOBS = {
 type Registry = typeof JOBS;
 export type QueueKey = keyof Registry;
 export type JobName<Q extends QueueKey> = keyof Registry[Q]['jobs'] & string;
-export type JobPayload<Q extends QueueKey, N extends JobName<Q>> = z.infer<Registry[Q]['jobs'][N] extends z.ZodType ? Registry[Q]['jobs'][N] : never>;
+export type JobPayload<Q extends QueueKey, N extends JobName<Q>> = z.infer<
+  Registry[Q]['jobs'][N] extends z.ZodType ? Registry[Q]['jobs'][N] : never
+>;
 
 export const REMINDER_QUEUE = JOBS.reminders.queue;
 export const RELAY_QUEUE = JOBS.reminderRelay.queue;
@@ -45,6 +47,7 @@ export type ParsedJob<Q extends QueueKey> = { [N in JobName<Q>]: { name: N; data
  * half right). Switch on `name` to get the payload's type.
  */
 export function parseJob<Q extends QueueKey>(queue: Q, name: string, data: unknown): ParsedJob<Q> {
+  // Looked up by a run-time name: the registry's literal type widened to a string-keyed map.
   const schemas = JOBS[queue].jobs as Record<string, z.ZodType>;
   const schema = Object.hasOwn(schemas, name) ? schemas[name] : undefined;
   if (!schema) throw new Error(`unknown job "${name}" on queue ${JOBS[queue].queue}`);
@@ -53,7 +56,12 @@ export function parseJob<Q extends QueueKey>(queue: Q, name: string, data: unkno
 }
 
 /** Builds a payload for queueing, checked against the same schema. */
-export function jobPayload<Q extends QueueKey, N extends JobName<Q>>(queue: Q, name: N, data: JobPayload<Q, N>): JobPayload<Q, N> {
+export function jobPayload<Q extends QueueKey, N extends JobName<Q>>(
+  queue: Q,
+  name: N,
+  data: JobPayload<Q, N>,
+): JobPayload<Q, N> {
+  // As above; the schema of this name produced the value, so it has the payload type of this name.
   const schemas = JOBS[queue].jobs as Record<string, z.ZodType>;
   return schemas[name].parse(data) as JobPayload<Q, N>;
 }

@@ -16,6 +16,7 @@ import { prepareRuntime } from './runtime.ts';
 import { createQueueKit } from './workers/queue-kit.ts';
 import { startReminderWorkers } from './workers/reminders/index.ts';
 import { startExportWorker } from './workers/exports.worker.ts';
+import { errorMessage } from './lib/error-message.ts';
 
 async function main() {
   const { config, database, embedded, dataDir } = await prepareRuntime();
@@ -27,9 +28,11 @@ async function main() {
   const inserted = await new DeadlinesService({ db, config, clock: () => new Date() }).syncDefaultRules();
   if (inserted) console.error(`deadline rules: ${inserted} default rule(s) added`);
 
-  const redis = config.redis.url ? new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : null;
+  const redis = config.redis.url
+    ? new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : null;
   redis?.on('error', () => {});
-  if (redis) await redis.connect().catch((e) => console.error(`redis not reachable yet: ${(e as Error).message}`));
+  if (redis) await redis.connect().catch((e) => console.error(`redis not reachable yet: ${errorMessage(e)}`));
   const kit = createQueueKit(config);
 
   const app = await buildApp(config, { db, redis, queues: kit });
@@ -40,10 +43,13 @@ async function main() {
     stops.push(workers.close);
     startExportWorker({ db, config, kit, clock: () => new Date(), log: app.log });
     // The audit tree's single writer (one pass at a time across processes) and checkpoint signer.
-    const mailer = config.audit.witnessEmail && config.mail.smtpUrl ? nodemailer.createTransport(config.mail.smtpUrl) : null;
+    const mailer =
+      config.audit.witnessEmail && config.mail.smtpUrl ? nodemailer.createTransport(config.mail.smtpUrl) : null;
     const sequencer = new AuditSequencer({ db, config, log: app.log, mailer }).start();
     stops.push(sequencer.close);
-    if (!config.mail.smtpUrl) app.log.warn('SMTP_URL is not set: email reminders will fail (and be logged) until it is');
+    if (!config.mail.smtpUrl) {
+      app.log.warn('SMTP_URL is not set: email reminders will fail (and be logged) until it is');
+    }
   }
 
   let closing = false;
@@ -74,7 +80,9 @@ async function main() {
     [
       `API listening on ${address}   docs: ${address}/docs`,
       `database: ${mode}; queues: ${kit.backend === 'redis' ? 'Redis (REDIS_URL)' : 'PostgreSQL (no REDIS_URL)'}; role: ${config.role}`,
-      embedded ? 'To use your own servers set DATABASE_URL (and REDIS_URL) plus JWT_SECRET, ENCRYPTION_KEYS, BLIND_INDEX_KEY and AUDIT_SIGNING_KEY; see README.' : '',
+      embedded
+        ? 'To use your own servers set DATABASE_URL (and REDIS_URL) plus JWT_SECRET, ENCRYPTION_KEYS, BLIND_INDEX_KEY and AUDIT_SIGNING_KEY; see README.'
+        : '',
       'No users yet? npm run cli -- create-admin --email you@example.org',
     ]
       .filter(Boolean)

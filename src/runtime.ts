@@ -3,7 +3,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
-import { embeddedDataDir, loadOrCreateEmbeddedSecrets, resolveDatabase, type ResolvedDatabase } from './lib/embedded-db.ts';
+import {
+  embeddedDataDir,
+  loadOrCreateEmbeddedSecrets,
+  resolveDatabase,
+  type ResolvedDatabase,
+} from './lib/embedded-db.ts';
 
 export type Runtime = { config: AppConfig; database: ResolvedDatabase; embedded: boolean; dataDir: string };
 
@@ -26,7 +31,11 @@ export async function prepareRuntime(source: NodeJS.ProcessEnv = process.env): P
     env.ENCRYPTION_KEYS ??= secrets.encryptionKeys;
     env.BLIND_INDEX_KEY ??= secrets.blindIndexKey;
     env.AUDIT_SIGNING_KEY ??= secrets.auditSigningKey;
-    if (created) console.error(`generated secrets in ${dataDir}/secrets.json (mode 0600); back it up: without it the encrypted data cannot be read`);
+    if (created) {
+      console.error(
+        `generated secrets in ${dataDir}/secrets.json (mode 0600); back it up: without it the encrypted data cannot be read`,
+      );
+    }
   }
   try {
     return { config: loadConfig(env), database, embedded, dataDir };

@@ -22,7 +22,8 @@ import {
 
 let env: TestEnv;
 
-type ActorKey = 'admin' | 'coordinator' | 'cwTeam' | 'cwOther' | 'cwNone' | 'lawyerAssigned' | 'lawyerNever' | 'lawyerEnded';
+type ActorKey =
+  'admin' | 'coordinator' | 'cwTeam' | 'cwOther' | 'cwNone' | 'lawyerAssigned' | 'lawyerNever' | 'lawyerEnded';
 /** legal: sees the case with legal data; coord: sees it without legal data, writes nothing; hidden: must get 404. */
 type Access = 'legal' | 'coord' | 'hidden';
 
@@ -89,12 +90,20 @@ async function makeFixture(): Promise<Fixture> {
     travelDocumentStatus: 'INTERNATIONAL_VALID',
   });
   expectStatus(p, 201);
-  const cs = await cw.post('/v1/cases', { personId: p.json().id, teamId: teamA, hostCountry: 'AM', summary: `Matrix case ${f.token}` });
+  const cs = await cw.post('/v1/cases', {
+    personId: p.json().id,
+    teamId: teamA,
+    hostCountry: 'AM',
+    summary: `Matrix case ${f.token}`,
+  });
   expectStatus(cs, 201);
   const caseId = cs.json().id as string;
   const ch = await cw.post(`/v1/cases/${caseId}/charges`, chargeBody());
   expectStatus(ch, 201);
-  const ev = await cw.post(`/v1/cases/${caseId}/events`, eventBody({ city: 'Yerevan', occurredAt: '2025-03-01T10:00:00+04:00', details: f.details, termDays: 40 }));
+  const ev = await cw.post(
+    `/v1/cases/${caseId}/events`,
+    eventBody({ city: 'Yerevan', occurredAt: '2025-03-01T10:00:00+04:00', details: f.details, termDays: 40 }),
+  );
   expectStatus(ev, 201);
   const a1 = await cw.post(`/v1/cases/${caseId}/assignments`, { lawyerId: c.lawyerAssigned.userId, role: 'LEAD' });
   expectStatus(a1, 201);
@@ -119,7 +128,17 @@ async function makeFixture(): Promise<Fixture> {
 /** 404 problem that discloses nothing about the case. */
 function expectHidden(res: LightMyRequestResponse, f: Fixture) {
   expectProblem(res, 404);
-  for (const secret of [f.legalName, f.pseudonym, f.reference, f.details, f.contact, f.notes, f.token, 'RU-CC', 'Yerevan']) {
+  for (const secret of [
+    f.legalName,
+    f.pseudonym,
+    f.reference,
+    f.details,
+    f.contact,
+    f.notes,
+    f.token,
+    'RU-CC',
+    'Yerevan',
+  ]) {
     expect(res.body).not.toContain(secret);
   }
 }
@@ -131,7 +150,9 @@ function expectForbidden(res: LightMyRequestResponse, f: Fixture) {
 
 /** No legal data anywhere in a coordinator's response. */
 function expectNoLegalText(res: LightMyRequestResponse, f: Fixture) {
-  for (const secret of [f.legalName, f.dateOfBirth, f.contact, f.notes, f.details]) expect(res.body).not.toContain(secret);
+  for (const secret of [f.legalName, f.dateOfBirth, f.contact, f.notes, f.details]) {
+    expect(res.body).not.toContain(secret);
+  }
 }
 
 function expectPersonWithLegal(person: Record<string, unknown>, f: Fixture) {
@@ -212,14 +233,29 @@ const ROUTES: Row[] = [
       if (a.access === 'hidden') return expectHidden(res, f);
       expectStatus(res, 200);
       expect(ids(res)).toEqual([f.chargeId]);
-      expect(res.json().items[0]).toMatchObject({ caseId: f.caseId, code: 'RU-CC', article: '207.3', category: 'FAKES', mechanism: 'CIS_INTERSTATE_SEARCH', status: 'WANTED' });
+      expect(res.json().items[0]).toMatchObject({
+        caseId: f.caseId,
+        code: 'RU-CC',
+        article: '207.3',
+        category: 'FAKES',
+        mechanism: 'CIS_INTERSTATE_SEARCH',
+        status: 'WANTED',
+      });
       if (a.access === 'coord') expectNoLegalText(res, f);
     },
   },
   {
     route: 'POST /v1/cases/:id/charges',
     check: async (a, cl, f) => {
-      const res = await cl.post(`/v1/cases/${f.caseId}/charges`, chargeBody({ article: '280.3', category: 'DISCREDITING_ARMY', mechanism: 'INTERPOL_DIFFUSION', status: 'CHARGED' }));
+      const res = await cl.post(
+        `/v1/cases/${f.caseId}/charges`,
+        chargeBody({
+          article: '280.3',
+          category: 'DISCREDITING_ARMY',
+          mechanism: 'INTERPOL_DIFFUSION',
+          status: 'CHARGED',
+        }),
+      );
       const count = await env.db.charge.count({ where: { caseId: f.caseId } });
       if (a.access === 'legal') {
         expectStatus(res, 201);
@@ -235,11 +271,20 @@ const ROUTES: Row[] = [
   {
     route: 'PATCH /v1/charges/:id (If-Match)',
     check: async (a, cl, f) => {
-      const res = await cl.patch(`/v1/charges/${f.chargeId}`, { status: 'CHARGED', politicalMotivation: 'CONFIRMED' }, { 'if-match': '"1"' });
+      const res = await cl.patch(
+        `/v1/charges/${f.chargeId}`,
+        { status: 'CHARGED', politicalMotivation: 'CONFIRMED' },
+        { 'if-match': '"1"' },
+      );
       const row = await env.db.charge.findUniqueOrThrow({ where: { id: f.chargeId } });
       if (a.access === 'legal') {
         expectStatus(res, 200);
-        expect(res.json()).toMatchObject({ id: f.chargeId, status: 'CHARGED', politicalMotivation: 'CONFIRMED', version: 2 });
+        expect(res.json()).toMatchObject({
+          id: f.chargeId,
+          status: 'CHARGED',
+          politicalMotivation: 'CONFIRMED',
+          version: 2,
+        });
         expect(res.headers.etag).toBe('"2"');
         expect(row.version).toBe(2);
         return;
@@ -267,7 +312,10 @@ const ROUTES: Row[] = [
     route: 'POST /v1/cases/:id/events',
     check: async (a, cl, f) => {
       const newDetails = `second event details ${f.token}`;
-      const res = await cl.post(`/v1/cases/${f.caseId}/events`, eventBody({ type: 'TRAVEL_BAN', occurredAt: '2025-04-01', details: newDetails }));
+      const res = await cl.post(
+        `/v1/cases/${f.caseId}/events`,
+        eventBody({ type: 'TRAVEL_BAN', occurredAt: '2025-04-01', details: newDetails }),
+      );
       const count = await env.db.event.count({ where: { caseId: f.caseId } });
       if (a.access === 'legal') {
         expectStatus(res, 201);
@@ -286,7 +334,11 @@ const ROUTES: Row[] = [
     route: 'PATCH /v1/events/:id (If-Match)',
     check: async (a, cl, f) => {
       const newDetails = `updated details ${f.token}`;
-      const res = await cl.patch(`/v1/events/${f.eventId}`, { outcome: 'Released on bail', details: newDetails }, { 'if-match': '"1"' });
+      const res = await cl.patch(
+        `/v1/events/${f.eventId}`,
+        { outcome: 'Released on bail', details: newDetails },
+        { 'if-match': '"1"' },
+      );
       const row = await env.db.event.findUniqueOrThrow({ where: { id: f.eventId } });
       if (a.access === 'legal') {
         expectStatus(res, 200);
@@ -318,11 +370,21 @@ const ROUTES: Row[] = [
   {
     route: 'POST /v1/cases/:id/assignments',
     check: async (a, cl, f) => {
-      const res = await cl.post(`/v1/cases/${f.caseId}/assignments`, { lawyerId: lawyerFresh.userId, role: 'SUPPORTING' });
-      const current = await env.db.assignment.count({ where: { caseId: f.caseId, lawyerId: lawyerFresh.userId, endedAt: null } });
+      const res = await cl.post(`/v1/cases/${f.caseId}/assignments`, {
+        lawyerId: lawyerFresh.userId,
+        role: 'SUPPORTING',
+      });
+      const current = await env.db.assignment.count({
+        where: { caseId: f.caseId, lawyerId: lawyerFresh.userId, endedAt: null },
+      });
       if (a.managesAssignments) {
         expectStatus(res, 201);
-        expect(res.json()).toMatchObject({ caseId: f.caseId, lawyerId: lawyerFresh.userId, role: 'SUPPORTING', endedAt: null });
+        expect(res.json()).toMatchObject({
+          caseId: f.caseId,
+          lawyerId: lawyerFresh.userId,
+          role: 'SUPPORTING',
+          endedAt: null,
+        });
         expect(current).toBe(1);
         // clean up so the shared "fresh" lawyer stays unassigned elsewhere
         expectStatus(await c.cwTeam.del(`/v1/cases/${f.caseId}/assignments/${res.json().id}`), 204);
@@ -357,7 +419,14 @@ const ROUTES: Row[] = [
       if (a.access === 'hidden') return expectHidden(res, f);
       expectStatus(res, 200);
       const items = res.json().items as { kind: string; id: string; data: Record<string, unknown> }[];
-      expect(items.map((i) => i.kind).sort()).toEqual(['assignment_ended', 'assignment_started', 'assignment_started', 'assignment_started', 'charge', 'event']);
+      expect(items.map((i) => i.kind).sort()).toEqual([
+        'assignment_ended',
+        'assignment_started',
+        'assignment_started',
+        'assignment_started',
+        'charge',
+        'event',
+      ]);
       const ev = items.find((i) => i.kind === 'event');
       expect(ev?.id).toBe(f.eventId);
       expectEventDetails(ev!.data, a.access, f.details);
@@ -380,17 +449,31 @@ const ROUTES: Row[] = [
   {
     route: 'GET /v1/people/duplicates',
     check: async (a, cl, f) => {
-      const res = await cl.get(`/v1/people/duplicates?legalName=${encodeURIComponent(f.legalName)}&dateOfBirth=${f.dateOfBirth}`);
+      const res = await cl.get(
+        `/v1/people/duplicates?legalName=${encodeURIComponent(f.legalName)}&dateOfBirth=${f.dateOfBirth}`,
+      );
       // The contract restricts duplicate checks to CASEWORKER and ADMIN.
       if (a.key === 'coordinator' || a.key.startsWith('lawyer')) return expectForbidden(res, f);
       expectStatus(res, 200);
-      const items = res.json().items as { id: string; pseudonym: string; sameDateOfBirth: boolean | null; cases: { id: string; reference: string; teamId: string }[] }[];
+      const items = res.json().items as {
+        id: string;
+        pseudonym: string;
+        sameDateOfBirth: boolean | null;
+        cases: { id: string; reference: string; teamId: string }[];
+      }[];
       if (a.access === 'hidden') {
         expect(items).toEqual([]);
         for (const secret of [f.pseudonym, f.reference, f.personId]) expect(res.body).not.toContain(secret);
         return;
       }
-      expect(items).toEqual([{ id: f.personId, pseudonym: f.pseudonym, sameDateOfBirth: true, cases: [{ id: f.caseId, reference: f.reference, teamId: teamA }] }]);
+      expect(items).toEqual([
+        {
+          id: f.personId,
+          pseudonym: f.pseudonym,
+          sameDateOfBirth: true,
+          cases: [{ id: f.caseId, reference: f.reference, teamId: teamA }],
+        },
+      ]);
     },
   },
   {
@@ -447,7 +530,18 @@ beforeAll(async () => {
     clientFor(env, 'LAWYER'),
     clientFor(env, 'LAWYER'),
   ]);
-  [c.admin, c.coordinator, c.cwTeam, c.cwOther, c.cwNone, c.lawyerAssigned, c.lawyerNever, c.lawyerEnded, lawyerSpare, lawyerFresh] = made;
+  [
+    c.admin,
+    c.coordinator,
+    c.cwTeam,
+    c.cwOther,
+    c.cwNone,
+    c.lawyerAssigned,
+    c.lawyerNever,
+    c.lawyerEnded,
+    lawyerSpare,
+    lawyerFresh,
+  ] = made;
 });
 afterAll(async () => env?.close());
 
@@ -469,9 +563,19 @@ describe('list visibility across several cases', () => {
     const lawyerX = await clientFor(env, 'LAWYER');
     const lawyerY = await clientFor(env, 'LAWYER');
     const mk = async (cw: Client, teamId: string, n: string) => {
-      const p = await cw.post('/v1/people', { pseudonym: `LV-${n}-${uniq()}`, legalName: `List Person ${n} ${uniq()}`, citizenship: ['RU', 'BY'], travelDocumentStatus: 'UNKNOWN' });
+      const p = await cw.post('/v1/people', {
+        pseudonym: `LV-${n}-${uniq()}`,
+        legalName: `List Person ${n} ${uniq()}`,
+        citizenship: ['RU', 'BY'],
+        travelDocumentStatus: 'UNKNOWN',
+      });
       expectStatus(p, 201);
-      const r = await cw.post('/v1/cases', { personId: p.json().id, teamId, hostCountry: 'GE', summary: `${tag} case ${n}` });
+      const r = await cw.post('/v1/cases', {
+        personId: p.json().id,
+        teamId,
+        hostCountry: 'GE',
+        summary: `${tag} case ${n}`,
+      });
       expectStatus(r, 201);
       return r.json().id as string;
     };
@@ -541,8 +645,17 @@ describe('access changes take effect on the next request', () => {
     expectHidden(await lawyer.patch(`/v1/cases/${f.caseId}`, { status: 'MONITORING' }, { 'if-match': '"1"' }), f);
     expectHidden(await lawyer.patch(`/v1/charges/${f.chargeId}`, { status: 'DROPPED' }, { 'if-match': '"1"' }), f);
     expectHidden(await lawyer.patch(`/v1/events/${f.eventId}`, { outcome: 'x' }, { 'if-match': '"1"' }), f);
-    expectHidden(await lawyer.post(`/v1/cases/${f.caseId}/charges`, chargeBody({ article: '275', category: 'TREASON', mechanism: 'DOMESTIC', status: 'CHARGED' })), f);
-    expectHidden(await lawyer.post(`/v1/cases/${f.caseId}/events`, eventBody({ type: 'THREAT', occurredAt: '2025-05-01' })), f);
+    expectHidden(
+      await lawyer.post(
+        `/v1/cases/${f.caseId}/charges`,
+        chargeBody({ article: '275', category: 'TREASON', mechanism: 'DOMESTIC', status: 'CHARGED' }),
+      ),
+      f,
+    );
+    expectHidden(
+      await lawyer.post(`/v1/cases/${f.caseId}/events`, eventBody({ type: 'THREAT', occurredAt: '2025-05-01' })),
+      f,
+    );
     const listed = await lawyer.get('/v1/cases');
     expectStatus(listed, 200);
     expect(ids(listed)).toEqual([]);
@@ -573,8 +686,17 @@ describe('access changes take effect on the next request', () => {
     expectHidden(await cw.get(`/v1/people/${f.personId}`), f);
     expectHidden(await cw.patch(`/v1/cases/${f.caseId}`, { riskLevel: 'CRITICAL' }, { 'if-match': '"1"' }), f);
     expectHidden(await cw.patch(`/v1/charges/${f.chargeId}`, { status: 'DROPPED' }, { 'if-match': '"1"' }), f);
-    expectHidden(await cw.post(`/v1/cases/${f.caseId}/charges`, chargeBody({ article: '275', category: 'TREASON', mechanism: 'DOMESTIC', status: 'CHARGED' })), f);
-    expectHidden(await cw.post(`/v1/cases/${f.caseId}/assignments`, { lawyerId: lawyerFresh.userId, role: 'SUPPORTING' }), f);
+    expectHidden(
+      await cw.post(
+        `/v1/cases/${f.caseId}/charges`,
+        chargeBody({ article: '275', category: 'TREASON', mechanism: 'DOMESTIC', status: 'CHARGED' }),
+      ),
+      f,
+    );
+    expectHidden(
+      await cw.post(`/v1/cases/${f.caseId}/assignments`, { lawyerId: lawyerFresh.userId, role: 'SUPPORTING' }),
+      f,
+    );
     expectHidden(await cw.del(`/v1/cases/${f.caseId}/assignments/${f.spareId}`), f);
     const listed = await cw.get(`/v1/cases?q=${f.token}`);
     expectStatus(listed, 200);
@@ -583,7 +705,12 @@ describe('access changes take effect on the next request', () => {
     expectStatus(dup, 200);
     expect(dup.json().items).toEqual([]);
     // and may no longer open cases for that team
-    const p = await cw.post('/v1/people', { pseudonym: `R-${uniq()}`, legalName: `Removed Own ${uniq()}`, citizenship: 'RU', travelDocumentStatus: 'NONE' });
+    const p = await cw.post('/v1/people', {
+      pseudonym: `R-${uniq()}`,
+      legalName: `Removed Own ${uniq()}`,
+      citizenship: 'RU',
+      travelDocumentStatus: 'NONE',
+    });
     expectStatus(p, 201);
     const cs = await cw.post('/v1/cases', { personId: p.json().id, teamId: teamA, hostCountry: 'AM' });
     expectProblem(cs, 403);
@@ -660,7 +787,10 @@ describe('"done when" scenario over real HTTP', () => {
     const http = async (method: string, path: string, token?: string, body?: unknown) => {
       const res = await fetch(`${address}${path}`, {
         method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
       const text = await res.text();
@@ -684,7 +814,12 @@ describe('"done when" scenario over real HTTP', () => {
     expect(otherTeam.status, otherTeam.text).toBe(201);
 
     const mkUser = async (role: string, name: string) => {
-      const r = await http('POST', '/v1/users', admin, { email: `${name}-${u}@example.org`, displayName: `${name} ${u}`, role, password });
+      const r = await http('POST', '/v1/users', admin, {
+        email: `${name}-${u}@example.org`,
+        displayName: `${name} ${u}`,
+        role,
+        password,
+      });
       expect(r.status, r.text).toBe(201);
       return r.json() as { id: string; email: string };
     };
@@ -702,19 +837,48 @@ describe('"done when" scenario over real HTTP', () => {
 
     const cw = await httpLogin(cwUser.email, password);
     const legalName = `Dmitry Exilov ${u}`;
-    const person = await http('POST', '/v1/people', cw, { pseudonym: `Journalist-${u}`, legalName, dateOfBirth: '1985-11-20', citizenship: 'RU', travelDocumentStatus: 'INTERNATIONAL_VALID', tags: ['JOURNALIST'] });
+    const person = await http('POST', '/v1/people', cw, {
+      pseudonym: `Journalist-${u}`,
+      legalName,
+      dateOfBirth: '1985-11-20',
+      citizenship: 'RU',
+      travelDocumentStatus: 'INTERNATIONAL_VALID',
+      tags: ['JOURNALIST'],
+    });
     expect(person.status, person.text).toBe(201);
     expect(person.json().legalName).toBe(legalName);
-    const kase = await http('POST', '/v1/cases', cw, { personId: person.json().id, teamId: team.json().id, hostCountry: 'AM', summary: 'Wanted by Russia for anti-war posts', riskLevel: 'HIGH' });
+    const kase = await http('POST', '/v1/cases', cw, {
+      personId: person.json().id,
+      teamId: team.json().id,
+      hostCountry: 'AM',
+      summary: 'Wanted by Russia for anti-war posts',
+      riskLevel: 'HIGH',
+    });
     expect(kase.status, kase.text).toBe(201);
     const caseId = kase.json().id as string;
     expect(kase.json().reference).toMatch(/^ARK-\d{4}-\d{6}$/);
-    const charge = await http('POST', `/v1/cases/${caseId}/charges`, cw, { issuingCountry: 'RU', code: 'RU-CC', article: '207.3', category: 'FAKES', mechanism: 'CIS_INTERSTATE_SEARCH', status: 'WANTED' });
+    const charge = await http('POST', `/v1/cases/${caseId}/charges`, cw, {
+      issuingCountry: 'RU',
+      code: 'RU-CC',
+      article: '207.3',
+      category: 'FAKES',
+      mechanism: 'CIS_INTERSTATE_SEARCH',
+      status: 'WANTED',
+    });
     expect(charge.status, charge.text).toBe(201);
-    const detention = await http('POST', `/v1/cases/${caseId}/events`, cw, { type: 'DETENTION', country: 'AM', city: 'Yerevan', occurredAt: '2025-02-10T09:30:00+04:00', details: `Held at the airport ${u}` });
+    const detention = await http('POST', `/v1/cases/${caseId}/events`, cw, {
+      type: 'DETENTION',
+      country: 'AM',
+      city: 'Yerevan',
+      occurredAt: '2025-02-10T09:30:00+04:00',
+      details: `Held at the airport ${u}`,
+    });
     expect(detention.status, detention.text).toBe(201);
     expect(detention.json()).toMatchObject({ type: 'DETENTION', city: 'Yerevan', detailsVisible: true });
-    const assignment = await http('POST', `/v1/cases/${caseId}/assignments`, cw, { lawyerId: lawyerUser.id, role: 'LEAD' });
+    const assignment = await http('POST', `/v1/cases/${caseId}/assignments`, cw, {
+      lawyerId: lawyerUser.id,
+      role: 'LEAD',
+    });
     expect(assignment.status, assignment.text).toBe(201);
 
     const lawyer = await httpLogin(lawyerUser.email, password);
@@ -725,7 +889,9 @@ describe('"done when" scenario over real HTTP', () => {
     expect(lawyerCase.status).toBe(200);
     expect(lawyerCase.json().person.legalName).toBe(legalName);
     const lawyerCharges = await http('GET', `/v1/cases/${caseId}/charges`, lawyer);
-    expect(lawyerCharges.json().items).toMatchObject([{ code: 'RU-CC', article: '207.3', category: 'FAKES', mechanism: 'CIS_INTERSTATE_SEARCH', status: 'WANTED' }]);
+    expect(lawyerCharges.json().items).toMatchObject([
+      { code: 'RU-CC', article: '207.3', category: 'FAKES', mechanism: 'CIS_INTERSTATE_SEARCH', status: 'WANTED' },
+    ]);
 
     const otherCw = await httpLogin(otherCwUser.email, password);
     const hidden = await http('GET', `/v1/cases/${caseId}`, otherCw);
@@ -748,7 +914,14 @@ describe('"done when" scenario over real HTTP', () => {
     expect(coordTimeline.status).toBe(200);
     expect(coordTimeline.text).not.toContain(legalName);
     expect(coordTimeline.text).not.toContain(`Held at the airport ${u}`);
-    const coordWrite = await http('POST', `/v1/cases/${caseId}/charges`, coord, { issuingCountry: 'RU', code: 'RU-CC', article: '280.3', category: 'DISCREDITING_ARMY', mechanism: 'DOMESTIC', status: 'CHARGED' });
+    const coordWrite = await http('POST', `/v1/cases/${caseId}/charges`, coord, {
+      issuingCountry: 'RU',
+      code: 'RU-CC',
+      article: '280.3',
+      category: 'DISCREDITING_ARMY',
+      mechanism: 'DOMESTIC',
+      status: 'CHARGED',
+    });
     expect(coordWrite.status).toBe(403);
   });
 });

@@ -9,16 +9,21 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCheckpoint, signNote, verifyCheckpoint } from '../src/lib/checkpoint.ts';
-import {
-  verifyConsistency,
-  verifyInclusion,
-} from '../src/lib/merkle-proof.ts';
+import { verifyConsistency, verifyInclusion } from '../src/lib/merkle-proof.ts';
 import { appendAudit } from '../src/modules/audit/audit.log.ts';
 import { auditPublicKey } from '../src/modules/audit/audit.keys.ts';
 import { AuditSequencer } from '../src/modules/audit/audit.sequencer.ts';
 import { verifyAuditLog } from '../src/modules/audit/audit.verify.ts';
 import { PROJECT_ROOT } from '../src/lib/paths.ts';
-import { clientFor, createCase, createTeam, expectProblem, setupTestEnv, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createCase,
+  createTeam,
+  expectProblem,
+  setupTestEnv,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'base64');
 
@@ -28,7 +33,11 @@ function sequencer(env: TestEnv) {
 
 function verify(env: TestEnv, oldCheckpoint?: string) {
   const key = auditPublicKey(env.config);
-  return verifyAuditLog(async (sql, params) => env.sql(sql, params), { publicKey: b64(key.publicKey), origin: key.origin, oldCheckpoint });
+  return verifyAuditLog(async (sql, params) => env.sql(sql, params), {
+    publicKey: b64(key.publicKey),
+    origin: key.origin,
+    oldCheckpoint,
+  });
 }
 
 /** A connection that acts as a database writer with the triggers switched off (what a superuser could do). */
@@ -50,7 +59,16 @@ async function sealedLog(n: number) {
   const teamId = await createTeam(env);
   const cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamId] });
   const { caseId } = await createCase(cw, teamId);
-  for (let i = 0; i < n; i++) await appendAudit(env.db, { actorId: admin.userId, action: 'test.write', entityType: 'case', entityId: caseId, caseId, changes: { i } });
+  for (let i = 0; i < n; i++) {
+    await appendAudit(env.db, {
+      actorId: admin.userId,
+      action: 'test.write',
+      entityType: 'case',
+      entityId: caseId,
+      caseId,
+      changes: { i },
+    });
+  }
   const seq = sequencer(env);
   await seq.drain();
   const cp = await seq.checkpoint();
@@ -73,7 +91,9 @@ describe('audited reads under concurrency', () => {
 
   it('30 parallel reads of one case and its person by its caseworker all answer 200 and are all audited', async () => {
     const before = await env.db.auditEntry.count({ where: { chain: caseId } });
-    const res = await Promise.all(Array.from({ length: 30 }, (_, i) => cw.get(i % 2 ? `/v1/cases/${caseId}` : `/v1/people/${personId}`)));
+    const res = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => cw.get(i % 2 ? `/v1/cases/${caseId}` : `/v1/people/${personId}`)),
+    );
     expect(res.map((r) => r.statusCode)).toEqual(Array(30).fill(200));
     // Every read revealed legal data, so every one left an entry.
     expect(await env.db.auditEntry.count({ where: { chain: caseId } })).toBeGreaterThanOrEqual(before + 15);
@@ -85,8 +105,19 @@ describe('audited reads under concurrency', () => {
     const res = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         i % 4 === 0
-          ? cw.post(`/v1/cases/${caseId}/events`, { type: 'THREAT', country: 'AM', occurredAt: '2026-01-05', details: `call ${i}` })
-          : cw.get(i % 4 === 1 ? `/v1/cases/${caseId}` : i % 4 === 2 ? `/v1/people/${personId}` : `/v1/cases/${caseId}/events`),
+          ? cw.post(`/v1/cases/${caseId}/events`, {
+              type: 'THREAT',
+              country: 'AM',
+              occurredAt: '2026-01-05',
+              details: `call ${i}`,
+            })
+          : cw.get(
+              i % 4 === 1
+                ? `/v1/cases/${caseId}`
+                : i % 4 === 2
+                  ? `/v1/people/${personId}`
+                  : `/v1/cases/${caseId}/events`,
+            ),
       ),
     );
     await sequencing.close();
@@ -125,8 +156,13 @@ describe('proofs over HTTP', () => {
   });
 
   it('an inclusion proof of every entry verifies against the checkpoint root; a flipped bit does not', async () => {
-    const cp = verifyCheckpoint(ctx.checkpoint, { name: ctx.env.config.audit.origin, publicKey: b64(auditPublicKey(ctx.env.config).publicKey) });
-    const ids = await ctx.env.sql<{ id: string }>('SELECT id::text FROM audit_entries WHERE leaf_index IS NOT NULL ORDER BY leaf_index');
+    const cp = verifyCheckpoint(ctx.checkpoint, {
+      name: ctx.env.config.audit.origin,
+      publicKey: b64(auditPublicKey(ctx.env.config).publicKey),
+    });
+    const ids = await ctx.env.sql<{ id: string }>(
+      'SELECT id::text FROM audit_entries WHERE leaf_index IS NOT NULL ORDER BY leaf_index',
+    );
     for (const { id } of ids) {
       const res = await ctx.admin.get(`/v1/audit/proof/inclusion?entryId=${id}&treeSize=${cp.size}`);
       expect(res.statusCode, res.body).toBe(200);
@@ -142,13 +178,17 @@ describe('proofs over HTTP', () => {
     const env = ctx.env;
     const key = { name: env.config.audit.origin, publicKey: b64(auditPublicKey(env.config).publicKey) };
     const old = verifyCheckpoint(ctx.checkpoint, key);
-    for (let i = 0; i < 11; i++) await appendAudit(env.db, { actorId: null, action: 'test.more', entityType: 'system' });
+    for (let i = 0; i < 11; i++) {
+      await appendAudit(env.db, { actorId: null, action: 'test.more', entityType: 'system' });
+    }
     await ctx.seq.drain();
     const next = verifyCheckpoint((await ctx.seq.checkpoint())!.note, key);
     const res = await ctx.admin.get(`/v1/audit/proof/consistency?from=${old.size}&to=${next.size}`);
     expect(res.statusCode, res.body).toBe(200);
     expect(verifyConsistency(old.size, next.size, old.rootHash, next.rootHash, res.json().hashes.map(b64))).toBe(true);
-    expect(verifyConsistency(old.size, next.size, next.rootHash, next.rootHash, res.json().hashes.map(b64))).toBe(false);
+    expect(verifyConsistency(old.size, next.size, next.rootHash, next.rootHash, res.json().hashes.map(b64))).toBe(
+      false,
+    );
   });
 
   it('proofs are for admins only; bad sizes name the field', async () => {
@@ -201,7 +241,9 @@ describe('chain of custody of one case', () => {
     const env = ctx.env;
     expect((await ctx.admin.get(`/v1/cases/${ctx.caseId}/custody`)).statusCode).toBe(200);
     const lawyer = await clientFor(env, 'LAWYER');
-    expect((await ctx.cw.post(`/v1/cases/${ctx.caseId}/assignments`, { lawyerId: lawyer.userId, role: 'LEAD' })).statusCode).toBe(201);
+    expect(
+      (await ctx.cw.post(`/v1/cases/${ctx.caseId}/assignments`, { lawyerId: lawyer.userId, role: 'LEAD' })).statusCode,
+    ).toBe(201);
     expectProblem(await lawyer.get(`/v1/cases/${ctx.caseId}/custody`), 403);
     const other = await clientFor(env, 'CASEWORKER', { teamIds: [await createTeam(env)] });
     expectProblem(await other.get(`/v1/cases/${ctx.caseId}/custody`), 404);
@@ -236,7 +278,10 @@ describe('tampering is detected by audit:verify', () => {
 
   it('the last entries cut, with their tree and checkpoints, against an old checkpoint someone kept', async () => {
     const { env, checkpoint, seq } = await sealedLog(20);
-    const size = verifyCheckpoint(checkpoint, { name: env.config.audit.origin, publicKey: b64(auditPublicKey(env.config).publicKey) }).size;
+    const size = verifyCheckpoint(checkpoint, {
+      name: env.config.audit.origin,
+      publicKey: b64(auditPublicKey(env.config).publicKey),
+    }).size;
     await asTamperer(env, async (c) => {
       await c.query('DELETE FROM audit_entries WHERE leaf_index >= $1', [size - 3]);
       await c.query('DELETE FROM audit_tree_nodes WHERE (idx + 1) * (1::bigint << level) > $1', [size - 3]);
@@ -247,7 +292,9 @@ describe('tampering is detected by audit:verify', () => {
     expect((await verify(env)).ok).toBe(true);
     // ...but not against the checkpoint a witness kept.
     const report = await verify(env, checkpoint);
-    expect(report.problems[0]).toMatch(/holds \d+ entries but the checkpoint you kept .* covers \d+: the end of the history was cut/);
+    expect(report.problems[0]).toMatch(
+      /holds \d+ entries but the checkpoint you kept .* covers \d+: the end of the history was cut/,
+    );
     await env.close();
   });
 
@@ -268,8 +315,14 @@ describe('tampering is detected by audit:verify', () => {
   it('a checkpoint signed with another key', async () => {
     const { env } = await sealedLog(20);
     const { privateKey } = generateKeyPairSync('ed25519');
-    const forged = signNote(formatCheckpoint({ origin: env.config.audit.origin, size: 999, rootHash: Buffer.alloc(32, 7) }), { name: env.config.audit.origin, privateKey });
-    await env.sql('INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES (999, $1, $2, now())', [Buffer.alloc(32, 7), forged]);
+    const forged = signNote(
+      formatCheckpoint({ origin: env.config.audit.origin, size: 999, rootHash: Buffer.alloc(32, 7) }),
+      { name: env.config.audit.origin, privateKey },
+    );
+    await env.sql(
+      'INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES (999, $1, $2, now())',
+      [Buffer.alloc(32, 7), forged],
+    );
     const report = await verify(env);
     expect(report.problems[0]).toMatch(/size 999 does not verify with the audit key/);
     await env.close();
@@ -286,7 +339,9 @@ describe('request ids', () => {
     const res = await cw.get(`/v1/cases/${caseId}`, { 'x-request-id': forged });
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-request-id']).not.toBe(forged);
-    const rows = await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE request_id = $1', [forged]);
+    const rows = await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE request_id = $1', [
+      forged,
+    ]);
     expect(rows[0].n).toBe(0);
     await env.close();
   });

@@ -45,7 +45,19 @@ async function legacyDatabase(): Promise<{ url: string; client: pg.Client }> {
   for (const chain of [randomUUID(), 'global']) {
     let prevHash = GENESIS_HASH;
     for (let seq = 1; seq <= 4; seq++) {
-      const row = { chain, seq, prevHash, at: new Date(Date.UTC(2026, 10, 20, 10, seq)), actorId: null, action: `legacy.${seq}`, entityType: 'case', entityId: null, caseId: null, requestId: null, changes: { seq } };
+      const row = {
+        chain,
+        seq,
+        prevHash,
+        at: new Date(Date.UTC(2026, 10, 20, 10, seq)),
+        actorId: null,
+        action: `legacy.${seq}`,
+        entityType: 'case',
+        entityId: null,
+        caseId: null,
+        requestId: null,
+        changes: { seq },
+      };
       const hash = legacyEntryHash(row);
       await client.query(
         `INSERT INTO audit_entries (chain, seq, prev_hash, hash, at, actor_id, action, entity_type, entity_id, case_id, request_id, changes)
@@ -62,7 +74,9 @@ describe('migrating the legacy hash chains', () => {
   it('intact chains are accepted and become the first leaves, in their order', async () => {
     const { url, client } = await legacyDatabase();
     expect(await migrate(url, MIGRATIONS_DIR)).toContain(TRANSPARENCY);
-    const before = await client.query<{ id: string; leaf_index: string | null }>('SELECT id::text, leaf_index FROM audit_entries ORDER BY id');
+    const before = await client.query<{ id: string; leaf_index: string | null }>(
+      'SELECT id::text, leaf_index FROM audit_entries ORDER BY id',
+    );
     expect(before.rows).toHaveLength(8);
     expect(before.rows.every((r) => r.leaf_index === null)).toBe(true);
     // The sequencer then seals them, oldest first, and the verifier checks both the chains and the tree.
@@ -72,7 +86,9 @@ describe('migrating the legacy hash chains', () => {
       const sequencer = new AuditSequencer({ db, config, log: pino({ level: 'silent' }) });
       expect(await sequencer.drain()).toBe(8);
       expect(await sequencer.checkpoint()).not.toBeNull();
-      const after = await client.query<{ id: string; leaf_index: string }>('SELECT id::text, leaf_index::text FROM audit_entries ORDER BY id');
+      const after = await client.query<{ id: string; leaf_index: string }>(
+        'SELECT id::text, leaf_index::text FROM audit_entries ORDER BY id',
+      );
       expect(after.rows.map((r) => Number(r.leaf_index))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       const key = auditPublicKey(config);
       const report = await verifyAuditLog(async (sql, params) => (await client.query(sql, params)).rows, {
@@ -88,14 +104,18 @@ describe('migrating the legacy hash chains', () => {
 
   it('a broken chain stops the migration, named, and nothing of it is applied', async () => {
     const { url, client } = await legacyDatabase();
-    const [{ chain }] = (await client.query<{ chain: string }>("SELECT chain FROM audit_entries WHERE chain <> 'global' LIMIT 1")).rows;
+    const [{ chain }] = (
+      await client.query<{ chain: string }>("SELECT chain FROM audit_entries WHERE chain <> 'global' LIMIT 1")
+    ).rows;
     await client.query("SET session_replication_role = 'replica'");
     await client.query("UPDATE audit_entries SET action = 'legacy.forged' WHERE chain = $1 AND seq = 3", [chain]);
     await client.query("SET session_replication_role = 'origin'");
     await expect(migrate(url, MIGRATIONS_DIR)).rejects.toThrow(new RegExp(`chain ${chain} at seq 3.*altered`));
-    const applied = await client.query("SELECT 1 FROM _prisma_migrations WHERE migration_name = $1", [TRANSPARENCY]);
+    const applied = await client.query('SELECT 1 FROM _prisma_migrations WHERE migration_name = $1', [TRANSPARENCY]);
     expect(applied.rowCount).toBe(0);
-    const cols = await client.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'audit_entries' AND column_name = 'leaf_index'");
+    const cols = await client.query(
+      "SELECT 1 FROM information_schema.columns WHERE table_name = 'audit_entries' AND column_name = 'leaf_index'",
+    );
     expect(cols.rowCount).toBe(0);
   });
 });

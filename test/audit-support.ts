@@ -5,7 +5,10 @@ import { AuditSequencer } from '../src/modules/audit/audit.sequencer.ts';
 import { verifyAuditLog, type VerifyReport } from '../src/modules/audit/audit.verify.ts';
 import type { TestEnv } from './helpers.ts';
 
-export async function sealAndVerify(env: TestEnv, oldCheckpoint?: string): Promise<VerifyReport & { checkpoint: string | null }> {
+export async function sealAndVerify(
+  env: TestEnv,
+  oldCheckpoint?: string,
+): Promise<VerifyReport & { checkpoint: string | null }> {
   const sequencer = new AuditSequencer({ db: env.db, config: env.config, log: env.app.log });
   await sequencer.drain();
   const cp = await sequencer.checkpoint();

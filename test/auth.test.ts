@@ -32,8 +32,14 @@ let ipEnv: TestEnv;
 
 beforeAll(async () => {
   [env, ipEnv] = await Promise.all([
-    setupTestEnv({ env: { LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT_MINUTES: '15', LOGIN_IP_MAX_ATTEMPTS: '100000' }, clock }),
-    setupTestEnv({ env: { LOGIN_IP_MAX_ATTEMPTS: '3', LOGIN_IP_WINDOW_MINUTES: '1', LOGIN_MAX_FAILURES: '50' }, clock: ipClock }),
+    setupTestEnv({
+      env: { LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT_MINUTES: '15', LOGIN_IP_MAX_ATTEMPTS: '100000' },
+      clock,
+    }),
+    setupTestEnv({
+      env: { LOGIN_IP_MAX_ATTEMPTS: '3', LOGIN_IP_WINDOW_MINUTES: '1', LOGIN_MAX_FAILURES: '50' },
+      clock: ipClock,
+    }),
   ]);
 });
 afterAll(async () => {
@@ -45,7 +51,11 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------
 const b64u = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
-function hs256(payload: Record<string, unknown>, secret: string, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }) {
+function hs256(
+  payload: Record<string, unknown>,
+  secret: string,
+  header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' },
+) {
   const input = `${b64u(header)}.${b64u(payload)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
@@ -59,14 +69,36 @@ const nowSec = () => Math.floor(clock().getTime() / 1000);
 /** Claims exactly as the server would issue them, for the given user and session. */
 function claimsFor(sub: string, sid: string, extra: Record<string, unknown> = {}) {
   const iat = nowSec();
-  return { sub, sid, typ: 'access', iat, exp: iat + 600, iss: env.config.auth.issuer, aud: env.config.auth.audience, ...extra };
+  return {
+    sub,
+    sid,
+    typ: 'access',
+    iat,
+    exp: iat + 600,
+    iss: env.config.auth.issuer,
+    aud: env.config.auth.audience,
+    ...extra,
+  };
 }
 
-const me = (e: TestEnv, token: string) => e.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
-const rawLogin = (e: TestEnv, email: string, password: string, remoteAddress?: string, headers?: Record<string, string>) =>
-  e.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password }, ...(remoteAddress ? { remoteAddress } : {}), ...(headers ? { headers } : {}) });
-const refresh = (e: TestEnv, refreshToken: string) => e.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } });
-
+const me = (e: TestEnv, token: string) =>
+  e.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+const rawLogin = (
+  e: TestEnv,
+  email: string,
+  password: string,
+  remoteAddress?: string,
+  headers?: Record<string, string>,
+) =>
+  e.app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { email, password },
+    ...(remoteAddress ? { remoteAddress } : {}),
+    ...(headers ? { headers } : {}),
+  });
+const refresh = (e: TestEnv, refreshToken: string) =>
+  e.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken } });
 
 function expect401(res: LightMyRequestResponse) {
   return expectProblem(res, 401);
@@ -86,8 +118,24 @@ describe('login', () => {
     expect(Object.keys(body).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'tokenType', 'user']);
     expect(body.tokenType).toBe('Bearer');
     expect(body.expiresIn).toBe(env.config.auth.accessTtlSeconds);
-    expect(Object.keys(body.user).sort()).toEqual(['active', 'createdAt', 'displayName', 'email', 'id', 'lockedUntil', 'role', 'teamIds']);
-    expect(body.user).toMatchObject({ id: u.id, email: u.email, role: 'CASEWORKER', active: true, teamIds: [team], lockedUntil: null });
+    expect(Object.keys(body.user).sort()).toEqual([
+      'active',
+      'createdAt',
+      'displayName',
+      'email',
+      'id',
+      'lockedUntil',
+      'role',
+      'teamIds',
+    ]);
+    expect(body.user).toMatchObject({
+      id: u.id,
+      email: u.email,
+      role: 'CASEWORKER',
+      active: true,
+      teamIds: [team],
+      lockedUntil: null,
+    });
     // No hash, counter or other secret anywhere in the response.
     expect(res.body).not.toMatch(/argon2|passwordHash|password_hash|failedLogins|failed_logins/i);
     expect(res.body).not.toContain(DEFAULT_PASSWORD);
@@ -96,7 +144,12 @@ describe('login', () => {
     const [h] = body.accessToken.split('.');
     expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toMatchObject({ alg: 'HS256' });
     const claims = decodePayload(body.accessToken);
-    expect(claims).toMatchObject({ sub: u.id, typ: 'access', iss: env.config.auth.issuer, aud: env.config.auth.audience });
+    expect(claims).toMatchObject({
+      sub: u.id,
+      typ: 'access',
+      iss: env.config.auth.issuer,
+      aud: env.config.auth.audience,
+    });
     expect(typeof claims.sid).toBe('string');
     expect((claims.exp as number) - (claims.iat as number)).toBe(env.config.auth.accessTtlSeconds);
     expect(claims).not.toHaveProperty('role');
@@ -105,7 +158,9 @@ describe('login', () => {
     expect(body.refreshToken.split('.').length).not.toBe(3);
     const plain = await env.sql('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [body.refreshToken]);
     expect(plain).toHaveLength(0);
-    const rows = await env.sql<{ token_hash: string }>('SELECT token_hash FROM refresh_tokens WHERE session_id = $1', [claims.sid]);
+    const rows = await env.sql<{ token_hash: string }>('SELECT token_hash FROM refresh_tokens WHERE session_id = $1', [
+      claims.sid,
+    ]);
     expect(rows).toHaveLength(1);
     expect(rows[0].token_hash).not.toContain(body.refreshToken);
 
@@ -142,7 +197,14 @@ describe('login', () => {
 
   it('rejects extra or missing body fields with 400', async () => {
     const u = await createUser(env, 'LAWYER');
-    expectProblem(await env.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: u.email, password: DEFAULT_PASSWORD, role: 'ADMIN' } }), 400);
+    expectProblem(
+      await env.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: u.email, password: DEFAULT_PASSWORD, role: 'ADMIN' },
+      }),
+      400,
+    );
     expectProblem(await env.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: u.email } }), 400);
   });
 });
@@ -200,12 +262,17 @@ describe('account lockout (LOGIN_MAX_FAILURES=3, 15 minutes)', () => {
 
   it('parallel wrong guesses still lock the account (no lost updates of the failure counter)', async () => {
     const u = await createUser(env, 'CASEWORKER');
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => rawLogin(env, u.email, `parallel guess ${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => rawLogin(env, u.email, `parallel guess ${i}`)),
+    );
     for (const r of results) {
       expect([401, 429]).toContain(r.statusCode);
       expectProblem(r, r.statusCode);
     }
-    const state = await env.sql<{ failed_logins: number; locked_until: Date | null }>('SELECT failed_logins, locked_until FROM users WHERE id = $1', [u.id]);
+    const state = await env.sql<{ failed_logins: number; locked_until: Date | null }>(
+      'SELECT failed_logins, locked_until FROM users WHERE id = $1',
+      [u.id],
+    );
     // 6 failures >= 3: the account must be locked and the right password refused.
     const after = await rawLogin(env, u.email, DEFAULT_PASSWORD);
     expect(after.statusCode, `after 6 parallel failures the user row was ${JSON.stringify(state)}`).toBe(429);
@@ -219,7 +286,9 @@ describe('per-IP rate limit (LOGIN_IP_MAX_ATTEMPTS=3 per 1 minute)', () => {
     const ip = '203.0.113.7';
     const start = ipOffsetMs;
     try {
-      for (let i = 0; i < 3; i++) expect401(await rawLogin(ipEnv, `nobody-${uniq()}@example.org`, 'whatever password', ip));
+      for (let i = 0; i < 3; i++) {
+        expect401(await rawLogin(ipEnv, `nobody-${uniq()}@example.org`, 'whatever password', ip));
+      }
       const limited = await rawLogin(ipEnv, u.email, DEFAULT_PASSWORD, ip);
       const p = expectProblem(limited, 429);
       expect(p.type).toMatch(/rate-limited$/);
@@ -267,7 +336,13 @@ describe('access tokens', () => {
   });
 
   it('a non-Bearer scheme or an empty bearer -> 401', async () => {
-    expect401(await env.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Basic ${Buffer.from(`${user.email}:${DEFAULT_PASSWORD}`).toString('base64')}` } }));
+    expect401(
+      await env.app.inject({
+        method: 'GET',
+        url: '/v1/me',
+        headers: { authorization: `Basic ${Buffer.from(`${user.email}:${DEFAULT_PASSWORD}`).toString('base64')}` },
+      }),
+    );
     expect401(await env.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: 'Bearer ' } }));
     expect401(await env.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: tokens.accessToken } }));
   });
@@ -302,7 +377,9 @@ describe('access tokens', () => {
     const longer = `${h}.${b64u({ ...original, exp: (original.exp as number) + 86_400 })}.${s}`;
     expect401(await me(env, longer));
     // The tampered admin token did not grant admin access either.
-    expect401(await env.app.inject({ method: 'GET', url: '/v1/users', headers: { authorization: `Bearer ${asAdmin}` } }));
+    expect401(
+      await env.app.inject({ method: 'GET', url: '/v1/users', headers: { authorization: `Bearer ${asAdmin}` } }),
+    );
   });
 
   it('alg "none" -> 401', async () => {
@@ -363,7 +440,9 @@ describe('access tokens', () => {
     const u = await createUser(env, 'LAWYER');
     const t = await login(env, u.email);
     expect((await me(env, t.accessToken)).statusCode).toBe(200);
-    await env.sql(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [decodePayload(t.accessToken).sid]);
+    await env.sql(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
+      decodePayload(t.accessToken).sid,
+    ]);
     expect401(await me(env, t.accessToken));
     expect401(await refresh(env, t.refreshToken));
   });
@@ -397,9 +476,10 @@ describe('refresh tokens', () => {
     expect401(await refresh(env, first.refreshToken)); // the stolen, already rotated token
     expect401(await me(env, third.accessToken));
     expect401(await refresh(env, third.refreshToken));
-    const rows = await env.sql<{ revoked_at: Date | null; revoke_reason: string | null }>('SELECT revoked_at, revoke_reason FROM sessions WHERE id = $1', [
-      decodePayload(first.accessToken).sid,
-    ]);
+    const rows = await env.sql<{ revoked_at: Date | null; revoke_reason: string | null }>(
+      'SELECT revoked_at, revoke_reason FROM sessions WHERE id = $1',
+      [decodePayload(first.accessToken).sid],
+    );
     expect(rows[0].revoked_at).not.toBeNull();
     expect(rows[0].revoke_reason).toBe('refresh_token_reuse');
   });
@@ -417,20 +497,33 @@ describe('refresh tokens', () => {
     for (let round = 0; round < 4; round++) {
       const u = await createUser(env, 'CASEWORKER');
       const t = await login(env, u.email);
-      const results = await Promise.all([refresh(env, t.refreshToken), refresh(env, t.refreshToken), refresh(env, t.refreshToken)]);
+      const results = await Promise.all([
+        refresh(env, t.refreshToken),
+        refresh(env, t.refreshToken),
+        refresh(env, t.refreshToken),
+      ]);
       const codes = results.map((r) => r.statusCode);
       expect(codes.filter((c) => c === 200).length, JSON.stringify(codes)).toBeLessThanOrEqual(1);
       for (const c of codes) expect([200, 401]).toContain(c);
       for (const r of results.filter((x) => x.statusCode === 401)) expect401(r);
       // Only one new refresh token row may exist for the session (the original plus at most one successor).
-      const rows = await env.sql('SELECT 1 FROM refresh_tokens WHERE session_id = $1', [decodePayload(t.accessToken).sid]);
+      const rows = await env.sql('SELECT 1 FROM refresh_tokens WHERE session_id = $1', [
+        decodePayload(t.accessToken).sid,
+      ]);
       expect(rows.length).toBeLessThanOrEqual(2);
     }
   });
 
   it('rejects an unknown refresh token and extra fields', async () => {
     expect401(await refresh(env, `rt_${randomBytes(32).toString('base64url')}`));
-    expectProblem(await env.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: 'x', userId: randomUUID() } }), 400);
+    expectProblem(
+      await env.app.inject({
+        method: 'POST',
+        url: '/v1/auth/refresh',
+        payload: { refreshToken: 'x', userId: randomUUID() },
+      }),
+      400,
+    );
   });
 });
 
@@ -439,7 +532,12 @@ describe('logout', () => {
     const u = await createUser(env, 'LAWYER');
     const t = await login(env, u.email);
     const other = await login(env, u.email);
-    const res = await env.app.inject({ method: 'POST', url: '/v1/auth/logout', payload: {}, headers: { authorization: `Bearer ${t.accessToken}` } });
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      payload: {},
+      headers: { authorization: `Bearer ${t.accessToken}` },
+    });
     expect(res.statusCode, res.body).toBe(204);
     expect(res.body).toBe('');
     expect401(await me(env, t.accessToken));
@@ -451,7 +549,11 @@ describe('logout', () => {
   it('without any request body (refreshToken is optional) -> 204 and the current session ends', async () => {
     const u = await createUser(env, 'LAWYER');
     const t = await login(env, u.email);
-    const res = await env.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: { authorization: `Bearer ${t.accessToken}` } });
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      headers: { authorization: `Bearer ${t.accessToken}` },
+    });
     expect(res.statusCode, res.body).toBe(204);
     expect401(await me(env, t.accessToken));
   });
@@ -459,7 +561,12 @@ describe('logout', () => {
   it('with the refreshToken of the current session in the body', async () => {
     const u = await createUser(env, 'LAWYER');
     const t = await login(env, u.email);
-    const res = await env.app.inject({ method: 'POST', url: '/v1/auth/logout', payload: { refreshToken: t.refreshToken }, headers: { authorization: `Bearer ${t.accessToken}` } });
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      payload: { refreshToken: t.refreshToken },
+      headers: { authorization: `Bearer ${t.accessToken}` },
+    });
     expect(res.statusCode, res.body).toBe(204);
     expect401(await refresh(env, t.refreshToken));
     expect401(await me(env, t.accessToken));
@@ -470,7 +577,12 @@ describe('logout', () => {
     const vt = await login(env, victim.email);
     const attacker = await createUser(env, 'LAWYER');
     const at = await login(env, attacker.email);
-    const res = await env.app.inject({ method: 'POST', url: '/v1/auth/logout', payload: { refreshToken: vt.refreshToken }, headers: { authorization: `Bearer ${at.accessToken}` } });
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      payload: { refreshToken: vt.refreshToken },
+      headers: { authorization: `Bearer ${at.accessToken}` },
+    });
     expect(res.statusCode).toBe(204);
     expect((await me(env, vt.accessToken)).statusCode).toBe(200);
     expect((await refresh(env, vt.refreshToken)).statusCode).toBe(200);
@@ -514,7 +626,12 @@ describe('admin actions take effect on the next request', () => {
     expect(gone.statusCode, gone.body).toBe(404);
     expect(gone.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(gone.json()).toMatchObject({ status: 404, instance: expect.any(String) });
-    expect(gone.body).not.toContain(path.split('/').pop()!.replace(/\.ics$/, ''));
+    expect(gone.body).not.toContain(
+      path
+        .split('/')
+        .pop()!
+        .replace(/\.ics$/, ''),
+    );
   });
 
   it('revoke-sessions: non-admin 403, unknown user 404', async () => {
@@ -557,7 +674,15 @@ describe('admin actions take effect on the next request', () => {
     expect(res.json().role).toBe('CASEWORKER');
     const p = expectProblem(await demoted.get('/v1/users'), 403);
     expect(p.type).toMatch(/forbidden$/);
-    expectProblem(await demoted.post('/v1/users', { email: `x-${uniq()}@example.org`, displayName: 'X', role: 'ADMIN', password: 'a long enough password' }), 403);
+    expectProblem(
+      await demoted.post('/v1/users', {
+        email: `x-${uniq()}@example.org`,
+        displayName: 'X',
+        role: 'ADMIN',
+        password: 'a long enough password',
+      }),
+      403,
+    );
     expect((await demoted.get('/v1/me')).json().role).toBe('CASEWORKER');
   });
 
@@ -587,10 +712,21 @@ describe('POST /v1/users', () => {
     const admin = await clientFor(env, 'ADMIN');
     const local = `New.Person-${uniq()}`;
     const password = `a strong passphrase ${uniq()}`;
-    const res = await admin.post('/v1/users', { email: `${local}@Example.org`, displayName: 'New Person', role: 'LAWYER', password });
+    const res = await admin.post('/v1/users', {
+      email: `${local}@Example.org`,
+      displayName: 'New Person',
+      role: 'LAWYER',
+      password,
+    });
     expect(res.statusCode, res.body).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ email: `${local.toLowerCase()}@example.org`, displayName: 'New Person', role: 'LAWYER', active: true, teamIds: [] });
+    expect(body).toMatchObject({
+      email: `${local.toLowerCase()}@example.org`,
+      displayName: 'New Person',
+      role: 'LAWYER',
+      active: true,
+      teamIds: [],
+    });
     expect(res.body).not.toMatch(/argon2|passwordHash|password_hash/i);
     expect(res.body).not.toContain(password);
 
@@ -611,7 +747,12 @@ describe('POST /v1/users', () => {
 
   it('validation: short password 400 naming body.password, bad role 400, unknown field 400, duplicate email 409', async () => {
     const admin = await clientFor(env, 'ADMIN');
-    const base = () => ({ email: `v-${uniq()}@example.org`, displayName: 'Valid Name', role: 'CASEWORKER', password: 'long enough password' });
+    const base = () => ({
+      email: `v-${uniq()}@example.org`,
+      displayName: 'Valid Name',
+      role: 'CASEWORKER',
+      password: 'long enough password',
+    });
 
     const short = expectProblem(await admin.post('/v1/users', { ...base(), password: 'short' }), 400);
     expect(short.errors?.map((e) => e.path)).toContain('body.password');
@@ -621,9 +762,19 @@ describe('POST /v1/users', () => {
     expect(role.errors?.map((e) => e.path)).toContain('body.role');
 
     expectProblem(await admin.post('/v1/users', { ...base(), isAdmin: true }), 400);
-    expectProblem(await admin.post('/v1/users', { ...base(), passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$x$y' }), 400);
+    expectProblem(
+      await admin.post('/v1/users', { ...base(), passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$x$y' }),
+      400,
+    );
 
-    const missing = expectProblem(await admin.post('/v1/users', { email: `v-${uniq()}@example.org`, role: 'CASEWORKER', password: 'long enough password' }), 400);
+    const missing = expectProblem(
+      await admin.post('/v1/users', {
+        email: `v-${uniq()}@example.org`,
+        role: 'CASEWORKER',
+        password: 'long enough password',
+      }),
+      400,
+    );
     expect(missing.errors?.map((e) => e.path)).toContain('body.displayName');
 
     const email = expectProblem(await admin.post('/v1/users', { ...base(), email: 'not-an-email' }), 400);
@@ -643,7 +794,10 @@ describe('POST /v1/users', () => {
     for (const role of ['COORDINATOR', 'CASEWORKER', 'LAWYER'] as const) {
       const c = await clientFor(env, role);
       const email = `sneaky-${uniq()}@example.org`;
-      expectProblem(await c.post('/v1/users', { email, displayName: 'Sneaky', role: 'ADMIN', password: 'long enough password' }), 403);
+      expectProblem(
+        await c.post('/v1/users', { email, displayName: 'Sneaky', role: 'ADMIN', password: 'long enough password' }),
+        403,
+      );
       expect(await env.sql('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
       expectProblem(await c.get('/v1/users'), 403);
       expectProblem(await c.get(`/v1/users/${target.id}`), 403);
@@ -697,7 +851,9 @@ describe('teams', () => {
     const u = await createUser(env, 'CASEWORKER');
     const ok = await admin.post(`/v1/teams/${team}/members`, { userId: u.id });
     expect(ok.statusCode, ok.body).toBe(204);
-    expect(await env.sql('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [team, u.id])).toHaveLength(1);
+    expect(await env.sql('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [team, u.id])).toHaveLength(
+      1,
+    );
 
     const bad = expectProblem(await admin.post(`/v1/teams/${team}/members`, { userId: randomUUID() }), 400);
     expect(bad.errors?.map((e) => e.path)).toContain('body.userId');
@@ -705,14 +861,17 @@ describe('teams', () => {
 
     const cw = await clientFor(env, 'CASEWORKER');
     expectProblem(await cw.post(`/v1/teams/${team}/members`, { userId: cw.userId }), 403);
-    expect(await env.sql('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [team, cw.userId])).toHaveLength(0);
+    expect(
+      await env.sql('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [team, cw.userId]),
+    ).toHaveLength(0);
   });
 
   it('team members are listed to admins and to the team only', async () => {
     const team = await createTeam(env, ['GE']);
     const member = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
     const outsider = await clientFor(env, 'LAWYER');
-    const find = async (c: typeof member) => (await c.get('/v1/teams')).json().items.find((t: { id: string }) => t.id === team);
+    const find = async (c: typeof member) =>
+      (await c.get('/v1/teams')).json().items.find((t: { id: string }) => t.id === team);
     expect((await find(member)).memberIds).toEqual([member.userId]);
     expect((await find(outsider)).memberIds).toBeUndefined();
   });
@@ -731,21 +890,44 @@ describe('lawyer profile', () => {
   it('PUT for a non-lawyer -> 422', async () => {
     const admin = await clientFor(env, 'ADMIN');
     const cw = await createUser(env, 'CASEWORKER');
-    const p = expectProblem(await admin.put(`/v1/users/${cw.id}/lawyer-profile`, { jurisdictions: ['AM'], languages: ['ru'], phone: '+374 10 000000' }), 422);
+    const p = expectProblem(
+      await admin.put(`/v1/users/${cw.id}/lawyer-profile`, {
+        jurisdictions: ['AM'],
+        languages: ['ru'],
+        phone: '+374 10 000000',
+      }),
+      422,
+    );
     expect(p.type).toMatch(/unprocessable$/);
     expect(await env.sql('SELECT 1 FROM lawyer_profiles WHERE user_id = $1', [cw.id])).toHaveLength(0);
-    expectProblem(await admin.put(`/v1/users/${randomUUID()}/lawyer-profile`, { jurisdictions: ['AM'], languages: ['ru'] }), 404);
+    expectProblem(
+      await admin.put(`/v1/users/${randomUUID()}/lawyer-profile`, { jurisdictions: ['AM'], languages: ['ru'] }),
+      404,
+    );
   });
 
   it('PUT for a lawyer -> 200 with phone echoed; phone_enc holds ciphertext only', async () => {
     const admin = await clientFor(env, 'ADMIN');
     const lawyer = await createUser(env, 'LAWYER');
     const phone = `+374 91 ${Math.floor(100000 + Math.random() * 899999)}`;
-    const res = await admin.put(`/v1/users/${lawyer.id}/lawyer-profile`, { jurisdictions: ['AM', 'GE'], languages: ['ru', 'hy'], organisation: 'Legal Aid Yerevan', phone });
+    const res = await admin.put(`/v1/users/${lawyer.id}/lawyer-profile`, {
+      jurisdictions: ['AM', 'GE'],
+      languages: ['ru', 'hy'],
+      organisation: 'Legal Aid Yerevan',
+      phone,
+    });
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ userId: lawyer.id, jurisdictions: ['AM', 'GE'], languages: ['ru', 'hy'], organisation: 'Legal Aid Yerevan', phone });
+    expect(res.json()).toMatchObject({
+      userId: lawyer.id,
+      jurisdictions: ['AM', 'GE'],
+      languages: ['ru', 'hy'],
+      organisation: 'Legal Aid Yerevan',
+      phone,
+    });
 
-    const [row] = await env.sql<{ phone_enc: string }>('SELECT phone_enc FROM lawyer_profiles WHERE user_id = $1', [lawyer.id]);
+    const [row] = await env.sql<{ phone_enc: string }>('SELECT phone_enc FROM lawyer_profiles WHERE user_id = $1', [
+      lawyer.id,
+    ]);
     expect(row.phone_enc).toBeTruthy();
     expect(row.phone_enc).not.toContain(phone);
     expect(row.phone_enc).not.toContain(phone.replace(/\D/g, '').slice(-6));
@@ -756,14 +938,20 @@ describe('lawyer profile', () => {
     expect(got.statusCode).toBe(200);
     expect(got.json().phone).toBe(phone);
     // Nothing in the audit trail holds the phone in clear.
-    const audit = await env.sql<{ t: string }>(`SELECT row_to_json(a)::text AS t FROM audit_entries a WHERE entity_id = $1`, [lawyer.id]);
+    const audit = await env.sql<{ t: string }>(
+      `SELECT row_to_json(a)::text AS t FROM audit_entries a WHERE entity_id = $1`,
+      [lawyer.id],
+    );
     expect(audit.length).toBeGreaterThan(0);
     for (const a of audit) expect(a.t).not.toContain(phone);
   });
 
   it('lawyer-profile routes are admin-only', async () => {
     const lawyer = await clientFor(env, 'LAWYER');
-    expectProblem(await lawyer.put(`/v1/users/${lawyer.userId}/lawyer-profile`, { jurisdictions: ['AM'], languages: ['ru'] }), 403);
+    expectProblem(
+      await lawyer.put(`/v1/users/${lawyer.userId}/lawyer-profile`, { jurisdictions: ['AM'], languages: ['ru'] }),
+      403,
+    );
     expectProblem(await lawyer.get(`/v1/users/${lawyer.userId}/lawyer-profile`), 403);
   });
 });
@@ -820,8 +1008,12 @@ describe('loadConfig', () => {
   });
 
   it('rejects short and low-variety JWT secrets', () => {
-    expect(problemsOf({ ...base(), JWT_SECRET: 'Xy7#kL9!q' }).problems.some((p) => p.includes('JWT_SECRET'))).toBe(true);
-    expect(problemsOf({ ...base(), JWT_SECRET: 'ab'.repeat(40) }).problems.some((p) => p.includes('JWT_SECRET'))).toBe(true);
+    expect(problemsOf({ ...base(), JWT_SECRET: 'Xy7#kL9!q' }).problems.some((p) => p.includes('JWT_SECRET'))).toBe(
+      true,
+    );
+    expect(problemsOf({ ...base(), JWT_SECRET: 'ab'.repeat(40) }).problems.some((p) => p.includes('JWT_SECRET'))).toBe(
+      true,
+    );
     expect(problemsOf({ ...base(), JWT_SECRET: '' }).problems.some((p) => p.includes('JWT_SECRET'))).toBe(true);
   });
 
@@ -838,10 +1030,17 @@ describe('loadConfig', () => {
     ];
     for (const spec of cases) {
       const { problems } = problemsOf({ ...base(), ENCRYPTION_KEYS: spec });
-      expect(problems.some((p) => p.includes('ENCRYPTION_KEYS')), `${spec}: ${problems.join(' | ')}`).toBe(true);
+      expect(
+        problems.some((p) => p.includes('ENCRYPTION_KEYS')),
+        `${spec}: ${problems.join(' | ')}`,
+      ).toBe(true);
     }
     // One good key followed by a bad one is still refused.
-    expect(problemsOf({ ...base(), ENCRYPTION_KEYS: `k1:${key},k2:short` }).problems.some((p) => p.includes('ENCRYPTION_KEYS'))).toBe(true);
+    expect(
+      problemsOf({ ...base(), ENCRYPTION_KEYS: `k1:${key},k2:short` }).problems.some((p) =>
+        p.includes('ENCRYPTION_KEYS'),
+      ),
+    ).toBe(true);
   });
 
   it('a malformed ENCRYPTION_KEYS entry is not echoed into the error (the key itself must not leak to logs)', () => {
@@ -853,8 +1052,16 @@ describe('loadConfig', () => {
 
   it('rejects a BLIND_INDEX_KEY equal to an encryption key, and a malformed one', () => {
     const key = randomBytes(32).toString('base64');
-    expect(problemsOf({ ...base(), ENCRYPTION_KEYS: `t1:${key}`, BLIND_INDEX_KEY: key }).problems.some((p) => p.includes('BLIND_INDEX_KEY'))).toBe(true);
-    expect(problemsOf({ ...base(), BLIND_INDEX_KEY: randomBytes(16).toString('base64') }).problems.some((p) => p.includes('BLIND_INDEX_KEY'))).toBe(true);
+    expect(
+      problemsOf({ ...base(), ENCRYPTION_KEYS: `t1:${key}`, BLIND_INDEX_KEY: key }).problems.some((p) =>
+        p.includes('BLIND_INDEX_KEY'),
+      ),
+    ).toBe(true);
+    expect(
+      problemsOf({ ...base(), BLIND_INDEX_KEY: randomBytes(16).toString('base64') }).problems.some((p) =>
+        p.includes('BLIND_INDEX_KEY'),
+      ),
+    ).toBe(true);
   });
 
   it('missing DATABASE_URL (and other required values) -> ConfigError listing every name', () => {
@@ -871,11 +1078,17 @@ describe('loadConfig', () => {
     const all = problemsOf(many);
     for (const name of ['DATABASE_URL', 'JWT_SECRET', 'ENCRYPTION_KEYS']) expect(all.err.message).toContain(name);
 
-    expect(problemsOf({ ...base(), DATABASE_URL: 'not a url' }).problems.some((p) => p.includes('DATABASE_URL'))).toBe(true);
+    expect(problemsOf({ ...base(), DATABASE_URL: 'not a url' }).problems.some((p) => p.includes('DATABASE_URL'))).toBe(
+      true,
+    );
   });
 
   it('rejects argon2 parameters below the OWASP floor', () => {
-    expect(problemsOf({ ...base(), ARGON2_MEMORY_KIB: '4096' }).problems.some((p) => p.includes('ARGON2_MEMORY_KIB'))).toBe(true);
-    expect(problemsOf({ ...base(), ARGON2_TIME_COST: '1' }).problems.some((p) => p.includes('ARGON2_TIME_COST'))).toBe(true);
+    expect(
+      problemsOf({ ...base(), ARGON2_MEMORY_KIB: '4096' }).problems.some((p) => p.includes('ARGON2_MEMORY_KIB')),
+    ).toBe(true);
+    expect(problemsOf({ ...base(), ARGON2_TIME_COST: '1' }).problems.some((p) => p.includes('ARGON2_TIME_COST'))).toBe(
+      true,
+    );
   });
 });

@@ -3,7 +3,18 @@
 // order with an id tiebreak, filtered pages, limit and cursor validation).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, createCase, createTeam, createUser, expectProblem, personBody, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createCase,
+  createTeam,
+  createUser,
+  expectProblem,
+  personBody,
+  setupTestEnv,
+  uniq,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 
 let env: TestEnv;
 /** When set, the app's clock is frozen at this instant (to force createdAt ties). */
@@ -44,7 +55,12 @@ describe('case list filters', () => {
     cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamA, teamB] });
     lawyerId = (await createUser(env, 'LAWYER')).id;
     await open('am', teamA, { hostCountry: 'AM', summary: 'Plain detention story' });
-    await open('ge', teamA, { hostCountry: 'GE', status: 'MONITORING', riskLevel: 'LOW', summary: `Travel ban, token summ${tag}` });
+    await open('ge', teamA, {
+      hostCountry: 'GE',
+      status: 'MONITORING',
+      riskLevel: 'LOW',
+      summary: `Travel ban, token summ${tag}`,
+    });
     await open('kz', teamB, { hostCountry: 'KZ', riskLevel: 'CRITICAL' }, `Pseud${tag}Name`);
     await open('am2', teamA, { hostCountry: 'AM', status: 'RELOCATED' });
     const a = await cw.post(`/v1/cases/${ids.am2}/assignments`, { lawyerId, role: 'LEAD' });
@@ -130,7 +146,11 @@ describe('case list pagination', () => {
   }
 
   async function expectedOrder(teamId: string) {
-    return (await env.sql<{ id: string }>('SELECT id FROM cases WHERE team_id = $1 ORDER BY created_at DESC, id DESC', [teamId])).map((r) => r.id);
+    return (
+      await env.sql<{ id: string }>('SELECT id FROM cases WHERE team_id = $1 ORDER BY created_at DESC, id DESC', [
+        teamId,
+      ])
+    ).map((r) => r.id);
   }
 
   it('limit=2 over 5 cases: pages of 2,2,1 cover each case once in createdAt-desc order; nextCursor null at the end', async () => {
@@ -215,7 +235,10 @@ describe('case list pagination', () => {
   it('a well-formed cursor whose id is not a UUID -> 400 querystring.cursor, not 500', async () => {
     const team = await createTeam(env, ['AM']);
     const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
-    for (const cursor of [b64({ t: new Date().toISOString(), id: 'not-a-uuid' }), b64({ t: new Date().toISOString(), id: '' })]) {
+    for (const cursor of [
+      b64({ t: new Date().toISOString(), id: 'not-a-uuid' }),
+      b64({ t: new Date().toISOString(), id: '' }),
+    ]) {
       const res = await cw.get(`/v1/cases?cursor=${encodeURIComponent(cursor)}`);
       expectProblem(res, 400, 'querystring.cursor');
       const people = await cw.get(`/v1/people?cursor=${encodeURIComponent(cursor)}`);

@@ -4,7 +4,20 @@
 // history kept) and the case timeline that merges them.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, countRows, createCase, createTeam, createUser, chargeBody, eventBody, expectProblem, setupTestEnv, writeSnapshot, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  countRows,
+  createCase,
+  createTeam,
+  createUser,
+  chargeBody,
+  eventBody,
+  expectProblem,
+  setupTestEnv,
+  writeSnapshot,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -22,14 +35,40 @@ describe('charges', () => {
 
   it('creates, lists and patches a charge (If-Match), with filedOn round-tripping as a calendar date', async () => {
     const c = await createCase(cw, team);
-    const res = await cw.post(`/v1/cases/${c.caseId}/charges`, chargeBody({ filedOn: '2024-02-29', politicalMotivation: 'CONFIRMED' }));
+    const res = await cw.post(
+      `/v1/cases/${c.caseId}/charges`,
+      chargeBody({ filedOn: '2024-02-29', politicalMotivation: 'CONFIRMED' }),
+    );
     expect(res.statusCode, res.body).toBe(201);
     const ch = res.json();
-    expect(ch).toMatchObject({ caseId: c.caseId, issuingCountry: 'RU', code: 'RU-CC', article: '207.3', category: 'FAKES', mechanism: 'CIS_INTERSTATE_SEARCH', status: 'WANTED', filedOn: '2024-02-29', politicalMotivation: 'CONFIRMED', version: 1 });
-    const [row] = await env.sql<{ d: string }>("SELECT to_char(filed_on, 'YYYY-MM-DD') AS d FROM charges WHERE id = $1", [ch.id]);
+    expect(ch).toMatchObject({
+      caseId: c.caseId,
+      issuingCountry: 'RU',
+      code: 'RU-CC',
+      article: '207.3',
+      category: 'FAKES',
+      mechanism: 'CIS_INTERSTATE_SEARCH',
+      status: 'WANTED',
+      filedOn: '2024-02-29',
+      politicalMotivation: 'CONFIRMED',
+      version: 1,
+    });
+    const [row] = await env.sql<{ d: string }>(
+      "SELECT to_char(filed_on, 'YYYY-MM-DD') AS d FROM charges WHERE id = $1",
+      [ch.id],
+    );
     expect(row.d).toBe('2024-02-29');
 
-    const second = await cw.post(`/v1/cases/${c.caseId}/charges`, chargeBody({ code: 'RU-CC', article: '280.3', category: 'DISCREDITING_ARMY', mechanism: 'DOMESTIC', status: 'CHARGED' }));
+    const second = await cw.post(
+      `/v1/cases/${c.caseId}/charges`,
+      chargeBody({
+        code: 'RU-CC',
+        article: '280.3',
+        category: 'DISCREDITING_ARMY',
+        mechanism: 'DOMESTIC',
+        status: 'CHARGED',
+      }),
+    );
     expect(second.statusCode, second.body).toBe(201);
     expect(second.json().filedOn).toBeNull();
     expect(second.json().politicalMotivation).toBeNull();
@@ -39,15 +78,34 @@ describe('charges', () => {
     expect(list.json().items.map((i: { id: string }) => i.id)).toEqual([ch.id, second.json().id]);
     expect(list.json().items[0].filedOn).toBe('2024-02-29');
 
-    const patched = await cw.patch(`/v1/charges/${ch.id}`, { status: 'CONVICTED_IN_ABSENTIA', filedOn: '2023-12-31', mechanism: 'INTERPOL_RED_NOTICE' }, { 'if-match': '"1"' });
+    const patched = await cw.patch(
+      `/v1/charges/${ch.id}`,
+      { status: 'CONVICTED_IN_ABSENTIA', filedOn: '2023-12-31', mechanism: 'INTERPOL_RED_NOTICE' },
+      { 'if-match': '"1"' },
+    );
     expect(patched.statusCode, patched.body).toBe(200);
     expect(patched.headers.etag).toBe('"2"');
-    expect(patched.json()).toMatchObject({ id: ch.id, status: 'CONVICTED_IN_ABSENTIA', filedOn: '2023-12-31', mechanism: 'INTERPOL_RED_NOTICE', article: '207.3', version: 2 });
+    expect(patched.json()).toMatchObject({
+      id: ch.id,
+      status: 'CONVICTED_IN_ABSENTIA',
+      filedOn: '2023-12-31',
+      mechanism: 'INTERPOL_RED_NOTICE',
+      article: '207.3',
+      version: 2,
+    });
 
     expectProblem(await cw.patch(`/v1/charges/${ch.id}`, { status: 'DROPPED' }, { 'if-match': '"1"' }), 412);
     expectProblem(await cw.patch(`/v1/charges/${ch.id}`, { status: 'DROPPED' }), 428);
-    expectProblem(await cw.patch(`/v1/charges/${ch.id}`, { status: 'GONE' }, { 'if-match': '"2"' }), 400, 'body.status');
-    expectProblem(await cw.patch(`/v1/charges/${ch.id}`, { filedOn: '2023-02-30' }, { 'if-match': '"2"' }), 400, 'body.filedOn');
+    expectProblem(
+      await cw.patch(`/v1/charges/${ch.id}`, { status: 'GONE' }, { 'if-match': '"2"' }),
+      400,
+      'body.status',
+    );
+    expectProblem(
+      await cw.patch(`/v1/charges/${ch.id}`, { filedOn: '2023-02-30' }, { 'if-match': '"2"' }),
+      400,
+      'body.filedOn',
+    );
     expectProblem(await cw.patch(`/v1/charges/${randomUUID()}`, { status: 'DROPPED' }, { 'if-match': '"1"' }), 404);
     expectProblem(await cw.patch('/v1/charges/nope', { status: 'DROPPED' }, { 'if-match': '"1"' }), 400, 'params.id');
 
@@ -56,7 +114,9 @@ describe('charges', () => {
     expect(cleared.json()).toMatchObject({ filedOn: null, status: 'CONVICTED_IN_ABSENTIA', version: 3 });
 
     // a patch that does not mention filedOn keeps it
-    expect((await cw.patch(`/v1/charges/${ch.id}`, { filedOn: '2022-01-01' }, { 'if-match': '"3"' })).statusCode).toBe(200);
+    expect((await cw.patch(`/v1/charges/${ch.id}`, { filedOn: '2022-01-01' }, { 'if-match': '"3"' })).statusCode).toBe(
+      200,
+    );
     const kept = await cw.patch(`/v1/charges/${ch.id}`, { politicalMotivation: 'LIKELY' }, { 'if-match': '"4"' });
     expect(kept.statusCode, kept.body).toBe(200);
     expect(kept.json()).toMatchObject({ filedOn: '2022-01-01', politicalMotivation: 'LIKELY', version: 5 });
@@ -73,9 +133,14 @@ describe('charges', () => {
         const res = await cw.post(`/v1/cases/${c.caseId}/charges`, chargeBody({ filedOn: '2024-03-01' }));
         expect(res.statusCode, res.body).toBe(201);
         expect(res.json().filedOn).toBe('2024-03-01');
-        const listed = (await cw.get(`/v1/cases/${c.caseId}/charges`)).json().items.find((i: { id: string }) => i.id === res.json().id);
+        const listed = (await cw.get(`/v1/cases/${c.caseId}/charges`))
+          .json()
+          .items.find((i: { id: string }) => i.id === res.json().id);
         expect(listed.filedOn).toBe('2024-03-01');
-        const [row] = await env.sql<{ d: string }>("SELECT to_char(filed_on, 'YYYY-MM-DD') AS d FROM charges WHERE id = $1", [res.json().id]);
+        const [row] = await env.sql<{ d: string }>(
+          "SELECT to_char(filed_on, 'YYYY-MM-DD') AS d FROM charges WHERE id = $1",
+          [res.json().id],
+        );
         expect(row.d).toBe('2024-03-01');
       }
     } finally {
@@ -95,7 +160,10 @@ describe('events', () => {
 
   it('creates an event with occurredAt as a calendar date (midnight UTC, precision DAY by default)', async () => {
     const c = await createCase(cw, team);
-    const res = await cw.post(`/v1/cases/${c.caseId}/events`, eventBody({ occurredAt: '2026-03-01', city: 'Yerevan', details: 'Held at the airport on arrival', termDays: 40 }));
+    const res = await cw.post(
+      `/v1/cases/${c.caseId}/events`,
+      eventBody({ occurredAt: '2026-03-01', city: 'Yerevan', details: 'Held at the airport on arrival', termDays: 40 }),
+    );
     expect(res.statusCode, res.body).toBe(201);
     const e = res.json();
     expect(e).toMatchObject({
@@ -166,13 +234,26 @@ describe('events', () => {
     const c = await createCase(cw, team);
     const url = `/v1/cases/${c.caseId}/events`;
     const late = (await cw.post(url, eventBody({ occurredAt: '2026-03-01', details: 'late' }))).json();
-    const early = (await cw.post(url, eventBody({ type: 'THREAT', occurredAt: '2025-12-31T23:00:00-02:00', details: 'early' }))).json();
-    const middle = (await cw.post(url, eventBody({ type: 'SURVEILLANCE', occurredAt: '2026-02-15T08:00:00+05:00' }))).json();
+    const early = (
+      await cw.post(url, eventBody({ type: 'THREAT', occurredAt: '2025-12-31T23:00:00-02:00', details: 'early' }))
+    ).json();
+    const middle = (
+      await cw.post(url, eventBody({ type: 'SURVEILLANCE', occurredAt: '2026-02-15T08:00:00+05:00' }))
+    ).json();
     const res = await cw.get(url);
     expect(res.statusCode, res.body).toBe(200);
-    const items = res.json().items as { id: string; occurredAt: string; details: string | null; detailsVisible: boolean }[];
+    const items = res.json().items as {
+      id: string;
+      occurredAt: string;
+      details: string | null;
+      detailsVisible: boolean;
+    }[];
     expect(items.map((i) => i.id)).toEqual([early.id, middle.id, late.id]);
-    expect(items.map((i) => i.occurredAt)).toEqual(['2026-01-01T01:00:00.000Z', '2026-02-15T03:00:00.000Z', '2026-03-01T00:00:00.000Z']);
+    expect(items.map((i) => i.occurredAt)).toEqual([
+      '2026-01-01T01:00:00.000Z',
+      '2026-02-15T03:00:00.000Z',
+      '2026-03-01T00:00:00.000Z',
+    ]);
     expect(items.every((i) => i.detailsVisible)).toBe(true);
     expect(items.map((i) => i.details)).toEqual(['early', null, 'late']);
   });
@@ -180,10 +261,29 @@ describe('events', () => {
   it('PATCH /v1/events/:id with If-Match updates fields; stale -> 412; missing -> 428', async () => {
     const c = await createCase(cw, team);
     const e = (await cw.post(`/v1/cases/${c.caseId}/events`, eventBody({ details: 'first', termDays: 30 }))).json();
-    const res = await cw.patch(`/v1/events/${e.id}`, { outcome: 'Released on bail', details: 'second', termDays: null, occurredAt: '2026-03-02T12:00:00Z', verification: 'VERIFIED' }, { 'if-match': '"1"' });
+    const res = await cw.patch(
+      `/v1/events/${e.id}`,
+      {
+        outcome: 'Released on bail',
+        details: 'second',
+        termDays: null,
+        occurredAt: '2026-03-02T12:00:00Z',
+        verification: 'VERIFIED',
+      },
+      { 'if-match': '"1"' },
+    );
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers.etag).toBe('"2"');
-    expect(res.json()).toMatchObject({ id: e.id, outcome: 'Released on bail', details: 'second', termDays: null, occurredAt: '2026-03-02T12:00:00.000Z', verification: 'VERIFIED', type: 'DETENTION', version: 2 });
+    expect(res.json()).toMatchObject({
+      id: e.id,
+      outcome: 'Released on bail',
+      details: 'second',
+      termDays: null,
+      occurredAt: '2026-03-02T12:00:00.000Z',
+      verification: 'VERIFIED',
+      type: 'DETENTION',
+      version: 2,
+    });
     expectProblem(await cw.patch(`/v1/events/${e.id}`, { outcome: 'x' }, { 'if-match': '"1"' }), 412);
     expectProblem(await cw.patch(`/v1/events/${e.id}`, { outcome: 'x' }), 428);
     expectProblem(await cw.patch(`/v1/events/${e.id}`, { type: 'PICNIC' }, { 'if-match': '"2"' }), 400, 'body.type');
@@ -255,8 +355,16 @@ describe('assignments and timeline', () => {
     const c = await createCase(cw, team);
     const other = await createUser(env, 'CASEWORKER', { teamIds: [team] });
     const before = await writeSnapshot(env);
-    expectProblem(await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: other.id, role: 'LEAD' }), 400, 'body.lawyerId');
-    expectProblem(await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: randomUUID(), role: 'LEAD' }), 400, 'body.lawyerId');
+    expectProblem(
+      await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: other.id, role: 'LEAD' }),
+      400,
+      'body.lawyerId',
+    );
+    expectProblem(
+      await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: randomUUID(), role: 'LEAD' }),
+      400,
+      'body.lawyerId',
+    );
     expect(await writeSnapshot(env)).toEqual(before);
   });
 
@@ -264,14 +372,25 @@ describe('assignments and timeline', () => {
     const c = await createCase(cw, team);
     const lawyer = await createUser(env, 'LAWYER');
     const charge = (await cw.post(`/v1/cases/${c.caseId}/charges`, chargeBody({ filedOn: '2024-05-01' }))).json();
-    const event = (await cw.post(`/v1/cases/${c.caseId}/events`, eventBody({ occurredAt: '2025-06-01T09:00:00+04:00', city: 'Gyumri', details: 'secret' }))).json();
+    const event = (
+      await cw.post(
+        `/v1/cases/${c.caseId}/events`,
+        eventBody({ occurredAt: '2025-06-01T09:00:00+04:00', city: 'Gyumri', details: 'secret' }),
+      )
+    ).json();
     const a = (await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: lawyer.id, role: 'LEAD' })).json();
     await new Promise((r) => setTimeout(r, 5));
     expect((await cw.del(`/v1/cases/${c.caseId}/assignments/${a.id}`)).statusCode).toBe(204);
 
     const res = await cw.get(`/v1/cases/${c.caseId}/timeline`);
     expect(res.statusCode, res.body).toBe(200);
-    const items = res.json().items as { kind: string; at: string; id: string; summary: string; data: Record<string, unknown> }[];
+    const items = res.json().items as {
+      kind: string;
+      at: string;
+      id: string;
+      summary: string;
+      data: Record<string, unknown>;
+    }[];
     expect(items.map((i) => [i.kind, i.id])).toEqual([
       ['charge', charge.id],
       ['event', event.id],

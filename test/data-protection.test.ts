@@ -48,7 +48,12 @@ afterAll(async () => {
 /** None of the secret() values, in any of the forms a log line could hold it, is in the app's log. */
 function expectNoSensitiveInLogs() {
   const text = env.logs.join('');
-  const forms = (s: string) => [s, encodeURIComponent(s), new URLSearchParams({ x: s }).toString().slice(2), JSON.stringify(s).slice(1, -1)];
+  const forms = (s: string) => [
+    s,
+    encodeURIComponent(s),
+    new URLSearchParams({ x: s }).toString().slice(2),
+    JSON.stringify(s).slice(1, -1),
+  ];
   for (const s of sensitive) {
     for (const f of forms(s)) expect(text.includes(f), `log contains ${JSON.stringify(f)}`).toBe(false);
   }
@@ -62,17 +67,27 @@ const letters = () =>
     .join('');
 
 /** A person body with this legal name and no date of birth unless given (the rotation counts depend on it). */
-const personBody = (legalName: string, over: Record<string, unknown> = {}) => personBodyWith({ legalName, dateOfBirth: undefined, ...over });
+const personBody = (legalName: string, over: Record<string, unknown> = {}) =>
+  personBodyWith({ legalName, dateOfBirth: undefined, ...over });
 
-
-async function newPerson(cw: Client, legalName: string, over: Record<string, unknown> = {}, headers?: Record<string, string>) {
+async function newPerson(
+  cw: Client,
+  legalName: string,
+  over: Record<string, unknown> = {},
+  headers?: Record<string, string>,
+) {
   const res = await cw.post('/v1/people', personBody(legalName, over), headers);
   expect(res.statusCode, res.body).toBe(201);
   return res.json() as { id: string; pseudonym: string; legalName: string };
 }
 
 async function newCase(cw: Client, personId: string, teamId: string) {
-  const res = await cw.post('/v1/cases', { personId, teamId, hostCountry: 'AM', summary: 'Detained on a CIS interstate search' });
+  const res = await cw.post('/v1/cases', {
+    personId,
+    teamId,
+    hostCountry: 'AM',
+    summary: 'Detained on a CIS interstate search',
+  });
   expect(res.statusCode, res.body).toBe(201);
   return res.json() as { id: string; version: number; reference: string };
 }
@@ -85,18 +100,34 @@ async function rowTexts(table: string, where = 'TRUE', params: unknown[] = []): 
 function expectNoneContains(texts: string[], needles: string[]) {
   for (const t of texts) {
     const lower = t.toLowerCase();
-    for (const n of needles) expect(lower.includes(n.toLowerCase()), `found ${JSON.stringify(n)} in ${t.slice(0, 300)}`).toBe(false);
+    for (const n of needles) {
+      expect(lower.includes(n.toLowerCase()), `found ${JSON.stringify(n)} in ${t.slice(0, 300)}`).toBe(false);
+    }
   }
 }
 
 async function auditChain(admin: Client, caseId: string) {
   const res = await admin.get(`/v1/audit?caseId=${caseId}&limit=500`);
   expect(res.statusCode, res.body).toBe(200);
-  return res.json().items as { id: string; leafIndex: number | null; seq: number | null; action: string; entityType: string; entityId: string | null; caseId: string | null; changes: Record<string, unknown> | null; prevHash: string | null; hash: string | null; actorId: string | null }[];
+  return res.json().items as {
+    id: string;
+    leafIndex: number | null;
+    seq: number | null;
+    action: string;
+    entityType: string;
+    entityId: string | null;
+    caseId: string | null;
+    changes: Record<string, unknown> | null;
+    prevHash: string | null;
+    hash: string | null;
+    actorId: string | null;
+  }[];
 }
 
 async function auditCount(caseId: string) {
-  const [{ n }] = await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE chain = $1', [caseId]);
+  const [{ n }] = await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE chain = $1', [
+    caseId,
+  ]);
   return n;
 }
 
@@ -106,7 +137,9 @@ async function freshChain(n: number) {
   const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
   const p = await newPerson(cw, secret(`Chain Personov${letters()}`));
   const c = await newCase(cw, p.id, team);
-  for (let i = 1; i < n; i++) expect((await cw.post(`/v1/cases/${c.id}/charges`, chargeBody({ article: `20${i}` }))).statusCode).toBe(201);
+  for (let i = 1; i < n; i++) {
+    expect((await cw.post(`/v1/cases/${c.id}/charges`, chargeBody({ article: `20${i}` }))).statusCode).toBe(201);
+  }
   expect(await auditCount(c.id)).toBe(n);
   return c.id;
 }
@@ -143,12 +176,19 @@ describe('personal data is only ciphertext in the raw tables', () => {
     expect(ev.json().details).toBe(details);
 
     const lawyer = await createUser(env, 'LAWYER');
-    const lp = await admin.put(`/v1/users/${lawyer.id}/lawyer-profile`, { jurisdictions: ['AM'], languages: ['ru', 'hy'], organisation: 'Free Bar', phone: lawyerPhone });
+    const lp = await admin.put(`/v1/users/${lawyer.id}/lawyer-profile`, {
+      jurisdictions: ['AM'],
+      languages: ['ru', 'hy'],
+      organisation: 'Free Bar',
+      phone: lawyerPhone,
+    });
     expect(lp.statusCode, lp.body).toBe(200);
     expect(lp.json().phone).toBe(lawyerPhone);
 
     const idemKey = `idem-${uniq()}-people`;
-    const ip = await cw.post('/v1/people', personBody(idemName, { dateOfBirth: '1970-01-31', notes }), { 'idempotency-key': idemKey });
+    const ip = await cw.post('/v1/people', personBody(idemName, { dateOfBirth: '1970-01-31', notes }), {
+      'idempotency-key': idemKey,
+    });
     expect(ip.statusCode, ip.body).toBe(201);
     expect(ip.json().legalName).toBe(idemName);
     // Reading it back (the reveal is audited) must not put values in the audit rows either.
@@ -156,7 +196,19 @@ describe('personal data is only ciphertext in the raw tables', () => {
     expect((await cw.get(`/v1/cases/${kase.id}/events`)).json().items[0].details).toBe(details);
     expect((await admin.get(`/v1/users/${lawyer.id}/lawyer-profile`)).json().phone).toBe(lawyerPhone);
 
-    const needles = [legalName, `Kvartskhava${sfx}`, dob, phoneContact, telegram, notes, details, lawyerPhone, idemName, `Yarmolenkov${sfx}`, '1970-01-31'];
+    const needles = [
+      legalName,
+      `Kvartskhava${sfx}`,
+      dob,
+      phoneContact,
+      telegram,
+      notes,
+      details,
+      lawyerPhone,
+      idemName,
+      `Yarmolenkov${sfx}`,
+      '1970-01-31',
+    ];
     const texts = [
       ...(await rowTexts('people')),
       ...(await rowTexts('events')),
@@ -173,10 +225,12 @@ describe('personal data is only ciphertext in the raw tables', () => {
     // Stored form: v1.<keyId>.<nonce>.<ct>, bound to table/column/row.
     const kid = env.config.crypto.currentKeyId;
     const shape = new RegExp(`^v1\\.${kid}\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]{22,}$`);
-    const [p] = await env.sql<{ legal_name_enc: string; date_of_birth_enc: string; contacts_enc: string; notes_enc: string }>(
-      'SELECT legal_name_enc, date_of_birth_enc, contacts_enc, notes_enc FROM people WHERE id = $1',
-      [person.id],
-    );
+    const [p] = await env.sql<{
+      legal_name_enc: string;
+      date_of_birth_enc: string;
+      contacts_enc: string;
+      notes_enc: string;
+    }>('SELECT legal_name_enc, date_of_birth_enc, contacts_enc, notes_enc FROM people WHERE id = $1', [person.id]);
     for (const v of Object.values(p)) expect(v).toMatch(shape);
     const ref = (column: string) => ({ table: 'people', column, rowId: person.id });
     expect(env.app.crypto.decrypt(p.legal_name_enc, ref('legal_name_enc'))).toBe(legalName);
@@ -189,9 +243,14 @@ describe('personal data is only ciphertext in the raw tables', () => {
 
     const [e] = await env.sql<{ details_enc: string }>('SELECT details_enc FROM events WHERE id = $1', [ev.json().id]);
     expect(e.details_enc).toMatch(shape);
-    const [l] = await env.sql<{ phone_enc: string }>('SELECT phone_enc FROM lawyer_profiles WHERE user_id = $1', [lawyer.id]);
+    const [l] = await env.sql<{ phone_enc: string }>('SELECT phone_enc FROM lawyer_profiles WHERE user_id = $1', [
+      lawyer.id,
+    ]);
     expect(l.phone_enc).toMatch(shape);
-    const [k] = await env.sql<{ response_body: string; status_code: number }>('SELECT response_body, status_code FROM idempotency_keys WHERE user_id = $1 AND key = $2', [cw.userId, idemKey]);
+    const [k] = await env.sql<{ response_body: string; status_code: number }>(
+      'SELECT response_body, status_code FROM idempotency_keys WHERE user_id = $1 AND key = $2',
+      [cw.userId, idemKey],
+    );
     expect(k.status_code).toBe(201);
     expect(k.response_body).toMatch(shape);
 
@@ -240,9 +299,15 @@ describe('ciphertexts are bound to their table, column and row', () => {
     const nameB = secret(`Boris Lebedevsky${letters()}`);
     const a = await newPerson(cw, nameA, { dateOfBirth: '1980-02-02' });
     const b = await newPerson(cw, nameB, { dateOfBirth: '1981-03-03' });
-    const [orig] = await env.sql<{ legal_name_enc: string; date_of_birth_enc: string }>('SELECT legal_name_enc, date_of_birth_enc FROM people WHERE id = $1', [b.id]);
+    const [orig] = await env.sql<{ legal_name_enc: string; date_of_birth_enc: string }>(
+      'SELECT legal_name_enc, date_of_birth_enc FROM people WHERE id = $1',
+      [b.id],
+    );
     try {
-      await env.sql('UPDATE people SET legal_name_enc = (SELECT legal_name_enc FROM people WHERE id = $1) WHERE id = $2', [a.id, b.id]);
+      await env.sql(
+        'UPDATE people SET legal_name_enc = (SELECT legal_name_enc FROM people WHERE id = $1) WHERE id = $2',
+        [a.id, b.id],
+      );
       const res = await cw.get(`/v1/people/${b.id}`);
       const body = expectProblem(res, 500);
       expect(body.requestId).toBeTruthy();
@@ -255,12 +320,19 @@ describe('ciphertexts are bound to their table, column and row', () => {
       expect(okA.json().legalName).toBe(nameA);
 
       // Same row, other column: the legal-name ciphertext moved into date_of_birth_enc.
-      await env.sql('UPDATE people SET legal_name_enc = $1, date_of_birth_enc = $1 WHERE id = $2', [orig.legal_name_enc, b.id]);
+      await env.sql('UPDATE people SET legal_name_enc = $1, date_of_birth_enc = $1 WHERE id = $2', [
+        orig.legal_name_enc,
+        b.id,
+      ]);
       const res2 = await cw.get(`/v1/people/${b.id}`);
       expectProblem(res2, 500);
       expect(res2.body).not.toContain(nameB);
     } finally {
-      await env.sql('UPDATE people SET legal_name_enc = $1, date_of_birth_enc = $2 WHERE id = $3', [orig.legal_name_enc, orig.date_of_birth_enc, b.id]);
+      await env.sql('UPDATE people SET legal_name_enc = $1, date_of_birth_enc = $2 WHERE id = $3', [
+        orig.legal_name_enc,
+        orig.date_of_birth_enc,
+        b.id,
+      ]);
     }
     const back = await cw.get(`/v1/people/${b.id}`);
     expect(back.statusCode).toBe(200);
@@ -281,11 +353,19 @@ describe('duplicate detection through the keyed blind index', () => {
     const ivanCase = await newCase(cw, ivan.id, team);
     const other = await newPerson(cw, 'Ivana Petrova', { dateOfBirth: '1985-05-05' });
 
-    const dup = (c: Client, q: Record<string, string>) => c.get(`/v1/people/duplicates?${new URLSearchParams(q).toString()}`);
+    const dup = (c: Client, q: Record<string, string>) =>
+      c.get(`/v1/people/duplicates?${new URLSearchParams(q).toString()}`);
 
     const withDob = await dup(cw, { legalName: '  PETROV   ivan ', dateOfBirth: '1985-05-05' });
     expect(withDob.statusCode, withDob.body).toBe(200);
-    expect(withDob.json().items).toEqual([{ id: ivan.id, pseudonym: ivan.pseudonym, sameDateOfBirth: true, cases: [{ id: ivanCase.id, reference: ivanCase.reference, teamId: team }] }]);
+    expect(withDob.json().items).toEqual([
+      {
+        id: ivan.id,
+        pseudonym: ivan.pseudonym,
+        sameDateOfBirth: true,
+        cases: [{ id: ivanCase.id, reference: ivanCase.reference, teamId: team }],
+      },
+    ]);
     expect(withDob.body).not.toMatch(/legalName|Ivan/);
 
     const noDob = await dup(cw, { legalName: 'petrov, IVAN' });
@@ -302,15 +382,22 @@ describe('duplicate detection through the keyed blind index', () => {
 
     // Only people the caller may see.
     expect((await dup(outsider, { legalName: 'Ivan Petrov' })).json().items).toEqual([]);
-    expect((await dup(admin, { legalName: 'ivan petrov' })).json().items.map((i: { id: string }) => i.id)).toEqual([ivan.id]);
+    expect((await dup(admin, { legalName: 'ivan petrov' })).json().items.map((i: { id: string }) => i.id)).toEqual([
+      ivan.id,
+    ]);
 
     // Cyrillic ё/е and accents are folded too.
     secret('Пётр Семёнов');
     const piotr = await newPerson(cw, 'Пётр Семёнов');
-    expect((await dup(cw, { legalName: 'СЕМЕНОВ петр' })).json().items.map((i: { id: string }) => i.id)).toEqual([piotr.id]);
+    expect((await dup(cw, { legalName: 'СЕМЕНОВ петр' })).json().items.map((i: { id: string }) => i.id)).toEqual([
+      piotr.id,
+    ]);
 
     // The stored index is a keyed HMAC of the normalised name: no name, not an unkeyed hash.
-    const rows = await env.sql<{ id: string; legal_name_bidx: string; dob_bidx: string | null }>('SELECT id, legal_name_bidx, dob_bidx FROM people WHERE id = ANY($1::uuid[])', [[ivan.id, other.id]]);
+    const rows = await env.sql<{ id: string; legal_name_bidx: string; dob_bidx: string | null }>(
+      'SELECT id, legal_name_bidx, dob_bidx FROM people WHERE id = ANY($1::uuid[])',
+      [[ivan.id, other.id]],
+    );
     const ivanRow = rows.find((r) => r.id === ivan.id)!;
     const otherRow = rows.find((r) => r.id === other.id)!;
     expect(ivanRow.legal_name_bidx).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -322,13 +409,25 @@ describe('duplicate detection through the keyed blind index', () => {
     const norm = normaliseName('Ivan Petrov');
     expect(norm).toBe('ivan petrov');
     expect(ivanRow.legal_name_bidx).not.toBe(createHash('sha256').update(norm).digest('base64url'));
-    expect(ivanRow.legal_name_bidx).not.toBe(createHash('sha256').update(`person.legal_name\u0000${norm}`).digest('base64url'));
-    expect(ivanRow.legal_name_bidx).toBe(createHmac('sha256', env.config.crypto.blindIndexKey).update(`person.legal_name\u0000${norm}`).digest('base64url'));
+    expect(ivanRow.legal_name_bidx).not.toBe(
+      createHash('sha256').update(`person.legal_name\u0000${norm}`).digest('base64url'),
+    );
+    expect(ivanRow.legal_name_bidx).toBe(
+      createHmac('sha256', env.config.crypto.blindIndexKey)
+        .update(`person.legal_name\u0000${norm}`)
+        .digest('base64url'),
+    );
 
     // The duplicate check is audited by count only.
-    const checks = await env.sql<{ r: string }>("SELECT t::text AS r FROM audit_entries t WHERE action = 'person.duplicate_check' AND actor_id = $1", [cw.userId]);
+    const checks = await env.sql<{ r: string }>(
+      "SELECT t::text AS r FROM audit_entries t WHERE action = 'person.duplicate_check' AND actor_id = $1",
+      [cw.userId],
+    );
     expect(checks.length).toBe(5);
-    expectNoneContains(checks.map((c) => c.r), ['ivan', 'petrov', 'петр', 'семен', '1985']);
+    expectNoneContains(
+      checks.map((c) => c.r),
+      ['ivan', 'petrov', 'петр', 'семен', '1985'],
+    );
   });
 });
 
@@ -339,7 +438,8 @@ describe('Idempotency-Key on POST', () => {
   let cw: Client;
   let caseId: string;
   let personId: string;
-  const countEvents = async (id: string) => (await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE case_id = $1', [id]))[0].n;
+  const countEvents = async (id: string) =>
+    (await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE case_id = $1', [id]))[0].n;
 
   beforeAll(async () => {
     team = await createTeam(env);
@@ -372,7 +472,9 @@ describe('Idempotency-Key on POST', () => {
     const c2 = (await newCase(cw, p.id, team)).id;
     const key = `conc-${uniq()}-${uniq()}`;
     const body = eventBody({ type: 'TRAVEL_BAN', details: 'flagged at the airport' });
-    const results = await Promise.all(Array.from({ length: 5 }, () => cw.post(`/v1/cases/${c2}/events`, body, { 'idempotency-key': key })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => cw.post(`/v1/cases/${c2}/events`, body, { 'idempotency-key': key })),
+    );
     const statuses = results.map((r) => r.statusCode);
     for (const s of statuses) expect([201, 409]).toContain(s);
     const fresh = results.filter((r) => r.statusCode === 201 && r.headers['idempotent-replayed'] === undefined);
@@ -391,18 +493,26 @@ describe('Idempotency-Key on POST', () => {
   it('the same key with a different body or path is 422 and writes nothing', async () => {
     const key = `diff-${uniq()}-${uniq()}`;
     const n0 = await countEvents(caseId);
-    const first = await cw.post(`/v1/cases/${caseId}/events`, eventBody({ type: 'THREAT' }), { 'idempotency-key': key });
+    const first = await cw.post(`/v1/cases/${caseId}/events`, eventBody({ type: 'THREAT' }), {
+      'idempotency-key': key,
+    });
     expect(first.statusCode).toBe(201);
-    const changed = await cw.post(`/v1/cases/${caseId}/events`, eventBody({ type: 'ATTACK' }), { 'idempotency-key': key });
+    const changed = await cw.post(`/v1/cases/${caseId}/events`, eventBody({ type: 'ATTACK' }), {
+      'idempotency-key': key,
+    });
     expectProblem(changed, 422);
     expect(changed.headers['idempotent-replayed']).toBeUndefined();
-    const otherPath = await cw.post(`/v1/cases/${caseId}/charges`, eventBody({ type: 'THREAT' }), { 'idempotency-key': key });
+    const otherPath = await cw.post(`/v1/cases/${caseId}/charges`, eventBody({ type: 'THREAT' }), {
+      'idempotency-key': key,
+    });
     expect(otherPath.statusCode).toBeGreaterThanOrEqual(400);
     expectProblem(otherPath, otherPath.statusCode);
     const otherPathValid = await cw.post(`/v1/cases/${caseId}/charges`, chargeBody(), { 'idempotency-key': key });
     expectProblem(otherPathValid, 422);
     expect(await countEvents(caseId)).toBe(n0 + 1);
-    expect((await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM charges WHERE case_id = $1', [caseId]))[0].n).toBe(0);
+    expect(
+      (await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM charges WHERE case_id = $1', [caseId]))[0].n,
+    ).toBe(0);
   });
 
   it('rejects malformed keys with 400 before writing', async () => {
@@ -414,16 +524,25 @@ describe('Idempotency-Key on POST', () => {
     }
     expect(await countEvents(caseId)).toBe(n0);
     // 8 and 200 characters are the bounds.
-    expect((await cw.post(`/v1/cases/${caseId}/events`, eventBody(), { 'idempotency-key': uniq() })).statusCode).toBe(201);
-    expect((await cw.post(`/v1/cases/${caseId}/events`, eventBody(), { 'idempotency-key': `${uniq()}${'y'.repeat(192)}` })).statusCode).toBe(201);
+    expect((await cw.post(`/v1/cases/${caseId}/events`, eventBody(), { 'idempotency-key': uniq() })).statusCode).toBe(
+      201,
+    );
+    expect(
+      (await cw.post(`/v1/cases/${caseId}/events`, eventBody(), { 'idempotency-key': `${uniq()}${'y'.repeat(192)}` }))
+        .statusCode,
+    ).toBe(201);
   });
 
-  it('a failed attempt frees its key; keys are per user (never another user\'s response)', async () => {
+  it("a failed attempt frees its key; keys are per user (never another user's response)", async () => {
     const key = `free-${uniq()}-${uniq()}`;
     const body = eventBody({ type: 'SURVEILLANCE' });
-    const missing = await cw.post(`/v1/cases/00000000-0000-4000-8000-000000000000/events`, body, { 'idempotency-key': key });
+    const missing = await cw.post(`/v1/cases/00000000-0000-4000-8000-000000000000/events`, body, {
+      'idempotency-key': key,
+    });
     expectProblem(missing, 404);
-    expect((await env.sql('SELECT 1 FROM idempotency_keys WHERE user_id = $1 AND key = $2', [cw.userId, key])).length).toBe(0);
+    expect(
+      (await env.sql('SELECT 1 FROM idempotency_keys WHERE user_id = $1 AND key = $2', [cw.userId, key])).length,
+    ).toBe(0);
     const n0 = await countEvents(caseId);
     const ok = await cw.post(`/v1/cases/${caseId}/events`, body, { 'idempotency-key': key });
     expect(ok.statusCode).toBe(201);
@@ -440,7 +559,11 @@ describe('Idempotency-Key on POST', () => {
   it('a rejected request with an Idempotency-Key leaves no key behind', async () => {
     const before = await writeSnapshot(env);
     const key = `idem-${uniq()}-key`;
-    expectProblem(await cw.post('/v1/cases', { personId, teamId: team, hostCountry: 'FR' }, { 'idempotency-key': key }), 400, 'body.hostCountry');
+    expectProblem(
+      await cw.post('/v1/cases', { personId, teamId: team, hostCountry: 'FR' }, { 'idempotency-key': key }),
+      400,
+      'body.hostCountry',
+    );
     expect(await writeSnapshot(env)).toEqual(before);
     // the key is free again: a corrected request with it succeeds
     const ok = await cw.post('/v1/cases', { personId, teamId: team, hostCountry: 'GE' }, { 'idempotency-key': key });
@@ -473,31 +596,49 @@ describe('optimistic concurrency with If-Match', () => {
     expect(ok.headers.etag).toBe('"2"');
 
     const audit0 = await auditCount(caseId);
-    const stale = await cw.patch(`/v1/cases/${caseId}`, { riskLevel: 'LOW', summary: 'overwritten' }, { 'if-match': '"1"' });
+    const stale = await cw.patch(
+      `/v1/cases/${caseId}`,
+      { riskLevel: 'LOW', summary: 'overwritten' },
+      { 'if-match': '"1"' },
+    );
     expectProblem(stale, 412);
-    const [row] = await env.sql<{ version: number; risk_level: string; summary: string }>('SELECT version, risk_level, summary FROM cases WHERE id = $1', [caseId]);
+    const [row] = await env.sql<{ version: number; risk_level: string; summary: string }>(
+      'SELECT version, risk_level, summary FROM cases WHERE id = $1',
+      [caseId],
+    );
     expect(row).toEqual({ version: 2, risk_level: 'HIGH', summary: 'Detained on a CIS interstate search' });
     expect(await auditCount(caseId)).toBe(audit0);
 
     expectProblem(await cw.patch(`/v1/cases/${caseId}`, { riskLevel: 'LOW' }), 428);
     expectProblem(await cw.patch(`/v1/cases/${caseId}`, { riskLevel: 'LOW' }, { 'if-match': 'banana' }), 400);
-    expect((await env.sql<{ version: number }>('SELECT version FROM cases WHERE id = $1', [caseId]))[0].version).toBe(2);
+    expect((await env.sql<{ version: number }>('SELECT version FROM cases WHERE id = $1', [caseId]))[0].version).toBe(
+      2,
+    );
 
     // body.version is the alternative; weak and unquoted forms are accepted.
     const viaBody = await cw.patch(`/v1/cases/${caseId}`, { riskLevel: 'CRITICAL', version: 2 });
     expect(viaBody.statusCode, viaBody.body).toBe(200);
     expect(viaBody.json().version).toBe(3);
     expectProblem(await cw.patch(`/v1/cases/${caseId}`, { riskLevel: 'LOW', version: 2 }), 412);
-    expect((await cw.patch(`/v1/cases/${caseId}`, { status: 'MONITORING' }, { 'if-match': 'W/"3"' })).json().version).toBe(4);
+    expect(
+      (await cw.patch(`/v1/cases/${caseId}`, { status: 'MONITORING' }, { 'if-match': 'W/"3"' })).json().version,
+    ).toBe(4);
   });
 
   it('concurrent PATCHes with the same If-Match: exactly one wins', async () => {
     const v = (await env.sql<{ version: number }>('SELECT version FROM cases WHERE id = $1', [caseId]))[0].version;
-    const results = await Promise.all(['a', 'b', 'c', 'd'].map((s) => cw.patch(`/v1/cases/${caseId}`, { summary: `writer ${s}` }, { 'if-match': `"${v}"` })));
+    const results = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((s) =>
+        cw.patch(`/v1/cases/${caseId}`, { summary: `writer ${s}` }, { 'if-match': `"${v}"` }),
+      ),
+    );
     const statuses = results.map((r) => r.statusCode).sort();
     expect(statuses).toEqual([200, 412, 412, 412]);
     const winner = results.find((r) => r.statusCode === 200)!.json();
-    const [row] = await env.sql<{ version: number; summary: string }>('SELECT version, summary FROM cases WHERE id = $1', [caseId]);
+    const [row] = await env.sql<{ version: number; summary: string }>(
+      'SELECT version, summary FROM cases WHERE id = $1',
+      [caseId],
+    );
     expect(row).toEqual({ version: v + 1, summary: winner.summary });
   });
 
@@ -512,13 +653,19 @@ describe('optimistic concurrency with If-Match', () => {
     expect(ok.headers.etag).toBe('"2"');
     expectProblem(await cw.patch(`/v1/charges/${id}`, { status: 'DROPPED' }, { 'if-match': '"1"' }), 412);
     expectProblem(await cw.patch(`/v1/charges/${id}`, { status: 'DROPPED' }), 428);
-    const [row] = await env.sql<{ version: number; status: string }>('SELECT version, status FROM charges WHERE id = $1', [id]);
+    const [row] = await env.sql<{ version: number; status: string }>(
+      'SELECT version, status FROM charges WHERE id = $1',
+      [id],
+    );
     expect(row).toEqual({ version: 2, status: 'CONVICTED_IN_ABSENTIA' });
     expect((await cw.patch(`/v1/charges/${id}`, { article: '280.3', version: 2 })).json().version).toBe(3);
   });
 
   it('PATCH /v1/events/:id', async () => {
-    const ev = await cw.post(`/v1/cases/${caseId}/events`, eventBody({ details: secret(`first account ${letters()}`) }));
+    const ev = await cw.post(
+      `/v1/cases/${caseId}/events`,
+      eventBody({ details: secret(`first account ${letters()}`) }),
+    );
     expect(ev.statusCode, ev.body).toBe(201);
     const id = ev.json().id;
     const newDetails = secret(`second account ${letters()}`);
@@ -526,12 +673,20 @@ describe('optimistic concurrency with If-Match', () => {
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.json()).toMatchObject({ version: 2, details: newDetails, termDays: 60 });
     expect(ok.headers.etag).toBe('"2"');
-    expectProblem(await cw.patch(`/v1/events/${id}`, { details: 'stale overwrite', termDays: 1 }, { 'if-match': '"1"' }), 412);
+    expectProblem(
+      await cw.patch(`/v1/events/${id}`, { details: 'stale overwrite', termDays: 1 }, { 'if-match': '"1"' }),
+      412,
+    );
     expectProblem(await cw.patch(`/v1/events/${id}`, { termDays: 1 }), 428);
-    const [row] = await env.sql<{ version: number; term_days: number; details_enc: string }>('SELECT version, term_days, details_enc FROM events WHERE id = $1', [id]);
+    const [row] = await env.sql<{ version: number; term_days: number; details_enc: string }>(
+      'SELECT version, term_days, details_enc FROM events WHERE id = $1',
+      [id],
+    );
     expect(row.version).toBe(2);
     expect(row.term_days).toBe(60);
-    expect(env.app.crypto.decrypt(row.details_enc, { table: 'events', column: 'details_enc', rowId: id })).toBe(newDetails);
+    expect(env.app.crypto.decrypt(row.details_enc, { table: 'events', column: 'details_enc', rowId: id })).toBe(
+      newDetails,
+    );
   });
 });
 
@@ -560,10 +715,18 @@ describe('tamper-evident audit log', () => {
     const person = await newPerson(cw, name1, { dateOfBirth: '1979-09-09', notes });
     const personId = person.id;
 
-    const created = await env.sql<{ chain: string; case_id: string | null; changes: Record<string, unknown> }>("SELECT chain, case_id, changes FROM audit_entries WHERE action = 'person.create' AND entity_id = $1", [personId]);
+    const created = await env.sql<{ chain: string; case_id: string | null; changes: Record<string, unknown> }>(
+      "SELECT chain, case_id, changes FROM audit_entries WHERE action = 'person.create' AND entity_id = $1",
+      [personId],
+    );
     expect(created.length).toBe(1);
     expect(created[0].chain).toBe('global');
-    expect(created[0].changes).toMatchObject({ legalName: { personal: true }, dateOfBirth: { personal: true }, notes: { personal: true }, pseudonym: { new: person.pseudonym } });
+    expect(created[0].changes).toMatchObject({
+      legalName: { personal: true },
+      dateOfBirth: { personal: true },
+      notes: { personal: true },
+      pseudonym: { new: person.pseudonym },
+    });
 
     const kase = await newCase(cw, personId, team);
     const caseId = kase.id;
@@ -596,7 +759,16 @@ describe('tamper-evident audit log', () => {
     expect(await auditCount(caseId)).toBe(n0 + 1);
 
     const items = await auditChain(admin, caseId);
-    expect(items.map((i) => i.action)).toEqual(['case.create', 'charge.create', 'event.create', 'assignment.create', 'case.update', 'event.update', 'person.update', 'person.read_personal']);
+    expect(items.map((i) => i.action)).toEqual([
+      'case.create',
+      'charge.create',
+      'event.create',
+      'assignment.create',
+      'case.update',
+      'event.update',
+      'person.update',
+      'person.read_personal',
+    ]);
     // Oldest first; written after the Merkle log, so no legacy chain fields.
     const ids = items.map((i) => BigInt(i.id));
     for (let i = 1; i < ids.length; i++) expect(ids[i] > ids[i - 1]).toBe(true);
@@ -644,13 +816,23 @@ describe('tamper-evident audit log', () => {
     expect(v.ok).toBe(true);
 
     const before = await rowTexts('audit_entries', 'chain = $1', [caseId]);
-    const [{ id }] = await env.sql<{ id: string }>('SELECT min(id)::text AS id FROM audit_entries WHERE chain = $1', [caseId]);
-    await expect(env.sql("UPDATE audit_entries SET action = 'case.forged' WHERE id = $1", [id])).rejects.toThrow(/append-only/);
+    const [{ id }] = await env.sql<{ id: string }>('SELECT min(id)::text AS id FROM audit_entries WHERE chain = $1', [
+      caseId,
+    ]);
+    await expect(env.sql("UPDATE audit_entries SET action = 'case.forged' WHERE id = $1", [id])).rejects.toThrow(
+      /append-only/,
+    );
     // A leaf index is given once, and never together with another change.
-    await expect(env.sql('UPDATE audit_entries SET leaf_index = leaf_index + 1000000 WHERE id = $1', [id])).rejects.toThrow(/append-only/);
+    await expect(
+      env.sql('UPDATE audit_entries SET leaf_index = leaf_index + 1000000 WHERE id = $1', [id]),
+    ).rejects.toThrow(/append-only/);
     await appendAudit(env.db, { actorId: null, action: 'test.unsequenced', entityType: 'system' });
-    const [{ id: fresh }] = await env.sql<{ id: string }>("SELECT id::text AS id FROM audit_entries WHERE action = 'test.unsequenced'");
-    await expect(env.sql("UPDATE audit_entries SET leaf_index = 99999999, action = 'x' WHERE id = $1", [fresh])).rejects.toThrow(/append-only/);
+    const [{ id: fresh }] = await env.sql<{ id: string }>(
+      "SELECT id::text AS id FROM audit_entries WHERE action = 'test.unsequenced'",
+    );
+    await expect(
+      env.sql("UPDATE audit_entries SET leaf_index = 99999999, action = 'x' WHERE id = $1", [fresh]),
+    ).rejects.toThrow(/append-only/);
     await expect(env.sql('DELETE FROM audit_entries WHERE id = $1', [id])).rejects.toThrow(/append-only/);
     for (const table of ['audit_tree_nodes', 'audit_checkpoints']) {
       await expect(env.sql(`DELETE FROM ${table}`)).rejects.toThrow(/append-only/);
@@ -676,7 +858,11 @@ describe('logs', () => {
     const team = await createTeam(env);
     const u = await createUser(env, 'CASEWORKER', { teamIds: [team] });
     const wrongPassword = secret(`Wrong-${letters()}-passphrase`);
-    const bad = await env.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: u.email, password: wrongPassword } });
+    const bad = await env.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: u.email, password: wrongPassword },
+    });
     expectProblem(bad, 401);
     const t1 = await login(env, u.email);
     secret(DEFAULT_PASSWORD);
@@ -684,29 +870,64 @@ describe('logs', () => {
     secret(t1.refreshToken);
     const auth = { authorization: `Bearer ${t1.accessToken}` };
     const name = secret(`Logov Sekretny${letters()}`);
-    const p = await env.app.inject({ method: 'POST', url: '/v1/people', headers: { ...auth, 'idempotency-key': `log-${uniq()}` }, payload: personBody(name, { dateOfBirth: '1966-06-16', notes: secret(`log note ${letters()}`) }) });
+    const p = await env.app.inject({
+      method: 'POST',
+      url: '/v1/people',
+      headers: { ...auth, 'idempotency-key': `log-${uniq()}` },
+      payload: personBody(name, { dateOfBirth: '1966-06-16', notes: secret(`log note ${letters()}`) }),
+    });
     expect(p.statusCode).toBe(201);
-    const badPerson = await env.app.inject({ method: 'POST', url: '/v1/people', headers: auth, payload: { ...personBody(name), bogus: true } });
+    const badPerson = await env.app.inject({
+      method: 'POST',
+      url: '/v1/people',
+      headers: auth,
+      payload: { ...personBody(name), bogus: true },
+    });
     expectProblem(badPerson, 400);
-    const dup = await env.app.inject({ method: 'GET', url: `/v1/people/duplicates?${new URLSearchParams({ legalName: name, dateOfBirth: '1966-06-16' })}`, headers: auth });
+    const dup = await env.app.inject({
+      method: 'GET',
+      url: `/v1/people/duplicates?${new URLSearchParams({ legalName: name, dateOfBirth: '1966-06-16' })}`,
+      headers: auth,
+    });
     expect(dup.statusCode).toBe(200);
     expect(dup.json().items.length).toBe(1);
-    const refreshed = await env.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refreshToken: t1.refreshToken } });
+    const refreshed = await env.app.inject({
+      method: 'POST',
+      url: '/v1/auth/refresh',
+      payload: { refreshToken: t1.refreshToken },
+    });
     expect(refreshed.statusCode, refreshed.body).toBe(200);
     const t2 = refreshed.json() as { accessToken: string; refreshToken: string };
     secret(t2.accessToken);
     secret(t2.refreshToken);
-    expect((await env.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${t2.accessToken}` } })).statusCode).toBe(200);
+    expect(
+      (await env.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${t2.accessToken}` } })).statusCode,
+    ).toBe(200);
     // A rejected token is not logged either.
-    expectProblem(await env.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${t1.accessToken}x` } }), 401);
-    expect((await env.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: { authorization: `Bearer ${t2.accessToken}` }, payload: { refreshToken: t2.refreshToken } })).statusCode).toBe(204);
+    expectProblem(
+      await env.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${t1.accessToken}x` } }),
+      401,
+    );
+    expect(
+      (
+        await env.app.inject({
+          method: 'POST',
+          url: '/v1/auth/logout',
+          headers: { authorization: `Bearer ${t2.accessToken}` },
+          payload: { refreshToken: t2.refreshToken },
+        })
+      ).statusCode,
+    ).toBe(204);
 
     // Tokens are not stored in clear either.
     const sessionRows = [...(await rowTexts('refresh_tokens')), ...(await rowTexts('sessions'))];
     expectNoneContains(sessionRows, [t1.refreshToken, t2.refreshToken, t1.accessToken, t2.accessToken]);
 
     const text = env.logs.join('');
-    const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg?: string; req?: { path?: string; url?: string } });
+    const lines = text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg?: string; req?: { path?: string; url?: string } });
     // The requests above really were logged (so absence means redaction, not silence).
     expect(lines.some((l) => l.req?.path === '/v1/people/duplicates')).toBe(true);
     expect(lines.some((l) => l.req?.path === '/v1/auth/refresh')).toBe(true);
@@ -749,7 +970,10 @@ describe('key rotation', () => {
     admin = await clientFor(renv, 'ADMIN');
     const name = `Rotov Keyman${letters()}`;
     const contacts = [{ kind: 'SIGNAL', value: '+7 900 000 11 22' }];
-    const pr = await cw.post('/v1/people', personBody(name, { dateOfBirth: '1990-10-10', contacts, notes: 'rotation notes' }));
+    const pr = await cw.post(
+      '/v1/people',
+      personBody(name, { dateOfBirth: '1990-10-10', contacts, notes: 'rotation notes' }),
+    );
     expect(pr.statusCode).toBe(201);
     personId = pr.json().id;
     plain.set(`people.legal_name_enc.${personId}`, name);
@@ -764,7 +988,15 @@ describe('key rotation', () => {
     eventId = ev.json().id;
     plain.set(`events.details_enc.${eventId}`, 'rotated details');
     lawyerId = (await createUser(renv, 'LAWYER')).id;
-    expect((await admin.put(`/v1/users/${lawyerId}/lawyer-profile`, { jurisdictions: ['GE'], languages: ['ka'], phone: '+995 32 2 000000' })).statusCode).toBe(200);
+    expect(
+      (
+        await admin.put(`/v1/users/${lawyerId}/lawyer-profile`, {
+          jurisdictions: ['GE'],
+          languages: ['ka'],
+          phone: '+995 32 2 000000',
+        })
+      ).statusCode,
+    ).toBe(200);
     plain.set(`lawyer_profiles.phone_enc.${lawyerId}`, '+995 32 2 000000');
     const body = personBody(`Idem Rotov${letters()}`);
     const key = `rot-${uniq()}-${uniq()}`;
@@ -775,7 +1007,14 @@ describe('key rotation', () => {
 
     const oldKey = renv.config.crypto.keys.get('t1')!;
     expect(renv.config.crypto.currentKeyId).toBe('t1');
-    newCrypto = new FieldCrypto(new Map([['t1', oldKey], ['t2', newKey]]), 't2', renv.config.crypto.blindIndexKey);
+    newCrypto = new FieldCrypto(
+      new Map([
+        ['t1', oldKey],
+        ['t2', newKey],
+      ]),
+      't2',
+      renv.config.crypto.blindIndexKey,
+    );
 
     rotation.before = await encValues();
     rotation.bidxBefore = await renv.sql('SELECT id, legal_name_bidx, dob_bidx FROM people ORDER BY id');
@@ -785,7 +1024,17 @@ describe('key rotation', () => {
     rotation.second = await rotateKeys(renv.db, newCrypto);
 
     const sink = new Writable({ write: (_c, _e, cb) => cb() });
-    app2 = await buildApp({ ...renv.config, crypto: { keys: new Map([['t2', newKey]]), currentKeyId: 't2', blindIndexKey: renv.config.crypto.blindIndexKey } }, { db: renv.db, logStream: sink });
+    app2 = await buildApp(
+      {
+        ...renv.config,
+        crypto: {
+          keys: new Map([['t2', newKey]]),
+          currentKeyId: 't2',
+          blindIndexKey: renv.config.crypto.blindIndexKey,
+        },
+      },
+      { db: renv.db, logStream: sink },
+    );
     await app2.ready();
   });
   afterAll(async () => {
@@ -795,14 +1044,37 @@ describe('key rotation', () => {
 
   type EncRow = { id: string; table: string; column: string; value: string | null };
   type Counts = Awaited<ReturnType<typeof rotateKeys>>;
-  const rotation = {} as { before: EncRow[]; after: EncRow[]; bidxBefore: unknown[]; bidxAfter: unknown[]; counts: Counts; second: Counts };
+  const rotation = {} as {
+    before: EncRow[];
+    after: EncRow[];
+    bidxBefore: unknown[];
+    bidxAfter: unknown[];
+    counts: Counts;
+    second: Counts;
+  };
   async function encValues(): Promise<EncRow[]> {
     const out: EncRow[] = [];
-    for (const r of await renv.sql<{ id: string; legal_name_enc: string; date_of_birth_enc: string | null; contacts_enc: string | null; notes_enc: string | null }>('SELECT id::text, legal_name_enc, date_of_birth_enc, contacts_enc, notes_enc FROM people')) {
-      for (const col of ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'] as const) out.push({ id: r.id, table: 'people', column: col, value: r[col] });
+    for (const r of await renv.sql<{
+      id: string;
+      legal_name_enc: string;
+      date_of_birth_enc: string | null;
+      contacts_enc: string | null;
+      notes_enc: string | null;
+    }>('SELECT id::text, legal_name_enc, date_of_birth_enc, contacts_enc, notes_enc FROM people')) {
+      for (const col of ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'] as const) {
+        out.push({ id: r.id, table: 'people', column: col, value: r[col] });
+      }
     }
-    for (const r of await renv.sql<{ id: string; details_enc: string | null }>('SELECT id::text, details_enc FROM events')) out.push({ id: r.id, table: 'events', column: 'details_enc', value: r.details_enc });
-    for (const r of await renv.sql<{ id: string; phone_enc: string | null }>('SELECT user_id::text AS id, phone_enc FROM lawyer_profiles')) out.push({ id: r.id, table: 'lawyer_profiles', column: 'phone_enc', value: r.phone_enc });
+    for (const r of await renv.sql<{ id: string; details_enc: string | null }>(
+      'SELECT id::text, details_enc FROM events',
+    )) {
+      out.push({ id: r.id, table: 'events', column: 'details_enc', value: r.details_enc });
+    }
+    for (const r of await renv.sql<{ id: string; phone_enc: string | null }>(
+      'SELECT user_id::text AS id, phone_enc FROM lawyer_profiles',
+    )) {
+      out.push({ id: r.id, table: 'lawyer_profiles', column: 'phone_enc', value: r.phone_enc });
+    }
     return out;
   }
 
@@ -812,7 +1084,13 @@ describe('key rotation', () => {
     expect(nonNull.length).toBe(plain.size);
     for (const r of nonNull) expect(r.value!.startsWith('v1.t1.')).toBe(true);
 
-    expect(rotation.counts).toEqual({ people: 3, events: 1, lawyer_profiles: 1, notification_settings: 0, idempotency_keys: 1 });
+    expect(rotation.counts).toEqual({
+      people: 3,
+      events: 1,
+      lawyer_profiles: 1,
+      notification_settings: 0,
+      idempotency_keys: 1,
+    });
 
     expect(after.length).toBe(before.length);
     for (const r of after) {
@@ -823,30 +1101,57 @@ describe('key rotation', () => {
       }
       expect(r.value!.startsWith('v1.t2.'), `${r.table}.${r.column}`).toBe(true);
       expect(r.value).not.toBe(was.value);
-      expect(newCrypto.decrypt(r.value!, { table: r.table, column: r.column, rowId: r.id })).toBe(plain.get(`${r.table}.${r.column}.${r.id}`));
+      expect(newCrypto.decrypt(r.value!, { table: r.table, column: r.column, rowId: r.id })).toBe(
+        plain.get(`${r.table}.${r.column}.${r.id}`),
+      );
     }
     expect(rotation.bidxAfter).toEqual(rotation.bidxBefore);
 
-    expect(rotation.second).toEqual({ people: 0, events: 0, lawyer_profiles: 0, notification_settings: 0, idempotency_keys: 0 });
+    expect(rotation.second).toEqual({
+      people: 0,
+      events: 0,
+      lawyer_profiles: 0,
+      notification_settings: 0,
+      idempotency_keys: 0,
+    });
   });
 
   it('after the run, an app holding only the new key reads everything', async () => {
     const auth = { authorization: `Bearer ${cw.token}` };
     const p = await app2!.inject({ url: `/v1/people/${personId}`, headers: auth });
     expect(p.statusCode, p.body).toBe(200);
-    expect(p.json()).toMatchObject({ legalName: plain.get(`people.legal_name_enc.${personId}`), dateOfBirth: '1990-10-10', notes: 'rotation notes', contacts: [{ kind: 'SIGNAL', value: '+7 900 000 11 22' }] });
-    const lp = await app2!.inject({ url: `/v1/users/${lawyerId}/lawyer-profile`, headers: { authorization: `Bearer ${admin.token}` } });
+    expect(p.json()).toMatchObject({
+      legalName: plain.get(`people.legal_name_enc.${personId}`),
+      dateOfBirth: '1990-10-10',
+      notes: 'rotation notes',
+      contacts: [{ kind: 'SIGNAL', value: '+7 900 000 11 22' }],
+    });
+    const lp = await app2!.inject({
+      url: `/v1/users/${lawyerId}/lawyer-profile`,
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
     expect(lp.json().phone).toBe('+995 32 2 000000');
-    const dup = await app2!.inject({ url: `/v1/people/duplicates?${new URLSearchParams({ legalName: 'minimumov bare' })}`, headers: auth });
+    const dup = await app2!.inject({
+      url: `/v1/people/duplicates?${new URLSearchParams({ legalName: 'minimumov bare' })}`,
+      headers: auth,
+    });
     expect(dup.json().items.map((i: { id: string }) => i.id)).toEqual([bare.id]);
   });
 
   it('after the run, an idempotent replay still works with only the new key (stored responses are rotated too)', async () => {
-    const replay = await app2!.inject({ method: 'POST', url: '/v1/people', payload: idem.body, headers: { authorization: `Bearer ${cw.token}`, 'idempotency-key': idem.key } });
+    const replay = await app2!.inject({
+      method: 'POST',
+      url: '/v1/people',
+      payload: idem.body,
+      headers: { authorization: `Bearer ${cw.token}`, 'idempotency-key': idem.key },
+    });
     expect(replay.statusCode, replay.body).toBe(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json()).toEqual(idem.response);
-    const [row] = await renv.sql<{ response_body: string }>('SELECT response_body FROM idempotency_keys WHERE key = $1', [idem.key]);
+    const [row] = await renv.sql<{ response_body: string }>(
+      'SELECT response_body FROM idempotency_keys WHERE key = $1',
+      [idem.key],
+    );
     expect(row.response_body.startsWith('v1.t2.')).toBe(true);
   });
 
@@ -858,10 +1163,22 @@ describe('key rotation', () => {
       const kcw = await clientFor(kenv, 'CASEWORKER', { teamIds: [team] });
       const p = await kcw.post('/v1/people', personBody('Underscore Likeov'));
       expect(p.statusCode).toBe(201);
-      const crypto2 = new FieldCrypto(new Map([['key-1', oldKey], ['key_1', randomBytes(32)]]), 'key_1', kenv.config.crypto.blindIndexKey);
+      const crypto2 = new FieldCrypto(
+        new Map([
+          ['key-1', oldKey],
+          ['key_1', randomBytes(32)],
+        ]),
+        'key_1',
+        kenv.config.crypto.blindIndexKey,
+      );
       const counts = await rotateKeys(kenv.db, crypto2);
-      const [row] = await kenv.sql<{ legal_name_enc: string }>('SELECT legal_name_enc FROM people WHERE id = $1', [p.json().id]);
-      expect(row.legal_name_enc.startsWith('v1.key_1.'), `still ${row.legal_name_enc.slice(0, 10)} after ${JSON.stringify(counts)}`).toBe(true);
+      const [row] = await kenv.sql<{ legal_name_enc: string }>('SELECT legal_name_enc FROM people WHERE id = $1', [
+        p.json().id,
+      ]);
+      expect(
+        row.legal_name_enc.startsWith('v1.key_1.'),
+        `still ${row.legal_name_enc.slice(0, 10)} after ${JSON.stringify(counts)}`,
+      ).toBe(true);
       expect(counts.people).toBe(1);
     } finally {
       await kenv.close();

@@ -14,13 +14,24 @@ describe('deadlines smoke', () => {
     const team = await createTeam(env, ['KZ']);
     const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
     const c = await createCase(cw, team, 'KZ');
-    const ev = await cw.post(`/v1/cases/${c.caseId}/events`, { type: 'DETENTION', country: 'KZ', occurredAt: new Date(Date.now() - 50 * 3600_000).toISOString(), termDays: 3 });
+    const ev = await cw.post(`/v1/cases/${c.caseId}/events`, {
+      type: 'DETENTION',
+      country: 'KZ',
+      occurredAt: new Date(Date.now() - 50 * 3600_000).toISOString(),
+      termDays: 3,
+    });
     expect(ev.statusCode).toBe(201);
     const list = await cw.get(`/v1/cases/${c.caseId}/deadlines`);
     expect(list.statusCode).toBe(200);
-    const kinds = list.json().items.map((d: { kind: string }) => d.kind).sort();
+    const kinds = list
+      .json()
+      .items.map((d: { kind: string }) => d.kind)
+      .sort();
     expect(kinds).toEqual(['CUSTODY_WARNING', 'DETENTION_EXPIRY', 'PROSECUTOR_APPLICATION']);
-    const reminders = await env.sql<{ label: string; status: string }>(`SELECT r.label, r.status FROM reminders r JOIN deadlines d ON d.id = r.deadline_id WHERE d.case_id = $1`, [c.caseId]);
+    const reminders = await env.sql<{ label: string; status: string }>(
+      `SELECT r.label, r.status FROM reminders r JOIN deadlines d ON d.id = r.deadline_id WHERE d.case_id = $1`,
+      [c.caseId],
+    );
     expect(reminders.some((r) => r.label.startsWith('now@'))).toBe(true);
     const tl = await cw.get(`/v1/cases/${c.caseId}/timeline`);
     expect(tl.json().items.filter((i: { kind: string }) => i.kind === 'deadline')).toHaveLength(3);

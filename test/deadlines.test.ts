@@ -9,7 +9,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../src/modules/deadlines/default-rules.ts';
 import { DeadlinesService } from '../src/modules/deadlines/deadlines.service.ts';
-import { clientFor, createCase, createTeam, createUser, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createCase,
+  createTeam,
+  createUser,
+  setupTestEnv,
+  uniq,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 
 const BASE = Date.parse('2027-03-01T09:00:00.000Z'); // a Monday
 const realStart = Date.now();
@@ -73,13 +82,20 @@ async function addEvent(client: Client, caseId: string, body: Record<string, unk
 }
 
 async function addManual(client: Client, caseId: string, body: Record<string, unknown>): Promise<Deadline> {
-  const res = await client.post(`/v1/cases/${caseId}/deadlines`, { kind: 'COURT_FILING', title: 'File the brief', ...body });
+  const res = await client.post(`/v1/cases/${caseId}/deadlines`, {
+    kind: 'COURT_FILING',
+    title: 'File the brief',
+    ...body,
+  });
   expect(res.statusCode, res.body).toBe(201);
   return res.json();
 }
 
 async function reminders(deadlineId: string): Promise<ReminderRow[]> {
-  return env.sql<ReminderRow>('SELECT id::text, recipient_id::text, channel::text, label, status::text, send_at FROM reminders WHERE deadline_id = $1', [deadlineId]);
+  return env.sql<ReminderRow>(
+    'SELECT id::text, recipient_id::text, channel::text, label, status::text, send_at FROM reminders WHERE deadline_id = $1',
+    [deadlineId],
+  );
 }
 
 /** "recipient channel label" of the reminders in a status, sorted. */
@@ -91,7 +107,13 @@ async function reminderKeys(deadlineId: string, status = 'PENDING'): Promise<str
 }
 
 /** The expected reminder keys: `regular` labels to `to`, `overdue` to `to` + `escalate`. */
-function plan(stamp: string, regular: string[], to: string[], escalate: string[] = [], channels: string[] = ['EMAIL']): string[] {
+function plan(
+  stamp: string,
+  regular: string[],
+  to: string[],
+  escalate: string[] = [],
+  channels: string[] = ['EMAIL'],
+): string[] {
   const out: string[] = [];
   for (const ch of channels) {
     for (const l of regular) for (const u of to) out.push(`${u} ${ch} ${l}@${stamp}`);
@@ -131,7 +153,12 @@ const byKind = (items: Deadline[], kind: string) => {
 describe('rule-made deadlines from events, per host country', () => {
   it('KZ detention with a 3-day term: prosecutor application (72 h - 12 h), term expiry, 40-day custody warning; hour-based reminders', async () => {
     const { cw, c } = await team(['KZ'], 'KZ');
-    const ev = await addEvent(cw, c.caseId, { type: 'DETENTION', country: 'KZ', occurredAt: '2027-03-01T04:00:00Z', termDays: 3 });
+    const ev = await addEvent(cw, c.caseId, {
+      type: 'DETENTION',
+      country: 'KZ',
+      occurredAt: '2027-03-01T04:00:00Z',
+      termDays: 3,
+    });
     const items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.hourBased, d.timeZone, d.status])).toEqual([
       ['PROSECUTOR_APPLICATION', '2027-03-03T16:00:00.000Z', null, true, 'Asia/Almaty', 'OPEN'],
@@ -152,12 +179,21 @@ describe('rule-made deadlines from events, per host country', () => {
       version: 1,
       assigneeId: null,
     });
-    expect(byKind(items, 'DETENTION_EXPIRY')).toMatchObject({ verifyWithCounsel: false, confidence: 'HIGH', note: 'computed, verify with counsel', citation: citationOf('any-detention-term-expiry') });
+    expect(byKind(items, 'DETENTION_EXPIRY')).toMatchObject({
+      verifyWithCounsel: false,
+      confidence: 'HIGH',
+      note: 'computed, verify with counsel',
+      citation: citationOf('any-detention-term-expiry'),
+    });
     expect(byKind(items, 'CUSTODY_WARNING')).toMatchObject({ verifyWithCounsel: true, confidence: 'LOW' });
 
     // Hour-counted: 48/24/12/4/1 h before and 15 min after; all still ahead, nothing coalesced.
-    expect(await reminderKeys(pa.id)).toEqual(plan('2027-03-03T16:00:00.000Z', ['48h', '24h', '12h', '4h', '1h'], [cw.userId]));
-    const sendAts = Object.fromEntries((await reminders(pa.id)).map((r) => [r.label.split('@')[0], r.send_at.toISOString()]));
+    expect(await reminderKeys(pa.id)).toEqual(
+      plan('2027-03-03T16:00:00.000Z', ['48h', '24h', '12h', '4h', '1h'], [cw.userId]),
+    );
+    const sendAts = Object.fromEntries(
+      (await reminders(pa.id)).map((r) => [r.label.split('@')[0], r.send_at.toISOString()]),
+    );
     expect(sendAts).toEqual({
       '48h': '2027-03-01T16:00:00.000Z',
       '24h': '2027-03-02T16:00:00.000Z',
@@ -168,8 +204,12 @@ describe('rule-made deadlines from events, per host country', () => {
     });
     // Day-counted: 14/3/1 days, 08:00 local on the day, 1 h after.
     const cwn = byKind(items, 'CUSTODY_WARNING');
-    expect(await reminderKeys(cwn.id)).toEqual(plan('2027-03-31T18:59:59.999Z', ['14d', '3d', '1d', 'morning'], [cw.userId]));
-    const daySends = Object.fromEntries((await reminders(cwn.id)).map((r) => [r.label.split('@')[0], r.send_at.toISOString()]));
+    expect(await reminderKeys(cwn.id)).toEqual(
+      plan('2027-03-31T18:59:59.999Z', ['14d', '3d', '1d', 'morning'], [cw.userId]),
+    );
+    const daySends = Object.fromEntries(
+      (await reminders(cwn.id)).map((r) => [r.label.split('@')[0], r.send_at.toISOString()]),
+    );
     expect(daySends).toEqual({
       '14d': '2027-03-17T18:59:59.999Z',
       '3d': '2027-03-28T18:59:59.999Z',
@@ -185,7 +225,12 @@ describe('rule-made deadlines from events, per host country', () => {
     expect(dl.map((i: { id: string; at: string; summary: string }) => [i.id, i.at, i.summary])).toEqual(
       items.map((d) => [d.id, d.dueAt, `OPEN ${d.kind}: ${d.title}`]),
     );
-    expect(dl[0].data).toMatchObject({ id: pa.id, citation: pa.citation, verifyWithCounsel: true, note: 'computed, verify with counsel' });
+    expect(dl[0].data).toMatchObject({
+      id: pa.id,
+      citation: pa.citation,
+      verifyWithCounsel: true,
+      note: 'computed, verify with counsel',
+    });
   });
 
   it('a KZ detention logged late: the passed hour offsets are coalesced into one "now" reminder', async () => {
@@ -201,7 +246,9 @@ describe('rule-made deadlines from events, per host country', () => {
     ]);
     const pa = items[0];
     // 48 h (28 Feb 00:00Z) and 24 h (1 March 00:00Z) are past: one "now"; 12/4/1 h still ahead.
-    expect(await reminderKeys(pa.id)).toEqual(plan('2027-03-02T00:00:00.000Z', ['now', '12h', '4h', '1h'], [cw.userId]));
+    expect(await reminderKeys(pa.id)).toEqual(
+      plan('2027-03-02T00:00:00.000Z', ['now', '12h', '4h', '1h'], [cw.userId]),
+    );
     const now = (await reminders(pa.id)).find((r) => r.label.startsWith('now@'))!;
     expect(now.send_at.getTime()).toBeGreaterThanOrEqual(before);
     expect(now.send_at.getTime()).toBeLessThanOrEqual(after);
@@ -212,22 +259,35 @@ describe('rule-made deadlines from events, per host country', () => {
     // 28 Feb 20:30Z is already 1 March 00:30 in Yerevan: + 1 month = Thu 1 April.
     await addEvent(cw, c.caseId, { type: 'DETENTION', country: 'AM', occurredAt: '2027-02-28T20:30:00Z' });
     const items = await deadlinesOf(cw, c.caseId);
-    expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.confidence])).toEqual([['RELEASE_DUE', '2027-04-01T19:59:59.999Z', '2027-04-01', 'Asia/Yerevan', 'MEDIUM']]);
+    expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.confidence])).toEqual([
+      ['RELEASE_DUE', '2027-04-01T19:59:59.999Z', '2027-04-01', 'Asia/Yerevan', 'MEDIUM'],
+    ]);
     expect(items[0].citation).toBe(citationOf('am-no-request-release-1m'));
   });
 
   it('Georgia: expulsion appeal 10 days (rolled off 8 March), residence refusal 1 month (rolled off Orthodox Easter 2027)', async () => {
     const { cw, c } = await team(['GE'], 'GE');
     // Fri 26 Feb + 10 = Mon 8 March (Women's Day) -> Tue 9 March.
-    const dep = await addEvent(cw, c.caseId, { type: 'DEPORTATION_ORDER', country: 'GE', occurredAt: '2027-02-26T08:00:00Z' });
+    const dep = await addEvent(cw, c.caseId, {
+      type: 'DEPORTATION_ORDER',
+      country: 'GE',
+      occurredAt: '2027-02-26T08:00:00Z',
+    });
     // Tue 30 March + 1 month = Fri 30 April (Good Friday), Sat 1 and Sun 2 May (Easter), Mon 3 May -> Tue 4 May.
-    const ref = await addEvent(cw, c.caseId, { type: 'RESIDENCE_PERMIT_REFUSED', country: 'GE', occurredAt: '2027-03-30T06:00:00Z' });
+    const ref = await addEvent(cw, c.caseId, {
+      type: 'RESIDENCE_PERMIT_REFUSED',
+      country: 'GE',
+      occurredAt: '2027-03-30T06:00:00Z',
+    });
     const items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.triggerEventId, d.dueAt, d.dueDate, d.timeZone])).toEqual([
       ['APPEAL_WINDOW', dep.id, '2027-03-09T19:59:59.999Z', '2027-03-09', 'Asia/Tbilisi'],
       ['APPEAL_WINDOW', ref.id, '2027-05-04T19:59:59.999Z', '2027-05-04', 'Asia/Tbilisi'],
     ]);
-    expect(items.map((d) => d.citation)).toEqual([citationOf('ge-expulsion-appeal-10d'), citationOf('ge-residence-refusal-1m')]);
+    expect(items.map((d) => d.citation)).toEqual([
+      citationOf('ge-expulsion-appeal-10d'),
+      citationOf('ge-residence-refusal-1m'),
+    ]);
   });
 
   it('Turkey: deportation appeal 7 days (rolled off Ramazan Bayramı), entry refusal 60 days (rolled off Kurban Bayramı)', async () => {
@@ -248,7 +308,11 @@ describe('rule-made deadlines from events, per host country', () => {
     // Fri 5 Feb + 4 months = Sat 5 June 2027, end of day Belgrade (CEST).
     await addEvent(cw, c.caseId, { type: 'APPEAL_DECISION', country: 'RS', occurredAt: '2027-02-05T10:00:00Z' });
     // Removal Mon 15 March 08:00 Paris -> Fri 12 March 16:00 CET.
-    const removal = await addEvent(cw, c.caseId, { type: 'DEPORTATION_EXECUTED', country: 'RS', occurredAt: '2027-03-15T07:00:00Z' });
+    const removal = await addEvent(cw, c.caseId, {
+      type: 'DEPORTATION_EXECUTED',
+      country: 'RS',
+      occurredAt: '2027-03-15T07:00:00Z',
+    });
     await addEvent(cw, c.caseId, { type: 'DEPORTATION_EXECUTED', country: 'RS', occurredAt: '2027-02-20T07:00:00Z' });
     const items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.hourBased, d.status])).toEqual([
@@ -256,32 +320,57 @@ describe('rule-made deadlines from events, per host country', () => {
       ['ECHR_APPLICATION', '2027-06-05T21:59:59.999Z', '2027-06-05', 'Europe/Belgrade', false, 'OPEN'],
     ]);
     expect(items[0].triggerEventId).toBe(removal.id);
-    expect(items[1]).toMatchObject({ confidence: 'HIGH', verifyWithCounsel: true, citation: citationOf('echr-application-4m') });
+    expect(items[1]).toMatchObject({
+      confidence: 'HIGH',
+      verifyWithCounsel: true,
+      citation: citationOf('echr-application-4m'),
+    });
   });
 
   it('a host country with no specific rule (Moldova): only the court-set detention term', async () => {
     const { cw, c } = await team(['MD'], 'MD');
-    for (const type of ['APPEAL_DECISION', 'DEPORTATION_ORDER', 'EXTRADITION_DECISION', 'RESIDENCE_PERMIT_REFUSED', 'DEPORTATION_EXECUTED']) {
+    for (const type of [
+      'APPEAL_DECISION',
+      'DEPORTATION_ORDER',
+      'EXTRADITION_DECISION',
+      'RESIDENCE_PERMIT_REFUSED',
+      'DEPORTATION_EXECUTED',
+    ]) {
       await addEvent(cw, c.caseId, { type, country: 'MD', occurredAt: '2027-03-05T10:00:00Z' });
     }
     expect(await deadlinesOf(cw, c.caseId)).toEqual([]);
-    await addEvent(cw, c.caseId, { type: 'DETENTION', country: 'MD', occurredAt: '2027-02-25T13:45:00Z', termDays: 30 });
+    await addEvent(cw, c.caseId, {
+      type: 'DETENTION',
+      country: 'MD',
+      occurredAt: '2027-02-25T13:45:00Z',
+      termDays: 30,
+    });
     const items = await deadlinesOf(cw, c.caseId);
-    expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.hourBased])).toEqual([['DETENTION_EXPIRY', '2027-03-27T13:45:00.000Z', null, 'Europe/Chisinau', true]]);
+    expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.hourBased])).toEqual([
+      ['DETENTION_EXPIRY', '2027-03-27T13:45:00.000Z', null, 'Europe/Chisinau', true],
+    ]);
   });
 
   it('a future EXTRADITION_HEARING is a HEARING deadline at its own time; a past one is none; moving it into the past cancels it', async () => {
     const { cw, c } = await team(['GE'], 'GE');
     await addEvent(cw, c.caseId, { type: 'EXTRADITION_HEARING', country: 'GE', occurredAt: '2027-02-10T07:30:00Z' });
     expect(await deadlinesOf(cw, c.caseId)).toEqual([]);
-    const hearing = await addEvent(cw, c.caseId, { type: 'EXTRADITION_HEARING', country: 'GE', occurredAt: '2027-03-10T07:30:00Z' });
+    const hearing = await addEvent(cw, c.caseId, {
+      type: 'EXTRADITION_HEARING',
+      country: 'GE',
+      occurredAt: '2027-03-10T07:30:00Z',
+    });
     await addEvent(cw, c.caseId, { type: 'COURT_HEARING', country: 'GE', occurredAt: '2027-03-11T06:00:00+04:00' });
     const items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.title, d.dueAt, d.hourBased, d.status, d.verifyWithCounsel])).toEqual([
       ['HEARING', 'Extradition hearing', '2027-03-10T07:30:00.000Z', true, 'OPEN', false],
       ['HEARING', 'Court hearing', '2027-03-11T02:00:00.000Z', true, 'OPEN', false],
     ]);
-    const patched = await cw.patch(`/v1/events/${hearing.id}`, { occurredAt: '2027-02-11T07:30:00Z' }, { 'if-match': '"1"' });
+    const patched = await cw.patch(
+      `/v1/events/${hearing.id}`,
+      { occurredAt: '2027-02-11T07:30:00Z' },
+      { 'if-match': '"1"' },
+    );
     expect(patched.statusCode, patched.body).toBe(200);
     const after = await deadlinesOf(cw, c.caseId);
     expect(after.find((d) => d.id === items[0].id)!.status).toBe('CANCELLED');
@@ -290,7 +379,12 @@ describe('rule-made deadlines from events, per host country', () => {
 
   it('a DETENTION with termDays makes DETENTION_EXPIRY at occurredAt + termDays; changing the term moves it', async () => {
     const { cw, c } = await team(['AM'], 'AM');
-    const ev = await addEvent(cw, c.caseId, { type: 'DETENTION', country: 'AM', occurredAt: '2027-02-25T13:45:00Z', termDays: 30 });
+    const ev = await addEvent(cw, c.caseId, {
+      type: 'DETENTION',
+      country: 'AM',
+      occurredAt: '2027-02-25T13:45:00Z',
+      termDays: 30,
+    });
     let exp = byKind(await deadlinesOf(cw, c.caseId), 'DETENTION_EXPIRY');
     expect(exp.dueAt).toBe('2027-03-27T13:45:00.000Z');
     const res = await cw.patch(`/v1/events/${ev.id}`, { termDays: 60 }, { 'if-match': '"1"' });
@@ -320,7 +414,11 @@ describe('editing the trigger event', () => {
   it('moves the deadline, records history and replaces the pending reminders', async () => {
     const { cw, c, lawyer, coordinator } = await team(['KZ'], 'KZ', { lawyer: true, coordinator: true });
     // Fri 26 Feb + 10 = Mon 8 March (holiday in KZ) -> Tue 9 March; CIS: + 15 = Sat 13 March, no roll.
-    const ev = await addEvent(cw, c.caseId, { type: 'EXTRADITION_DECISION', country: 'KZ', occurredAt: '2027-02-26T05:00:00Z' });
+    const ev = await addEvent(cw, c.caseId, {
+      type: 'EXTRADITION_DECISION',
+      country: 'KZ',
+      occurredAt: '2027-02-26T05:00:00Z',
+    });
     let items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.dueAt])).toEqual([
       ['APPEAL_WINDOW', '2027-03-09T18:59:59.999Z'],
@@ -348,12 +446,18 @@ describe('editing the trigger event', () => {
       ['computed', cw.userId],
       ['recomputed after event change', cw.userId],
     ]);
-    expect(h[0].changes).toEqual({ rule: 'kz-extradition-decision-appeal-10d', dueAt: '2027-03-09T18:59:59.999Z', status: 'OPEN' });
+    expect(h[0].changes).toEqual({
+      rule: 'kz-extradition-decision-appeal-10d',
+      dueAt: '2027-03-09T18:59:59.999Z',
+      status: 'OPEN',
+    });
     expect(h[1].changes).toEqual({ dueAt: { old: '2027-03-09T18:59:59.999Z', new: '2027-03-16T18:59:59.999Z' } });
 
     // Old set cancelled, a fresh set for the new date (14 days before 16 March is 2 March: still ahead).
     expect(await reminderKeys(appeal.id, 'CANCELLED')).toEqual(oldPlan);
-    expect(await reminderKeys(appeal.id)).toEqual(plan('2027-03-16T18:59:59.999Z', ['14d', '3d', '1d', 'morning'], people, [coordinator!.userId]));
+    expect(await reminderKeys(appeal.id)).toEqual(
+      plan('2027-03-16T18:59:59.999Z', ['14d', '3d', '1d', 'morning'], people, [coordinator!.userId]),
+    );
 
     // A stale version changes nothing.
     const stale = await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-04T05:00:00Z' }, { 'if-match': '"1"' });
@@ -368,7 +472,11 @@ describe('editing the trigger event', () => {
 
   it('changing the event type cancels the deadlines it no longer produces, with their reminders', async () => {
     const { cw, c } = await team(['KZ'], 'KZ');
-    const ev = await addEvent(cw, c.caseId, { type: 'EXTRADITION_DECISION', country: 'KZ', occurredAt: '2027-02-26T05:00:00Z' });
+    const ev = await addEvent(cw, c.caseId, {
+      type: 'EXTRADITION_DECISION',
+      country: 'KZ',
+      occurredAt: '2027-02-26T05:00:00Z',
+    });
     const before = await deadlinesOf(cw, c.caseId);
     expect(before).toHaveLength(2);
     const res = await cw.patch(`/v1/events/${ev.id}`, { type: 'OTHER' }, { 'if-match': '"1"' });
@@ -378,15 +486,24 @@ describe('editing the trigger event', () => {
     for (const d of before) {
       expect(await reminderKeys(d.id)).toEqual([]);
       const h = await history(cw, d.id);
-      expect(h.at(-1)).toMatchObject({ reason: 'no longer produced by its rule after the event changed', changes: { status: { old: 'OPEN', new: 'CANCELLED' } } });
+      expect(h.at(-1)).toMatchObject({
+        reason: 'no longer produced by its rule after the event changed',
+        changes: { status: { old: 'OPEN', new: 'CANCELLED' } },
+      });
     }
   });
 
   it('changing the type back restores the rule-made deadlines (OPEN, with reminders)', async () => {
     const { cw, c } = await team(['KZ'], 'KZ');
-    const ev = await addEvent(cw, c.caseId, { type: 'EXTRADITION_DECISION', country: 'KZ', occurredAt: '2027-02-26T05:00:00Z' });
+    const ev = await addEvent(cw, c.caseId, {
+      type: 'EXTRADITION_DECISION',
+      country: 'KZ',
+      occurredAt: '2027-02-26T05:00:00Z',
+    });
     expect((await cw.patch(`/v1/events/${ev.id}`, { type: 'OTHER' }, { 'if-match': '"1"' })).statusCode).toBe(200);
-    expect((await cw.patch(`/v1/events/${ev.id}`, { type: 'EXTRADITION_DECISION' }, { 'if-match': '"2"' })).statusCode).toBe(200);
+    expect(
+      (await cw.patch(`/v1/events/${ev.id}`, { type: 'EXTRADITION_DECISION' }, { 'if-match': '"2"' })).statusCode,
+    ).toBe(200);
     const items = (await deadlinesOf(cw, c.caseId)).filter((d) => d.status === 'OPEN');
     // The event is an extradition decision again: its appeal window and CIS release date are live deadlines.
     expect(items.map((d) => [d.kind, d.dueAt])).toEqual([
@@ -398,16 +515,37 @@ describe('editing the trigger event', () => {
 
   it('a manual reschedule sets manualOverride and survives later event edits and a type change', async () => {
     const { cw, c } = await team(['KZ'], 'KZ');
-    const ev = await addEvent(cw, c.caseId, { type: 'EXTRADITION_DECISION', country: 'KZ', occurredAt: '2027-02-26T05:00:00Z' });
+    const ev = await addEvent(cw, c.caseId, {
+      type: 'EXTRADITION_DECISION',
+      country: 'KZ',
+      occurredAt: '2027-02-26T05:00:00Z',
+    });
     const [appeal, cis] = await deadlinesOf(cw, c.caseId);
     const res = await cw.patch(`/v1/deadlines/${appeal.id}`, { dueDate: '2027-03-20' }, { 'if-match': '"1"' });
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ id: appeal.id, dueAt: '2027-03-20T18:59:59.999Z', dueDate: '2027-03-20', manualOverride: true, status: 'OPEN', version: 2, source: 'RULE' });
-    expect(await reminderKeys(appeal.id)).toEqual(plan('2027-03-20T18:59:59.999Z', ['14d', '3d', '1d', 'morning'], [cw.userId]));
+    expect(res.json()).toMatchObject({
+      id: appeal.id,
+      dueAt: '2027-03-20T18:59:59.999Z',
+      dueDate: '2027-03-20',
+      manualOverride: true,
+      status: 'OPEN',
+      version: 2,
+      source: 'RULE',
+    });
+    expect(await reminderKeys(appeal.id)).toEqual(
+      plan('2027-03-20T18:59:59.999Z', ['14d', '3d', '1d', 'morning'], [cw.userId]),
+    );
 
-    expect((await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-03T05:00:00Z' }, { 'if-match': '"1"' })).statusCode).toBe(200);
+    expect(
+      (await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-03T05:00:00Z' }, { 'if-match': '"1"' })).statusCode,
+    ).toBe(200);
     let items = await deadlinesOf(cw, c.caseId);
-    expect(items.find((d) => d.id === appeal.id)).toMatchObject({ dueAt: '2027-03-20T18:59:59.999Z', version: 2, manualOverride: true, status: 'OPEN' });
+    expect(items.find((d) => d.id === appeal.id)).toMatchObject({
+      dueAt: '2027-03-20T18:59:59.999Z',
+      version: 2,
+      manualOverride: true,
+      status: 'OPEN',
+    });
     expect(items.find((d) => d.id === cis.id)).toMatchObject({ dueAt: '2027-03-18T18:59:59.999Z', version: 2 });
     expect((await history(cw, appeal.id)).map((h) => h.reason)).toEqual(['computed', 'updated']);
 
@@ -452,13 +590,25 @@ describe('manual deadlines', () => {
     // Today (1 March) still counts: it ends tonight in Belgrade.
     expect((await addManual(cw, c.caseId, { dueDate: '2027-03-01' })).dueAt).toBe('2027-03-01T22:59:59.999Z');
     const exact = await addManual(cw, c.caseId, { dueAt: '2027-04-01T12:34:56+02:00', kind: 'HEARING' });
-    expect([exact.dueAt, exact.dueDate, exact.timeZone, exact.kind]).toEqual(['2027-04-01T10:34:56.000Z', null, 'Europe/Belgrade', 'HEARING']);
+    expect([exact.dueAt, exact.dueDate, exact.timeZone, exact.kind]).toEqual([
+      '2027-04-01T10:34:56.000Z',
+      null,
+      'Europe/Belgrade',
+      'HEARING',
+    ]);
 
     const kz = await createCase(cw, (await env.db.case.findUniqueOrThrow({ where: { id: c.caseId } })).teamId, 'KZ');
     const k = await addManual(cw, kz.caseId, { dueDate: '2027-03-28' });
     expect([k.dueAt, k.timeZone]).toEqual(['2027-03-28T18:59:59.999Z', 'Asia/Almaty']);
     const h = await history(cw, d.id);
-    expect(h).toEqual([{ at: expect.any(String), actorId: cw.userId, reason: 'created', changes: { dueAt: '2027-03-28T21:59:59.999Z', kind: 'COURT_FILING' } }]);
+    expect(h).toEqual([
+      {
+        at: expect.any(String),
+        actorId: cw.userId,
+        reason: 'created',
+        changes: { dueAt: '2027-03-28T21:59:59.999Z', kind: 'COURT_FILING' },
+      },
+    ]);
   });
 
   it('validation: exactly one of dueAt/dueDate, in the future, known kind, known assignee, no unknown fields', async () => {
@@ -487,11 +637,22 @@ describe('manual deadlines', () => {
     const emptyTitle = await post({ kind: 'CUSTOM', title: '  ', dueDate: '2027-04-01' });
     expect(emptyTitle.statusCode).toBe(400);
     expect((await post({ kind: 'CUSTOM', title: 't', dueDate: '2027-04-01', status: 'DONE' })).statusCode).toBe(400);
-    const ghost = await post({ kind: 'CUSTOM', title: 't', dueDate: '2027-04-01', assigneeId: '00000000-0000-4000-8000-000000000000' });
+    const ghost = await post({
+      kind: 'CUSTOM',
+      title: 't',
+      dueDate: '2027-04-01',
+      assigneeId: '00000000-0000-4000-8000-000000000000',
+    });
     expect(ghost.statusCode).toBe(400);
     expect(paths(ghost)).toEqual(['body.assigneeId']);
     expect((await env.sql('SELECT 1 FROM deadlines WHERE case_id = $1', [c.caseId])).length).toBe(0);
-    expect((await env.sql('SELECT 1 FROM reminders r JOIN deadlines d ON d.id = r.deadline_id WHERE d.case_id = $1', [c.caseId])).length).toBe(0);
+    expect(
+      (
+        await env.sql('SELECT 1 FROM reminders r JOIN deadlines d ON d.id = r.deadline_id WHERE d.case_id = $1', [
+          c.caseId,
+        ])
+      ).length,
+    ).toBe(0);
   });
 
   it('access: caseworker of the team, assigned lawyer and admin may create; coordinator 403; others 404; anonymous 401', async () => {
@@ -504,7 +665,9 @@ describe('manual deadlines', () => {
     expect((await coord.post(`/v1/cases/${c.caseId}/deadlines`, body)).statusCode).toBe(403);
     expect((await otherCw.post(`/v1/cases/${c.caseId}/deadlines`, body)).statusCode).toBe(404);
     expect((await freeLawyer.post(`/v1/cases/${c.caseId}/deadlines`, body)).statusCode).toBe(404);
-    expect((await env.app.inject({ method: 'POST', url: `/v1/cases/${c.caseId}/deadlines`, payload: body })).statusCode).toBe(401);
+    expect(
+      (await env.app.inject({ method: 'POST', url: `/v1/cases/${c.caseId}/deadlines`, payload: body })).statusCode,
+    ).toBe(401);
     expect((await otherCw.post(`/v1/cases/00000000-0000-4000-8000-000000000000/deadlines`, body)).statusCode).toBe(404);
     expect((await env.sql('SELECT 1 FROM deadlines WHERE case_id = $1', [c.caseId])).length).toBe(0);
     const byLawyer = await lawyer!.post(`/v1/cases/${c.caseId}/deadlines`, body);
@@ -516,7 +679,9 @@ describe('manual deadlines', () => {
     expect((await coord.patch(`/v1/deadlines/${id}`, { status: 'DONE' })).statusCode).toBe(403);
     expect((await otherCw.patch(`/v1/deadlines/${id}`, { status: 'DONE' })).statusCode).toBe(404);
     expect((await freeLawyer.patch(`/v1/deadlines/${id}`, { status: 'DONE' })).statusCode).toBe(404);
-    expect((await cw.get(`/v1/cases/${c.caseId}/deadlines`)).json().items.every((d: Deadline) => d.status === 'OPEN')).toBe(true);
+    expect(
+      (await cw.get(`/v1/cases/${c.caseId}/deadlines`)).json().items.every((d: Deadline) => d.status === 'OPEN'),
+    ).toBe(true);
     expect((await coord.get(`/v1/cases/${c.caseId}/deadlines`)).statusCode).toBe(200);
   });
 
@@ -536,7 +701,11 @@ describe('manual deadlines', () => {
     expect(done.json().completedAt).not.toBeNull();
     expect(await reminderKeys(d.id)).toEqual([]);
     expect(await reminderKeys(d.id, 'CANCELLED')).toEqual(planned);
-    expect((await history(cw, d.id)).at(-1)).toMatchObject({ reason: 'updated', actorId: lawyer!.userId, changes: { status: { old: 'OPEN', new: 'DONE' } } });
+    expect((await history(cw, d.id)).at(-1)).toMatchObject({
+      reason: 'updated',
+      actorId: lawyer!.userId,
+      changes: { status: { old: 'OPEN', new: 'DONE' } },
+    });
 
     const reopened = await cw.patch(`/v1/deadlines/${d.id}`, { status: 'OPEN' }, { 'if-match': '"2"' });
     expect(reopened.statusCode, reopened.body).toBe(200);
@@ -553,8 +722,12 @@ describe('manual deadlines', () => {
     // MISSED is the system's word, not a client's; an empty patch is refused.
     expect((await cw.patch(`/v1/deadlines/${d.id}`, { status: 'MISSED' })).statusCode).toBe(400);
     expect((await cw.patch(`/v1/deadlines/${d.id}`, {})).statusCode).toBe(400);
-    expect((await cw.patch(`/v1/deadlines/${d.id}`, { dueAt: '2027-04-01T10:00:00Z', dueDate: '2027-04-01' })).statusCode).toBe(400);
-    expect((await cw.patch(`/v1/deadlines/00000000-0000-4000-8000-000000000000`, { status: 'DONE' })).statusCode).toBe(404);
+    expect(
+      (await cw.patch(`/v1/deadlines/${d.id}`, { dueAt: '2027-04-01T10:00:00Z', dueDate: '2027-04-01' })).statusCode,
+    ).toBe(400);
+    expect((await cw.patch(`/v1/deadlines/00000000-0000-4000-8000-000000000000`, { status: 'DONE' })).statusCode).toBe(
+      404,
+    );
   });
 
   it('a reschedule replaces the reminders with a new set under new labels (If-Match guarded)', async () => {
@@ -563,10 +736,21 @@ describe('manual deadlines', () => {
     const old = await reminderKeys(d.id);
     const res = await cw.patch(`/v1/deadlines/${d.id}`, { dueAt: '2027-04-10T10:00:00+04:00' }, { 'if-match': '"1"' });
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ dueAt: '2027-04-10T06:00:00.000Z', dueDate: null, manualOverride: true, version: 2, status: 'OPEN' });
+    expect(res.json()).toMatchObject({
+      dueAt: '2027-04-10T06:00:00.000Z',
+      dueDate: null,
+      manualOverride: true,
+      version: 2,
+      status: 'OPEN',
+    });
     expect(await reminderKeys(d.id, 'CANCELLED')).toEqual(old);
-    expect(await reminderKeys(d.id)).toEqual(plan('2027-04-10T06:00:00.000Z', ['14d', '3d', '1d', 'morning'], [cw.userId]));
-    expect((await history(cw, d.id)).at(-1)).toMatchObject({ reason: 'updated', changes: { dueAt: { old: '2027-03-20T19:59:59.999Z', new: '2027-04-10T06:00:00.000Z' } } });
+    expect(await reminderKeys(d.id)).toEqual(
+      plan('2027-04-10T06:00:00.000Z', ['14d', '3d', '1d', 'morning'], [cw.userId]),
+    );
+    expect((await history(cw, d.id)).at(-1)).toMatchObject({
+      reason: 'updated',
+      changes: { dueAt: { old: '2027-03-20T19:59:59.999Z', new: '2027-04-10T06:00:00.000Z' } },
+    });
 
     const stale = await cw.patch(`/v1/deadlines/${d.id}`, { dueDate: '2027-05-01' }, { 'if-match': '"1"' });
     expect(stale.statusCode).toBe(412);
@@ -596,7 +780,14 @@ describe('reminder recipients and channels', () => {
     const admin = await createUser(env, 'ADMIN');
     const d = await addManual(cw, c.caseId, { dueDate: '2027-03-20', assigneeId: admin.id });
     expect(d.assigneeId).toBe(admin.id);
-    expect(await reminderKeys(d.id)).toEqual(plan('2027-03-20T19:59:59.999Z', ['14d', '3d', '1d', 'morning'], [cw.userId, cw2.id, lawyer!.userId, admin.id], [coord.id]));
+    expect(await reminderKeys(d.id)).toEqual(
+      plan(
+        '2027-03-20T19:59:59.999Z',
+        ['14d', '3d', '1d', 'morning'],
+        [cw.userId, cw2.id, lawyer!.userId, admin.id],
+        [coord.id],
+      ),
+    );
     const all = await reminders(d.id);
     for (const u of [inactive.id, teamLawyer.id]) expect(all.filter((r) => r.recipient_id === u)).toEqual([]);
   });
@@ -610,14 +801,24 @@ describe('reminder recipients and channels', () => {
     const a = await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: newcomer.userId, role: 'SUPPORTING' });
     expect(a.statusCode, a.body).toBe(201);
     const stamp = '2027-03-20T19:59:59.999Z';
-    expect(await reminderKeys(open.id)).toEqual(plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, lawyer!.userId, newcomer.userId]));
+    expect(await reminderKeys(open.id)).toEqual(
+      plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, lawyer!.userId, newcomer.userId]),
+    );
     expect(await reminderKeys(done.id)).toEqual([]);
 
-    const list = (await cw.get(`/v1/cases/${c.caseId}/assignments`)).json().items as { id: string; lawyerId: string; endedAt: string | null }[];
+    const list = (await cw.get(`/v1/cases/${c.caseId}/assignments`)).json().items as {
+      id: string;
+      lawyerId: string;
+      endedAt: string | null;
+    }[];
     const first = list.find((x) => x.lawyerId === lawyer!.userId && !x.endedAt)!;
     expect((await cw.del(`/v1/cases/${c.caseId}/assignments/${first.id}`)).statusCode).toBe(204);
-    expect(await reminderKeys(open.id)).toEqual(plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, newcomer.userId]));
-    expect((await reminders(open.id)).filter((r) => r.recipient_id === lawyer!.userId).map((r) => r.status)).toEqual(Array(5).fill('CANCELLED'));
+    expect(await reminderKeys(open.id)).toEqual(
+      plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, newcomer.userId]),
+    );
+    expect((await reminders(open.id)).filter((r) => r.recipient_id === lawyer!.userId).map((r) => r.status)).toEqual(
+      Array(5).fill('CANCELLED'),
+    );
     // A deadline made after the unassignment no longer reaches the former lawyer.
     const later = await addManual(cw, c.caseId, { dueDate: '2027-03-25' });
     expect((await reminders(later.id)).filter((r) => r.recipient_id === lawyer!.userId)).toEqual([]);
@@ -627,10 +828,17 @@ describe('reminder recipients and channels', () => {
     const { cw, c } = await team(['GE'], 'GE');
     const L = await clientFor(env, 'LAWYER');
     // Naming a user who cannot see the case would leak it through reminders and feeds.
-    const refused = await cw.post(`/v1/cases/${c.caseId}/deadlines`, { kind: 'COURT_FILING', title: 'File the brief', dueDate: '2027-03-20', assigneeId: L.userId });
+    const refused = await cw.post(`/v1/cases/${c.caseId}/deadlines`, {
+      kind: 'COURT_FILING',
+      title: 'File the brief',
+      dueDate: '2027-03-20',
+      assigneeId: L.userId,
+    });
     expect(refused.statusCode).toBe(400);
     expect(refused.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.assigneeId']);
-    expect((await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: L.userId, role: 'LEAD' })).statusCode).toBe(201);
+    expect((await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: L.userId, role: 'LEAD' })).statusCode).toBe(
+      201,
+    );
     const d = await addManual(cw, c.caseId, { dueDate: '2027-03-20', assigneeId: L.userId });
     const stamp = '2027-03-20T19:59:59.999Z';
     expect(await reminderKeys(d.id)).toEqual(plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, L.userId]));
@@ -653,42 +861,86 @@ describe('reminder recipients and channels', () => {
     expect(def.json()).toEqual({ email: { enabled: true }, webhook: { url: null, enabled: false, secretSet: false } });
 
     // Enabling a webhook needs a url and a secret.
-    const noSecret = await L.put('/v1/me/notification-settings', { email: { enabled: true }, webhook: { url: 'https://hooks.example.org/x', enabled: true } });
+    const noSecret = await L.put('/v1/me/notification-settings', {
+      email: { enabled: true },
+      webhook: { url: 'https://hooks.example.org/x', enabled: true },
+    });
     expect(noSecret.statusCode).toBe(400);
     expect(noSecret.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.webhook.secret']);
-    const noUrl = await L.put('/v1/me/notification-settings', { email: { enabled: true }, webhook: { url: null, secret: 'a-long-enough-secret-1', enabled: true } });
+    const noUrl = await L.put('/v1/me/notification-settings', {
+      email: { enabled: true },
+      webhook: { url: null, secret: 'a-long-enough-secret-1', enabled: true },
+    });
     expect(noUrl.statusCode).toBe(400);
     expect(noUrl.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.webhook.url']);
-    expect((await L.put('/v1/me/notification-settings', { email: { enabled: true }, webhook: { url: 'https://h.example.org', secret: 'short', enabled: true } })).statusCode).toBe(400);
-    expect((await L.put('/v1/me/notification-settings', { email: { enabled: true }, webhook: { url: 'ftp://h.example.org', secret: 'a-long-enough-secret-1', enabled: true } })).statusCode).toBe(400);
+    expect(
+      (
+        await L.put('/v1/me/notification-settings', {
+          email: { enabled: true },
+          webhook: { url: 'https://h.example.org', secret: 'short', enabled: true },
+        })
+      ).statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await L.put('/v1/me/notification-settings', {
+          email: { enabled: true },
+          webhook: { url: 'ftp://h.example.org', secret: 'a-long-enough-secret-1', enabled: true },
+        })
+      ).statusCode,
+    ).toBe(400);
     expect((await L.put('/v1/me/notification-settings', { email: { enabled: true }, sms: true })).statusCode).toBe(400);
     expect((await L.get('/v1/me/notification-settings')).json()).toEqual(def.json());
     expect(await reminderKeys(d.id)).toEqual(plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, L.userId]));
 
     const secret = `whsec-${uniq()}-${uniq()}-${uniq()}`;
-    const put = await L.put('/v1/me/notification-settings', { email: { enabled: true }, webhook: { url: 'https://hooks.example.org/lawyer', secret, enabled: true } });
+    const put = await L.put('/v1/me/notification-settings', {
+      email: { enabled: true },
+      webhook: { url: 'https://hooks.example.org/lawyer', secret, enabled: true },
+    });
     expect(put.statusCode, put.body).toBe(200);
-    expect(put.json()).toEqual({ email: { enabled: true }, webhook: { url: 'https://hooks.example.org/lawyer', enabled: true, secretSet: true } });
+    expect(put.json()).toEqual({
+      email: { enabled: true },
+      webhook: { url: 'https://hooks.example.org/lawyer', enabled: true, secretSet: true },
+    });
     expect(put.body).not.toContain(secret);
     const got = await L.get('/v1/me/notification-settings');
     expect(got.json()).toEqual(put.json());
     expect(got.body).not.toContain(secret);
-    const [row] = await env.sql<{ webhook_secret_enc: string }>('SELECT webhook_secret_enc FROM notification_settings WHERE user_id = $1', [L.userId]);
+    const [row] = await env.sql<{ webhook_secret_enc: string }>(
+      'SELECT webhook_secret_enc FROM notification_settings WHERE user_id = $1',
+      [L.userId],
+    );
     expect(row.webhook_secret_enc).toMatch(/^v1\./);
     expect(row.webhook_secret_enc).not.toContain(secret);
 
     // The lawyer's planned reminders now go by both channels; the caseworker's are untouched.
     const regular = ['14d', '3d', '1d', 'morning'];
-    expect(await reminderKeys(d.id)).toEqual([...plan(stamp, regular, [cw.userId]), ...plan(stamp, regular, [L.userId], [], ['EMAIL', 'WEBHOOK'])].sort());
+    expect(await reminderKeys(d.id)).toEqual(
+      [...plan(stamp, regular, [cw.userId]), ...plan(stamp, regular, [L.userId], [], ['EMAIL', 'WEBHOOK'])].sort(),
+    );
     const d2 = await addManual(cw, c.caseId, { dueDate: '2027-03-25' });
-    expect((await reminders(d2.id)).filter((r) => r.recipient_id === L.userId).map((r) => r.channel).sort()).toEqual([...Array(5).fill('EMAIL'), ...Array(5).fill('WEBHOOK')]);
+    expect(
+      (await reminders(d2.id))
+        .filter((r) => r.recipient_id === L.userId)
+        .map((r) => r.channel)
+        .sort(),
+    ).toEqual([...Array(5).fill('EMAIL'), ...Array(5).fill('WEBHOOK')]);
 
     // Email off, webhook kept (omitted = unchanged; the secret stays set).
     const emailOff = await L.put('/v1/me/notification-settings', { email: { enabled: false } });
-    expect(emailOff.json()).toEqual({ email: { enabled: false }, webhook: { url: 'https://hooks.example.org/lawyer', enabled: true, secretSet: true } });
-    expect(await reminderKeys(d.id)).toEqual([...plan(stamp, regular, [cw.userId]), ...plan(stamp, regular, [L.userId], [], ['WEBHOOK'])].sort());
+    expect(emailOff.json()).toEqual({
+      email: { enabled: false },
+      webhook: { url: 'https://hooks.example.org/lawyer', enabled: true, secretSet: true },
+    });
+    expect(await reminderKeys(d.id)).toEqual(
+      [...plan(stamp, regular, [cw.userId]), ...plan(stamp, regular, [L.userId], [], ['WEBHOOK'])].sort(),
+    );
     // Re-enabling the webhook without sending the secret again keeps the stored one.
-    const keep = await L.put('/v1/me/notification-settings', { email: { enabled: false }, webhook: { url: 'https://hooks.example.org/other', enabled: true } });
+    const keep = await L.put('/v1/me/notification-settings', {
+      email: { enabled: false },
+      webhook: { url: 'https://hooks.example.org/other', enabled: true },
+    });
     expect(keep.statusCode).toBe(200);
     expect(keep.json().webhook).toEqual({ url: 'https://hooks.example.org/other', enabled: true, secretSet: true });
   });
@@ -709,7 +961,7 @@ describe('reminder recipients and channels', () => {
 // ---------------------------------------------------------------- the caller's list
 
 describe('GET /v1/me/deadlines', () => {
-  it('overdue first, then by due time; only the caller\'s cases', async () => {
+  it("overdue first, then by due time; only the caller's cases", async () => {
     const { cw, c, lawyer, coordinator } = await team(['KZ'], 'KZ', { lawyer: true, coordinator: true });
     // Tue 1 Sept 2026 + 10 = Fri 11 Sept; CIS + 15 = Wed 16 Sept: both already past -> MISSED at once.
     await addEvent(cw, c.caseId, { type: 'EXTRADITION_DECISION', country: 'KZ', occurredAt: '2026-09-01T05:00:00Z' });
@@ -760,19 +1012,43 @@ describe('deadline rules API', () => {
     const lawyer = await clientFor(env, 'LAWYER');
     const res = await lawyer.get('/v1/deadline-rules');
     expect(res.statusCode).toBe(200);
-    const items = res.json().items as { key: string; rollPolicy: string; hostCountries: string[]; offsetUnit: string; offsetValue: number; cutoffTime: string | null; timeZone: string | null }[];
+    const items = res.json().items as {
+      key: string;
+      rollPolicy: string;
+      hostCountries: string[];
+      offsetUnit: string;
+      offsetValue: number;
+      cutoffTime: string | null;
+      timeZone: string | null;
+    }[];
     for (const r of DEFAULT_RULES) expect(items.map((i) => i.key)).toContain(r.key);
-    expect(items.find((i) => i.key === 'echr-application-4m')).toMatchObject({ rollPolicy: 'NONE', offsetUnit: 'MONTHS', offsetValue: 4 });
-    expect(items.find((i) => i.key === 'echr-rule39-before-removal')).toMatchObject({ offsetValue: -1, offsetUnit: 'WORKING_DAYS', timeZone: 'Europe/Paris', cutoffTime: '16:00' });
+    expect(items.find((i) => i.key === 'echr-application-4m')).toMatchObject({
+      rollPolicy: 'NONE',
+      offsetUnit: 'MONTHS',
+      offsetValue: 4,
+    });
+    expect(items.find((i) => i.key === 'echr-rule39-before-removal')).toMatchObject({
+      offsetValue: -1,
+      offsetUnit: 'WORKING_DAYS',
+      timeZone: 'Europe/Paris',
+      cutoffTime: '16:00',
+    });
     expect((await env.app.inject({ method: 'GET', url: '/v1/deadline-rules' })).statusCode).toBe(401);
   });
 
   it('an admin can edit a shipped Turkish 60-day rule (tr-residence-permit-cancelled-60d) and GET lists every rule', async () => {
     const admin = await clientFor(env, 'ADMIN');
-    const [row] = await env.sql<{ id: string; version: number }>('SELECT id::text, version FROM deadline_rules WHERE key = $1', ['tr-residence-permit-cancelled-60d']);
+    const [row] = await env.sql<{ id: string; version: number }>(
+      'SELECT id::text, version FROM deadline_rules WHERE key = $1',
+      ['tr-residence-permit-cancelled-60d'],
+    );
     const res = await admin.put(`/v1/deadline-rules/${row.id}`, { verifyWithCounsel: true });
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ key: 'tr-residence-permit-cancelled-60d', version: row.version + 1, verifyWithCounsel: true });
+    expect(res.json()).toMatchObject({
+      key: 'tr-residence-permit-cancelled-60d',
+      version: row.version + 1,
+      verifyWithCounsel: true,
+    });
   });
 
   it('POST/PUT by ADMIN only; an edited rule applies to new events, not to deadlines already computed', async () => {
@@ -803,23 +1079,41 @@ describe('deadline rules API', () => {
     const created = await admin.post('/v1/deadline-rules', body);
     expect(created.statusCode, created.body).toBe(201);
     const rule = created.json();
-    expect(rule).toMatchObject({ key, version: 1, anchor: 'EVENT', active: true, timeZone: null, cutoffTime: null, holidayNote: null });
+    expect(rule).toMatchObject({
+      key,
+      version: 1,
+      anchor: 'EVENT',
+      active: true,
+      timeZone: null,
+      cutoffTime: null,
+      holidayNote: null,
+    });
     expect((await admin.post('/v1/deadline-rules', body)).statusCode).toBe(409);
 
     // Wed 28 April 2027 + 5 Serbian working days: Thu 29; Fri 30 (Good Friday), 1-2 May, Mon 3 May (holidays) skipped; Tue 4 … Fri 7 May.
     await addEvent(cw, c.caseId, { type: 'TRAVEL_BAN', country: 'RS', occurredAt: '2027-04-28T08:00:00Z' });
     let items = await deadlinesOf(cw, c.caseId);
-    expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.citation, d.confidence])).toEqual([['COURT_FILING', '2027-05-07T21:59:59.999Z', '2027-05-07', 'Test rule, not law', 'LOW']]);
+    expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.citation, d.confidence])).toEqual([
+      ['COURT_FILING', '2027-05-07T21:59:59.999Z', '2027-05-07', 'Test rule, not law', 'LOW'],
+    ]);
 
-    for (const who of [cw, coord, lawyer]) expect((await who.put(`/v1/deadline-rules/${rule.id}`, { offsetValue: 2 })).statusCode).toBe(403);
-    expect((await admin.put('/v1/deadline-rules/00000000-0000-4000-8000-000000000000', { offsetValue: 2 })).statusCode).toBe(404);
+    for (const who of [cw, coord, lawyer]) {
+      expect((await who.put(`/v1/deadline-rules/${rule.id}`, { offsetValue: 2 })).statusCode).toBe(403);
+    }
+    expect(
+      (await admin.put('/v1/deadline-rules/00000000-0000-4000-8000-000000000000', { offsetValue: 2 })).statusCode,
+    ).toBe(404);
     expect((await admin.put(`/v1/deadline-rules/${rule.id}`, { key: 'renamed' })).statusCode).toBe(400);
     const edited = await admin.put(`/v1/deadline-rules/${rule.id}`, { offsetValue: 2 });
     expect(edited.statusCode, edited.body).toBe(200);
     expect(edited.json()).toMatchObject({ offsetValue: 2, version: 2, key });
 
     // Thu 29 April (1), then Tue 4 May (2).
-    const second = await addEvent(cw, c.caseId, { type: 'TRAVEL_BAN', country: 'RS', occurredAt: '2027-04-28T08:00:00Z' });
+    const second = await addEvent(cw, c.caseId, {
+      type: 'TRAVEL_BAN',
+      country: 'RS',
+      occurredAt: '2027-04-28T08:00:00Z',
+    });
     items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.triggerEventId === second.id, d.dueAt])).toEqual([
       [true, '2027-05-04T21:59:59.999Z'],
@@ -827,7 +1121,10 @@ describe('deadline rules API', () => {
     ]);
 
     // Deactivated: new events make nothing.
-    expect((await admin.put(`/v1/deadline-rules/${rule.id}`, { active: false })).json()).toMatchObject({ active: false, version: 3 });
+    expect((await admin.put(`/v1/deadline-rules/${rule.id}`, { active: false })).json()).toMatchObject({
+      active: false,
+      version: 3,
+    });
     await addEvent(cw, c.caseId, { type: 'TRAVEL_BAN', country: 'RS', occurredAt: '2027-04-28T08:00:00Z' });
     expect(await deadlinesOf(cw, c.caseId)).toHaveLength(2);
   });
@@ -838,24 +1135,61 @@ describe('deadline rules API', () => {
 describe('Interpol charges', () => {
   it('a red notice creates one CCF_REQUEST task per case, due 30 days on at the end of the local day', async () => {
     const { cw, c } = await team(['GE'], 'GE');
-    const charge = { issuingCountry: 'RU', code: 'RU-CC', article: '207.3', category: 'FAKES', mechanism: 'INTERPOL_RED_NOTICE', status: 'WANTED' };
+    const charge = {
+      issuingCountry: 'RU',
+      code: 'RU-CC',
+      article: '207.3',
+      category: 'FAKES',
+      mechanism: 'INTERPOL_RED_NOTICE',
+      status: 'WANTED',
+    };
     expect((await cw.post(`/v1/cases/${c.caseId}/charges`, charge)).statusCode).toBe(201);
     expect((await cw.post(`/v1/cases/${c.caseId}/charges`, { ...charge, article: '280.3' })).statusCode).toBe(201);
-    expect((await cw.post(`/v1/cases/${c.caseId}/charges`, { ...charge, mechanism: 'INTERPOL_DIFFUSION' })).statusCode).toBe(201);
+    expect(
+      (await cw.post(`/v1/cases/${c.caseId}/charges`, { ...charge, mechanism: 'INTERPOL_DIFFUSION' })).statusCode,
+    ).toBe(201);
     const items = await deadlinesOf(cw, c.caseId);
     // now = 1 March 2027 ~09:00Z; + 30 days = 31 March (13:00 Tbilisi) -> end of 31 March Tbilisi.
-    expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.source, d.confidence, d.verifyWithCounsel, d.note, d.triggerEventId])).toEqual([
-      ['CCF_REQUEST', '2027-03-31T19:59:59.999Z', '2027-03-31', 'Asia/Tbilisi', 'RULE', 'LOW', true, 'computed, verify with counsel', null],
+    expect(
+      items.map((d) => [
+        d.kind,
+        d.dueAt,
+        d.dueDate,
+        d.timeZone,
+        d.source,
+        d.confidence,
+        d.verifyWithCounsel,
+        d.note,
+        d.triggerEventId,
+      ]),
+    ).toEqual([
+      [
+        'CCF_REQUEST',
+        '2027-03-31T19:59:59.999Z',
+        '2027-03-31',
+        'Asia/Tbilisi',
+        'RULE',
+        'LOW',
+        true,
+        'computed, verify with counsel',
+        null,
+      ],
     ]);
     expect(items[0].citation).toMatch(/CCF/);
-    expect(await reminderKeys(items[0].id)).toEqual(plan('2027-03-31T19:59:59.999Z', ['14d', '3d', '1d', 'morning'], [cw.userId]));
+    expect(await reminderKeys(items[0].id)).toEqual(
+      plan('2027-03-31T19:59:59.999Z', ['14d', '3d', '1d', 'morning'], [cw.userId]),
+    );
 
     // A domestic charge makes none; a charge changed to a red notice makes one.
     const other = await createCase(cw, (await env.db.case.findUniqueOrThrow({ where: { id: c.caseId } })).teamId, 'GE');
     const dom = await cw.post(`/v1/cases/${other.caseId}/charges`, { ...charge, mechanism: 'DOMESTIC' });
     expect(dom.statusCode).toBe(201);
     expect(await deadlinesOf(cw, other.caseId)).toEqual([]);
-    const patched = await cw.patch(`/v1/charges/${dom.json().id}`, { mechanism: 'INTERPOL_RED_NOTICE' }, { 'if-match': '"1"' });
+    const patched = await cw.patch(
+      `/v1/charges/${dom.json().id}`,
+      { mechanism: 'INTERPOL_RED_NOTICE' },
+      { 'if-match': '"1"' },
+    );
     expect(patched.statusCode, patched.body).toBe(200);
     expect((await deadlinesOf(cw, other.caseId)).map((d) => d.kind)).toEqual(['CCF_REQUEST']);
   });
@@ -889,7 +1223,10 @@ describe('marking missed deadlines', () => {
     const notYet = await addManual(cw, c.caseId, { dueAt: '2027-03-01T13:00:00Z' });
 
     const cutoff = new Date('2027-03-01T12:00:00Z');
-    const [{ n }] = await env.sql<{ n: number }>("SELECT count(*)::int AS n FROM deadlines WHERE status = 'OPEN' AND due_at < $1", [cutoff]);
+    const [{ n }] = await env.sql<{ n: number }>(
+      "SELECT count(*)::int AS n FROM deadlines WHERE status = 'OPEN' AND due_at < $1",
+      [cutoff],
+    );
     expect(n).toBeGreaterThanOrEqual(1);
     const marked = await new DeadlinesService({ db: env.db, config: env.config, clock: () => cutoff }).markMissed();
     expect(marked).toBe(n);
@@ -899,10 +1236,20 @@ describe('marking missed deadlines', () => {
       [soon.id, 'MISSED', 2],
       [notYet.id, 'OPEN', 1],
     ]);
-    expect((await history(cw, soon.id)).at(-1)).toEqual({ at: '2027-03-01T12:00:00.000Z', actorId: null, reason: 'past due and not done', changes: { status: { old: 'OPEN', new: 'MISSED' } } });
-    expect(await reminderKeys(soon.id)).toEqual([`${cw.userId} EMAIL overdue@${stamp}`, `${coordinator!.userId} EMAIL overdue@${stamp}`].sort());
+    expect((await history(cw, soon.id)).at(-1)).toEqual({
+      at: '2027-03-01T12:00:00.000Z',
+      actorId: null,
+      reason: 'past due and not done',
+      changes: { status: { old: 'OPEN', new: 'MISSED' } },
+    });
+    expect(await reminderKeys(soon.id)).toEqual(
+      [`${cw.userId} EMAIL overdue@${stamp}`, `${coordinator!.userId} EMAIL overdue@${stamp}`].sort(),
+    );
     expect(await reminderKeys(soon.id, 'CANCELLED')).toEqual([`${cw.userId} EMAIL now@${stamp}`]);
-    const audit = await env.sql<{ action: string; actor_id: string | null }>("SELECT action, actor_id::text FROM audit_entries WHERE entity_id = $1 AND action = 'deadline.missed'", [soon.id]);
+    const audit = await env.sql<{ action: string; actor_id: string | null }>(
+      "SELECT action, actor_id::text FROM audit_entries WHERE entity_id = $1 AND action = 'deadline.missed'",
+      [soon.id],
+    );
     expect(audit).toEqual([{ action: 'deadline.missed', actor_id: null }]);
     // Idempotent.
     expect(await new DeadlinesService({ db: env.db, config: env.config, clock: () => cutoff }).markMissed()).toBe(0);
@@ -919,10 +1266,17 @@ describe('marking missed deadlines', () => {
       const res = await cw.patch(`/v1/deadlines/${soon.id}`, { dueDate: '2027-03-10' });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({ status: 'OPEN', dueAt: '2027-03-10T19:59:59.999Z', manualOverride: true });
-      expect((await history(cw, soon.id)).at(-1)!.changes).toEqual({ dueAt: { old: stamp, new: '2027-03-10T19:59:59.999Z' }, status: { old: 'MISSED', new: 'OPEN' } });
+      expect((await history(cw, soon.id)).at(-1)!.changes).toEqual({
+        dueAt: { old: stamp, new: '2027-03-10T19:59:59.999Z' },
+        status: { old: 'MISSED', new: 'OPEN' },
+      });
       // 14 days before 10 March has passed (coalesced into "now"); the old overdue reminders are cancelled.
-      expect(await reminderKeys(soon.id)).toEqual(plan('2027-03-10T19:59:59.999Z', ['now', '3d', '1d', 'morning'], [cw.userId], [coordinator!.userId]));
-      expect(await reminderKeys(soon.id, 'CANCELLED')).toEqual(plan(stamp, ['now'], [cw.userId], [coordinator!.userId]));
+      expect(await reminderKeys(soon.id)).toEqual(
+        plan('2027-03-10T19:59:59.999Z', ['now', '3d', '1d', 'morning'], [cw.userId], [coordinator!.userId]),
+      );
+      expect(await reminderKeys(soon.id, 'CANCELLED')).toEqual(
+        plan(stamp, ['now'], [cw.userId], [coordinator!.userId]),
+      );
     } finally {
       shift = 0;
     }

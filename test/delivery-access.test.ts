@@ -20,12 +20,27 @@ describe('reminder delivery re-checks case access', () => {
     const admin = await clientFor(env, 'ADMIN');
     const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
     const c = await createCase(cw, team);
-    const res = await cw.post(`/v1/cases/${c.caseId}/deadlines`, { kind: 'COURT_FILING', title: 'File', dueAt: new Date(Date.now() + 3 * 3_600_000).toISOString() });
+    const res = await cw.post(`/v1/cases/${c.caseId}/deadlines`, {
+      kind: 'COURT_FILING',
+      title: 'File',
+      dueAt: new Date(Date.now() + 3 * 3_600_000).toISOString(),
+    });
     expect(res.statusCode).toBe(201);
-    const [r] = await env.sql<{ id: string }>(`SELECT id::text FROM reminders WHERE deadline_id = $1 AND recipient_id = $2 AND label LIKE 'now@%'`, [res.json().id, cw.userId]);
+    const [r] = await env.sql<{ id: string }>(
+      `SELECT id::text FROM reminders WHERE deadline_id = $1 AND recipient_id = $2 AND label LIKE 'now@%'`,
+      [res.json().id, cw.userId],
+    );
     expect(r).toBeDefined();
     expect((await admin.del(`/v1/teams/${team}/members/${cw.userId}`)).statusCode).toBe(204);
-    const service = new ReminderService({ db: env.db, config: env.config, crypto: env.app.crypto, clock: () => new Date(), log: env.app.log, kit: null as unknown as QueueKit /* deliver() queues nothing */, mailer: null });
+    const service = new ReminderService({
+      db: env.db,
+      config: env.config,
+      crypto: env.app.crypto,
+      clock: () => new Date(),
+      log: env.app.log,
+      kit: null as unknown as QueueKit /* deliver() queues nothing */,
+      mailer: null,
+    });
     expect(await service.deliver(r.id)).toBe('cancelled');
     const [row] = await env.sql<{ status: string }>('SELECT status::text FROM reminders WHERE id = $1', [r.id]);
     expect(row.status).toBe('CANCELLED');

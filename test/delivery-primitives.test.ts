@@ -10,10 +10,13 @@ import { postJson } from '../src/lib/http-post.ts';
 describe('Batcher', () => {
   it('answers the callers of one event-loop turn with one run, each with its own result in order', async () => {
     const runs: number[][] = [];
-    const b = new Batcher<number, number>(async (xs) => {
-      runs.push(xs);
-      return xs.map((x) => x * 10);
-    }, { maxSize: 100, maxWaitMs: 0 });
+    const b = new Batcher<number, number>(
+      async (xs) => {
+        runs.push(xs);
+        return xs.map((x) => x * 10);
+      },
+      { maxSize: 100, maxWaitMs: 0 },
+    );
     const out = await Promise.all([1, 2, 3, 4].map((x) => b.submit(x)));
     expect(out).toEqual([10, 20, 30, 40]);
     expect(runs).toEqual([[1, 2, 3, 4]]);
@@ -25,23 +28,32 @@ describe('Batcher', () => {
 
   it('splits at maxSize and gathers across turns within maxWaitMs', async () => {
     const runs: number[][] = [];
-    const b = new Batcher<number, number>(async (xs) => {
-      runs.push(xs);
-      return xs;
-    }, { maxSize: 3, maxWaitMs: 30 });
+    const b = new Batcher<number, number>(
+      async (xs) => {
+        runs.push(xs);
+        return xs;
+      },
+      { maxSize: 3, maxWaitMs: 30 },
+    );
     const first = [1, 2, 3, 4, 5].map((x) => b.submit(x));
     await new Promise((r) => setTimeout(r, 5));
     const later = b.submit(6);
     expect(await Promise.all([...first, later])).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(runs).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(runs).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
   });
 
   it('a failed run rejects every caller of that batch and no other; a short answer is an error, not a silent undefined', async () => {
     let fail = true;
-    const b = new Batcher<number, number>(async (xs) => {
-      if (fail) throw new Error('database went away');
-      return xs.slice(1);
-    }, { maxSize: 10, maxWaitMs: 0 });
+    const b = new Batcher<number, number>(
+      async (xs) => {
+        if (fail) throw new Error('database went away');
+        return xs.slice(1);
+      },
+      { maxSize: 10, maxWaitMs: 0 },
+    );
     const failed = await Promise.allSettled([b.submit(1), b.submit(2)]);
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect((failed[0] as PromiseRejectedResult).reason.message).toBe('database went away');
@@ -51,9 +63,12 @@ describe('Batcher', () => {
     expect((short[0] as PromiseRejectedResult).reason.message).toMatch(/1 results for 2 items/);
     expect(() => new Batcher(async (x) => x, { maxSize: 0, maxWaitMs: 0 })).toThrow(/maxSize/);
     // A run that throws before returning a promise, on the maxSize path: every caller of the batch is answered.
-    const sync = new Batcher<number, number>(() => {
-      throw new Error('bad input');
-    }, { maxSize: 2, maxWaitMs: 1_000 });
+    const sync = new Batcher<number, number>(
+      () => {
+        throw new Error('bad input');
+      },
+      { maxSize: 2, maxWaitMs: 1_000 },
+    );
     const both = await Promise.allSettled([sync.submit(1), sync.submit(2)]);
     expect(both.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
@@ -81,11 +96,18 @@ describe('postJson (webhook POST over kept-alive connections)', () => {
   it('sends the body and headers, answers the status, and reuses one connection for consecutive posts', async () => {
     const seen: { body: string; key: string | undefined; socket: Socket; length: string | undefined }[] = [];
     const base = await listen((req, res, body) => {
-      seen.push({ body, key: req.headers['idempotency-key'] as string, socket: req.socket, length: req.headers['content-length'] });
+      seen.push({
+        body,
+        key: req.headers['idempotency-key'] as string,
+        socket: req.socket,
+        length: req.headers['content-length'],
+      });
       res.writeHead(seen.length === 2 ? 503 : 204).end();
     });
     const body = JSON.stringify({ text: 'Срок подачи: ARK-2026-000001' });
-    expect(await postJson(`${base}/a`, { 'content-type': 'application/json', 'idempotency-key': 'k1' }, body, 5_000)).toEqual({ status: 204 });
+    expect(
+      await postJson(`${base}/a`, { 'content-type': 'application/json', 'idempotency-key': 'k1' }, body, 5_000),
+    ).toEqual({ status: 204 });
     expect(await postJson(`${base}/a`, { 'idempotency-key': 'k2' }, body, 5_000)).toEqual({ status: 503 });
     expect(seen.map((s) => s.body)).toEqual([body, body]);
     expect(seen.map((s) => s.key)).toEqual(['k1', 'k2']);

@@ -4,7 +4,18 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, createCase, createTeam, eventBody, expectNoLeak, expectProblem, personBody, rawPost, setupTestEnv, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createCase,
+  createTeam,
+  eventBody,
+  expectNoLeak,
+  expectProblem,
+  personBody,
+  rawPost,
+  setupTestEnv,
+  type TestEnv,
+} from './helpers.ts';
 
 let env: TestEnv;
 beforeAll(async () => {

@@ -16,7 +16,13 @@ let coord: Client;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'export-linkage-'));
   env = await setupTestEnv({ queues: true, env: { EXPORTS_DIR: dir, LOGIN_IP_MAX_ATTEMPTS: '1000' } });
-  startExportWorker({ db: env.db, config: env.config, kit: env.queues!, clock: () => new Date(), log: { info: () => {}, warn: () => {}, error: () => {} } });
+  startExportWorker({
+    db: env.db,
+    config: env.config,
+    kit: env.queues!,
+    clock: () => new Date(),
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  });
   coord = await clientFor(env, 'COORDINATOR');
 }, 60_000);
 afterAll(async () => {
@@ -28,18 +34,31 @@ async function teamWith(histories: string[][]): Promise<string> {
   const team = await createTeam(env, ['AM']);
   const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
   for (const events of histories) {
-    const p = await cw.post('/v1/people', { pseudonym: `P-${uniq()}`, legalName: `Name ${uniq()}`, citizenship: 'RU', travelDocumentStatus: 'NONE' });
+    const p = await cw.post('/v1/people', {
+      pseudonym: `P-${uniq()}`,
+      legalName: `Name ${uniq()}`,
+      citizenship: 'RU',
+      travelDocumentStatus: 'NONE',
+    });
     const c = await cw.post('/v1/cases', { personId: p.json().id, teamId: team, hostCountry: 'AM' });
     for (const e of events) {
       const [type, date] = e.split('@');
-      expect((await cw.post(`/v1/cases/${c.json().id}/events`, { type, country: 'AM', occurredAt: `${date}-10` })).statusCode).toBe(201);
+      expect(
+        (await cw.post(`/v1/cases/${c.json().id}/events`, { type, country: 'AM', occurredAt: `${date}-10` }))
+          .statusCode,
+      ).toBe(201);
     }
   }
   return team;
 }
 
 async function exportRows(team: string): Promise<{ rows: string[][]; metadata: Record<string, unknown> }> {
-  const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 3, filters: { team: [team] } });
+  const res = await coord.post('/v1/exports', {
+    kind: 'events-anonymised',
+    format: 'csv',
+    k: 3,
+    filters: { team: [team] },
+  });
   expect(res.statusCode, res.body).toBe(202);
   const id = res.json().id;
   const until = Date.now() + 30_000;
@@ -50,14 +69,27 @@ async function exportRows(team: string): Promise<{ rows: string[][]; metadata: R
   } while (body.status !== 'DONE' && body.status !== 'FAILED' && Date.now() < until);
   expect(body.status).toBe('DONE');
   const text = (await coord.get(`/v1/exports/${id}/download`)).body;
-  return { rows: text.trim().split('\r\n').slice(1).map((l) => l.split(',')), metadata: body.metadata };
+  return {
+    rows: text
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .map((l) => l.split(',')),
+    metadata: body.metadata,
+  };
 }
 
 describe('case keys in research exports', () => {
   it('a unique history is unlinked even though each of its rows is k-anonymous', async () => {
     // Row classes: DETENTION 2024-03 = {X, Y, Z}, RELEASE 2024-05 = {X, P, Q}: both have 3 cases.
     // X's pair of rows is its own: publishing one key for it would point at one person.
-    const team = await teamWith([['DETENTION@2024-03', 'RELEASE@2024-05'], ['DETENTION@2024-03'], ['DETENTION@2024-03'], ['RELEASE@2024-05'], ['RELEASE@2024-05']]);
+    const team = await teamWith([
+      ['DETENTION@2024-03', 'RELEASE@2024-05'],
+      ['DETENTION@2024-03'],
+      ['DETENTION@2024-03'],
+      ['RELEASE@2024-05'],
+      ['RELEASE@2024-05'],
+    ]);
     const { rows, metadata } = await exportRows(team);
     expect(rows).toHaveLength(6);
     const keys = rows.map((r) => r[0]);

@@ -33,7 +33,10 @@ let teamId: string;
 
 beforeAll(async () => {
   exportsDir = mkdtempSync(path.join(os.tmpdir(), 'exports-test-'));
-  env = await setupTestEnv({ queues: true, env: { EXPORTS_DIR: path.join(exportsDir, 'files'), EXPORT_TTL_DAYS: '7' } });
+  env = await setupTestEnv({
+    queues: true,
+    env: { EXPORTS_DIR: path.join(exportsDir, 'files'), EXPORT_TTL_DAYS: '7' },
+  });
   startExportWorker({
     db: env.db,
     config: env.config,
@@ -50,21 +53,57 @@ beforeAll(async () => {
   for (const spec of CASES) {
     const legalName = `Legalname ${spec.name} Zzq${run}`;
     const pseudonym = `Pseudo-${spec.name}-${run}`;
-    const p = await cw.post('/v1/people', { pseudonym, legalName, dateOfBirth: '1979-11-30', citizenship: spec.citizenship, travelDocumentStatus: 'NONE' });
+    const p = await cw.post('/v1/people', {
+      pseudonym,
+      legalName,
+      dateOfBirth: '1979-11-30',
+      citizenship: spec.citizenship,
+      travelDocumentStatus: 'NONE',
+    });
     expect(p.statusCode, p.body).toBe(201);
-    const c = await cw.post('/v1/cases', { personId: p.json().id, teamId, hostCountry: spec.host, summary: `Summary freetext ${run}` });
+    const c = await cw.post('/v1/cases', {
+      personId: p.json().id,
+      teamId,
+      hostCountry: spec.host,
+      summary: `Summary freetext ${run}`,
+    });
     expect(c.statusCode, c.body).toBe(201);
     const caseId: string = c.json().id;
     secrets.push(legalName, pseudonym, c.json().reference, caseId, p.json().id, `Summary freetext ${run}`);
     for (const [category, mechanism] of spec.charges) {
-      expect((await cw.post(`/v1/cases/${caseId}/charges`, { issuingCountry: 'RU', code: 'RU-CC', article: '207.3', category, mechanism, status: 'WANTED' })).statusCode).toBe(201);
+      expect(
+        (
+          await cw.post(`/v1/cases/${caseId}/charges`, {
+            issuingCountry: 'RU',
+            code: 'RU-CC',
+            article: '207.3',
+            category,
+            mechanism,
+            status: 'WANTED',
+          })
+        ).statusCode,
+      ).toBe(201);
     }
     for (const [i, [type, date, outcome]] of spec.events.entries()) {
       const city = `Cityname${spec.name}${i}x${run}`;
       const outcomeText = outcome ? `${outcome} ${run}` : null;
-      const ev = await cw.post(`/v1/cases/${caseId}/events`, { type, country: spec.host, occurredAt: `${date}T22:30:00+00:00`, city, authority: `Authority ${run}`, outcome: outcomeText, details: `Details freetext ${run}` });
+      const ev = await cw.post(`/v1/cases/${caseId}/events`, {
+        type,
+        country: spec.host,
+        occurredAt: `${date}T22:30:00+00:00`,
+        city,
+        authority: `Authority ${run}`,
+        outcome: outcomeText,
+        details: `Details freetext ${run}`,
+      });
       expect(ev.statusCode, ev.body).toBe(201);
-      secrets.push(city, `Authority ${run}`, `Details freetext ${run}`, ev.json().id, ...(outcomeText ? [outcomeText] : []));
+      secrets.push(
+        city,
+        `Authority ${run}`,
+        `Details freetext ${run}`,
+        ev.json().id,
+        ...(outcomeText ? [outcomeText] : []),
+      );
     }
   }
 }, 120_000);
@@ -81,8 +120,13 @@ afterEach(() => {
 
 function expectNoSecrets(label: string, body: string) {
   for (const s of secrets) expect(body.includes(s), `${label} leaks "${s}"`).toBe(false);
-  expect(/Zzq|Pseudo-|Cityname|freetext|Authority |adjourned|refused bail/i.test(body), `${label} leaks fixture text`).toBe(false);
-  expect(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(body), `${label} contains an id`).toBe(false);
+  expect(
+    /Zzq|Pseudo-|Cityname|freetext|Authority |adjourned|refused bail/i.test(body),
+    `${label} leaks fixture text`,
+  ).toBe(false);
+  expect(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(body), `${label} contains an id`).toBe(
+    false,
+  );
 }
 
 async function waitDone(client: Client, id: string) {
@@ -92,7 +136,11 @@ async function waitDone(client: Client, id: string) {
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
     if (body.status === 'DONE' || body.status === 'FAILED') return body;
-    if (Date.now() > deadline) throw new Error(`export ${id} still ${body.status} (${body.progress}%); worker errors: ${JSON.stringify(workerErrors)}`);
+    if (Date.now() > deadline) {
+      throw new Error(
+        `export ${id} still ${body.status} (${body.progress}%); worker errors: ${JSON.stringify(workerErrors)}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -109,7 +157,10 @@ async function buildExport(client: Client, body: Record<string, unknown>) {
 function parseCsv(text: string): string[][] {
   // The export holds no quotes, commas or line breaks inside fields (enums and codes only).
   expect(text.endsWith('\r\n')).toBe(true);
-  return text.slice(0, -2).split('\r\n').map((l) => l.split(','));
+  return text
+    .slice(0, -2)
+    .split('\r\n')
+    .map((l) => l.split(','));
 }
 
 /** The records of a CSV export as objects keyed by its header. */
@@ -127,7 +178,15 @@ describe('POST /v1/exports and the worker', () => {
     expect(Object.keys(res.json())).toEqual(['id']);
 
     const done = await waitDone(coord, id);
-    expect(done).toMatchObject({ id, kind: 'events-anonymised', format: 'csv', status: 'DONE', progress: 100, rowCount: 10, error: null });
+    expect(done).toMatchObject({
+      id,
+      kind: 'events-anonymised',
+      format: 'csv',
+      status: 'DONE',
+      progress: 100,
+      rowCount: 10,
+      error: null,
+    });
     expect(done.metadata).toMatchObject({
       k: 3,
       label: 'documented cases',
@@ -135,7 +194,15 @@ describe('POST /v1/exports and the worker', () => {
       rowsPublished: 10,
       rowsByPeriodPrecision: { month: 4, quarter: 3, year: 3 },
       rowsDropped: 11,
-      quasiIdentifiers: ['host_country', 'period', 'event_type', 'charge_categories', 'mechanisms', 'outcome_class', 'citizenship'],
+      quasiIdentifiers: [
+        'host_country',
+        'period',
+        'event_type',
+        'charge_categories',
+        'mechanisms',
+        'outcome_class',
+        'citizenship',
+      ],
     });
     const ttl = Date.parse(done.expiresAt) - Date.parse(done.finishedAt);
     expect(ttl).toBe(7 * 86_400_000);
@@ -158,12 +225,36 @@ describe('POST /v1/exports and the worker', () => {
     const signature = (rows: string[]) => [...rows].sort().join(';');
     const sigCount = new Map<string, number>();
     for (const rows of byKey.values()) sigCount.set(signature(rows), (sigCount.get(signature(rows)) ?? 0) + 1);
-    for (const [key, rows] of byKey) if (rows.length > 1) expect(sigCount.get(signature(rows)), `key ${key} links a rare history`).toBeGreaterThanOrEqual(3);
+    for (const [key, rows] of byKey) {
+      if (rows.length > 1) {
+        expect(sigCount.get(signature(rows)), `key ${key} links a rare history`).toBeGreaterThanOrEqual(3);
+      }
+    }
     expect(typeof done.metadata.rowsUnlinked).toBe('number');
-    expect(header).toEqual(['case_key', 'host_country', 'period', 'period_precision', 'event_type', 'charge_categories', 'mechanisms', 'outcome_class', 'citizenship']);
+    expect(header).toEqual([
+      'case_key',
+      'host_country',
+      'period',
+      'period_precision',
+      'event_type',
+      'charge_categories',
+      'mechanisms',
+      'outcome_class',
+      'citizenship',
+    ]);
     expect(records).toHaveLength(10);
     const rows = records.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
-    const shape = (r: Record<string, string>) => [r.host_country, r.period, r.period_precision, r.event_type, r.charge_categories, r.mechanisms, r.outcome_class, r.citizenship].join(' ');
+    const shape = (r: Record<string, string>) =>
+      [
+        r.host_country,
+        r.period,
+        r.period_precision,
+        r.event_type,
+        r.charge_categories,
+        r.mechanisms,
+        r.outcome_class,
+        r.citizenship,
+      ].join(' ');
     const counts = new Map<string, number>();
     for (const r of rows) counts.set(shape(r), (counts.get(shape(r)) ?? 0) + 1);
     expect(Object.fromEntries(counts)).toEqual({
@@ -172,9 +263,13 @@ describe('POST /v1/exports and the worker', () => {
       [`AM 2025 year THREAT EXTREMISM ${CIS} NOT_RECORDED RU`]: 3,
     });
     // Every published class holds at least k distinct case keys.
-    for (const s of counts.keys()) expect(new Set(rows.filter((r) => shape(r) === s).map((r) => r.case_key)).size).toBeGreaterThanOrEqual(3);
+    for (const s of counts.keys()) {
+      expect(new Set(rows.filter((r) => shape(r) === s).map((r) => r.case_key)).size).toBeGreaterThanOrEqual(3);
+    }
     // A1-A3 have three rows each, A4 one: four keys, linkable within this export only.
-    const perKey = [...rows.reduce((m, r) => m.set(r.case_key, (m.get(r.case_key) ?? 0) + 1), new Map<string, number>()).values()].sort();
+    const perKey = [
+      ...rows.reduce((m, r) => m.set(r.case_key, (m.get(r.case_key) ?? 0) + 1), new Map<string, number>()).values(),
+    ].sort();
     expect(perKey).toEqual([1, 3, 3, 3]);
     expectNoSecrets('csv export', dl.body);
     expectNoSecrets('export status', JSON.stringify({ ...done, id: undefined }));
@@ -204,17 +299,33 @@ describe('POST /v1/exports and the worker', () => {
   });
 
   it('default k (5) drops every class here, and says how many rows went', async () => {
-    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' } });
+    const res = await coord.post('/v1/exports', {
+      kind: 'events-anonymised',
+      format: 'csv',
+      filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' },
+    });
     expect(res.statusCode, res.body).toBe(202);
     const done = await waitDone(coord, res.json().id);
     expect(done).toMatchObject({ status: 'DONE', rowCount: 0 });
-    expect(done.metadata).toMatchObject({ k: 5, eventsMatched: 19, rowsPublished: 0, rowsDropped: 19, filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' } });
+    expect(done.metadata).toMatchObject({
+      k: 5,
+      eventsMatched: 19,
+      rowsPublished: 0,
+      rowsDropped: 19,
+      filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' },
+    });
     const dl = await coord.get(`/v1/exports/${done.id}/download`);
-    expect(dl.body).toBe('case_key,host_country,period,period_precision,event_type,charge_categories,mechanisms,outcome_class,citizenship\r\n');
+    expect(dl.body).toBe(
+      'case_key,host_country,period,period_precision,event_type,charge_categories,mechanisms,outcome_class,citizenship\r\n',
+    );
   });
 
   it('small counts in the metadata are withheld like any other figure (no "exactly one event matched")', async () => {
-    const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', filters: { country: ['KZ'] } });
+    const res = await coord.post('/v1/exports', {
+      kind: 'events-anonymised',
+      format: 'csv',
+      filters: { country: ['KZ'] },
+    });
     expect(res.statusCode, res.body).toBe(202);
     const done = await waitDone(coord, res.json().id);
     expect(done.metadata).toMatchObject({ k: 5, eventsMatched: null, rowsPublished: 0, rowsDropped: null });
@@ -251,7 +362,17 @@ describe('POST /v1/exports and the worker', () => {
   });
 
   it('409 while not done, 410 once expired (and the file is deleted)', async () => {
-    const pending = await env.db.export.create({ data: { id: crypto.randomUUID(), createdById: coord.userId, kind: 'events-anonymised', format: 'csv', filters: {}, status: 'RUNNING', progress: 40 } });
+    const pending = await env.db.export.create({
+      data: {
+        id: crypto.randomUUID(),
+        createdById: coord.userId,
+        kind: 'events-anonymised',
+        format: 'csv',
+        filters: {},
+        status: 'RUNNING',
+        progress: 40,
+      },
+    });
     expectProblem(await coord.get(`/v1/exports/${pending.id}/download`), 409);
     expect((await coord.get(`/v1/exports/${pending.id}`)).json()).toMatchObject({ status: 'RUNNING', progress: 40 });
 
@@ -268,7 +389,13 @@ describe('POST /v1/exports and the worker', () => {
   });
 
   it('the sweeper deletes expired files and re-enqueues an export whose job was lost', async () => {
-    const deps = { db: env.db, config: env.config, kit: env.queues!, clock: () => new Date(), log: { info: () => {}, warn: () => {}, error: () => {} } };
+    const deps = {
+      db: env.db,
+      config: env.config,
+      kit: env.queues!,
+      clock: () => new Date(),
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    };
     // A finished export whose time is up.
     const res = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 3 });
     const done = await waitDone(coord, res.json().id);
@@ -277,20 +404,41 @@ describe('POST /v1/exports and the worker', () => {
     expect(existsSync(file)).toBe(true);
     await env.db.export.update({ where: { id: done.id }, data: { expiresAt: new Date(Date.now() - 60_000) } });
     // An export created ten minutes ago whose job never reached the queue (Redis lost it).
-    const lost = await env.db.export.create({ data: { id: crypto.randomUUID(), createdById: coord.userId, kind: 'events-anonymised', format: 'csv', filters: { k: 3 }, status: 'QUEUED', createdAt: new Date(Date.now() - 10 * 60_000) } });
+    const lost = await env.db.export.create({
+      data: {
+        id: crypto.randomUUID(),
+        createdById: coord.userId,
+        kind: 'events-anonymised',
+        format: 'csv',
+        filters: { k: 3 },
+        status: 'QUEUED',
+        createdAt: new Date(Date.now() - 10 * 60_000),
+      },
+    });
     const swept = await sweepExports(deps);
     expect(swept.expired).toBeGreaterThanOrEqual(1);
     expect(swept.requeued).toBe(1);
     expect(existsSync(file)).toBe(false);
-    expect(await env.db.export.findUniqueOrThrow({ where: { id: done.id } })).toMatchObject({ status: 'EXPIRED', filePath: null });
+    expect(await env.db.export.findUniqueOrThrow({ where: { id: done.id } })).toMatchObject({
+      status: 'EXPIRED',
+      filePath: null,
+    });
     expect(await waitDone(coord, lost.id)).toMatchObject({ status: 'DONE', rowCount: 10 });
   });
 
   it('an Idempotency-Key replay returns the first export and queues nothing new', async () => {
     const before = await env.db.export.count();
     const key = `exp-${uniq()}-key`;
-    const a = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 4 }, { 'idempotency-key': key });
-    const b = await coord.post('/v1/exports', { kind: 'events-anonymised', format: 'csv', k: 4 }, { 'idempotency-key': key });
+    const a = await coord.post(
+      '/v1/exports',
+      { kind: 'events-anonymised', format: 'csv', k: 4 },
+      { 'idempotency-key': key },
+    );
+    const b = await coord.post(
+      '/v1/exports',
+      { kind: 'events-anonymised', format: 'csv', k: 4 },
+      { 'idempotency-key': key },
+    );
     expect(a.statusCode).toBe(202);
     expect(b.statusCode).toBe(202);
     expect(b.json().id).toBe(a.json().id);
@@ -345,7 +493,11 @@ function runtimeImportGraph(entry: string): Map<string, string> {
         const bindings = clause?.namedBindings;
         const onlyTypes =
           clause?.isTypeOnly ||
-          (clause && !clause.name && bindings && ts.isNamedImports(bindings) && bindings.elements.length > 0 &&
+          (clause &&
+            !clause.name &&
+            bindings &&
+            ts.isNamedImports(bindings) &&
+            bindings.elements.length > 0 &&
             bindings.elements.every((e) => e.isTypeOnly));
         if (!onlyTypes && ts.isStringLiteral(node.moduleSpecifier)) specifiers.push(node.moduleSpecifier.text);
       } else if (ts.isExportDeclaration(node)) {

@@ -32,7 +32,9 @@ export default async function setup(project: TestProject) {
   project.provide('redisUrl', process.env.TEST_REDIS_URL ?? '');
   return async () => {
     // Drop the template and any per-file clones left by an aborted run.
-    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`exile_t%_${process.pid}_%`]);
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+      `exile_t%_${process.pid}_%`,
+    ]);
     for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`).catch(() => {});
     await admin.query(`DROP DATABASE IF EXISTS ${templateDb} WITH (FORCE)`).catch(() => {});
     await admin.end();

@@ -55,7 +55,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-export async function setupTestEnv(opts: { env?: Record<string, string>; clock?: () => Date; queues?: boolean } = {}): Promise<TestEnv> {
+export async function setupTestEnv(
+  opts: { env?: Record<string, string>; clock?: () => Date; queues?: boolean } = {},
+): Promise<TestEnv> {
   const database = await createTestDatabase();
   // TEST_QUEUE_BACKEND=postgres forces BullMQ's PostgreSQL backend even when
   // Redis answers (npm test runs the queue suites on both when it can).
@@ -97,12 +99,20 @@ let cachedHash: { key: string; hash: Promise<string> } | null = null;
 export const DEFAULT_PASSWORD = 'correct horse battery staple';
 
 /** Inserts a user directly (hash computed once per run) and returns its id. */
-export async function createUser(env: TestEnv, role: 'ADMIN' | 'COORDINATOR' | 'CASEWORKER' | 'LAWYER', opts: { teamIds?: string[]; email?: string } = {}) {
+export async function createUser(
+  env: TestEnv,
+  role: 'ADMIN' | 'COORDINATOR' | 'CASEWORKER' | 'LAWYER',
+  opts: { teamIds?: string[]; email?: string } = {},
+) {
   const key = JSON.stringify(env.config.auth.argon2);
-  if (!cachedHash || cachedHash.key !== key) cachedHash = { key, hash: hashPassword(DEFAULT_PASSWORD, env.config.auth.argon2) };
+  if (!cachedHash || cachedHash.key !== key) {
+    cachedHash = { key, hash: hashPassword(DEFAULT_PASSWORD, env.config.auth.argon2) };
+  }
   const id = randomUUID();
   const email = opts.email ?? `${role.toLowerCase()}-${uniq()}@example.org`;
-  await env.db.user.create({ data: { id, email, displayName: `${role} ${email.slice(0, 12)}`, role, passwordHash: await cachedHash.hash } });
+  await env.db.user.create({
+    data: { id, email, displayName: `${role} ${email.slice(0, 12)}`, role, passwordHash: await cachedHash.hash },
+  });
   for (const teamId of opts.teamIds ?? []) await env.db.teamMember.create({ data: { teamId, userId: id } });
   return { id, email };
 }
@@ -125,7 +135,11 @@ export type Client = {
   del: (url: string, headers?: Record<string, string>) => Promise<LightMyRequestResponse>;
 };
 
-export async function clientFor(env: TestEnv, role: 'ADMIN' | 'COORDINATOR' | 'CASEWORKER' | 'LAWYER', opts: { teamIds?: string[] } = {}): Promise<Client> {
+export async function clientFor(
+  env: TestEnv,
+  role: 'ADMIN' | 'COORDINATOR' | 'CASEWORKER' | 'LAWYER',
+  opts: { teamIds?: string[] } = {},
+): Promise<Client> {
   const u = await createUser(env, role, opts);
   const tokens = await login(env, u.email);
   const auth = (h?: Record<string, string>) => ({ authorization: `Bearer ${tokens.accessToken}`, ...h });
@@ -135,9 +149,12 @@ export async function clientFor(env: TestEnv, role: 'ADMIN' | 'COORDINATOR' | 'C
     token: tokens.accessToken,
     refreshToken: tokens.refreshToken,
     get: (url, headers) => env.app.inject({ method: 'GET', url, headers: auth(headers) }),
-    post: (url, payload, headers) => env.app.inject({ method: 'POST', url, payload: payload as object, headers: auth(headers) }),
-    patch: (url, payload, headers) => env.app.inject({ method: 'PATCH', url, payload: payload as object, headers: auth(headers) }),
-    put: (url, payload, headers) => env.app.inject({ method: 'PUT', url, payload: payload as object, headers: auth(headers) }),
+    post: (url, payload, headers) =>
+      env.app.inject({ method: 'POST', url, payload: payload as object, headers: auth(headers) }),
+    patch: (url, payload, headers) =>
+      env.app.inject({ method: 'PATCH', url, payload: payload as object, headers: auth(headers) }),
+    put: (url, payload, headers) =>
+      env.app.inject({ method: 'PUT', url, payload: payload as object, headers: auth(headers) }),
     del: (url, headers) => env.app.inject({ method: 'DELETE', url, headers: auth(headers) }),
   };
 }
@@ -152,7 +169,8 @@ export async function createTeam(env: TestEnv, countries: string[] = ['AM', 'GE'
 // A valid body for each POST, with overrides (one copy here). An override of
 // `undefined` leaves that field out of the request.
 
-const defined = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const defined = <T extends Record<string, unknown>>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 export type PersonBody = { pseudonym: string; legalName: string; [k: string]: unknown };
 
@@ -180,11 +198,17 @@ export const chargeBody = (over: Record<string, unknown> = {}) =>
   });
 
 /** POST /v1/cases/:id/events: a detention in Armenia on a calendar date. */
-export const eventBody = (over: Record<string, unknown> = {}) => defined({ type: 'DETENTION', country: 'AM', occurredAt: '2026-03-01', ...over });
+export const eventBody = (over: Record<string, unknown> = {}) =>
+  defined({ type: 'DETENTION', country: 'AM', occurredAt: '2026-03-01', ...over });
 
 /** A POST with a raw (possibly malformed) body and content type, as the given client. */
 export function rawPost(env: TestEnv, c: Client, url: string, payload: string, contentType = 'application/json') {
-  return env.app.inject({ method: 'POST', url, payload, headers: { authorization: `Bearer ${c.token}`, 'content-type': contentType } });
+  return env.app.inject({
+    method: 'POST',
+    url,
+    payload,
+    headers: { authorization: `Bearer ${c.token}`, 'content-type': contentType },
+  });
 }
 
 // ---------------------------------------------------------------- row counts
@@ -209,15 +233,38 @@ export async function writeSnapshot(env: TestEnv) {
 }
 
 /** A caseworker-made person and case in the given team, through the API. */
-export async function createCase(caseworker: Client, teamId: string, hostCountry = 'AM', legalName = `Ivan Testov ${uniq()}`) {
+export async function createCase(
+  caseworker: Client,
+  teamId: string,
+  hostCountry = 'AM',
+  legalName = `Ivan Testov ${uniq()}`,
+) {
   const p = await caseworker.post('/v1/people', personBody({ legalName }));
   if (p.statusCode !== 201) throw new Error(`person: ${p.statusCode} ${p.body}`);
-  const c = await caseworker.post('/v1/cases', { personId: p.json().id, teamId, hostCountry, summary: 'Detained on a CIS interstate search' });
+  const c = await caseworker.post('/v1/cases', {
+    personId: p.json().id,
+    teamId,
+    hostCountry,
+    summary: 'Detained on a CIS interstate search',
+  });
   if (c.statusCode !== 201) throw new Error(`case: ${c.statusCode} ${c.body}`);
-  return { personId: p.json().id as string, caseId: c.json().id as string, reference: c.json().reference as string, legalName };
+  return {
+    personId: p.json().id as string,
+    caseId: c.json().id as string,
+    reference: c.json().reference as string,
+    legalName,
+  };
 }
 
-export type Problem = { type: string; title: string; status: number; detail: string; instance: string; requestId: string; errors?: { path: string; message: string }[] };
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  requestId: string;
+  errors?: { path: string; message: string }[];
+};
 
 /** No stack trace, source location or ORM internals in a response body. */
 export function expectNoLeak(body: string) {
@@ -242,7 +289,10 @@ export function expectProblem(res: LightMyRequestResponse, status: number, path?
   expect(p.instance).toBe(res.raw.req.url?.split('?')[0]);
   if (path !== undefined) {
     expect(Array.isArray(p.errors), res.body).toBe(true);
-    expect(p.errors!.map((e) => e.path), res.body).toContain(path);
+    expect(
+      p.errors!.map((e) => e.path),
+      res.body,
+    ).toContain(path);
   }
   return p;
 }
@@ -256,7 +306,12 @@ const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
  * the fixture's free text (the run suffix is unique to it), and no UUID at all
  * (case, person, event ids).
  */
-export function expectNoSecrets(label: string, body: string, secrets: readonly string[], fixtureText: RegExp = FIXTURE_TEXT) {
+export function expectNoSecrets(
+  label: string,
+  body: string,
+  secrets: readonly string[],
+  fixtureText: RegExp = FIXTURE_TEXT,
+) {
   for (const s of secrets) expect(body.includes(s), `${label} leaks "${s}"`).toBe(false);
   expect(fixtureText.test(body), `${label} leaks fixture text`).toBe(false);
   expect(UUID_RE.test(body), `${label} contains an id`).toBe(false);

@@ -33,7 +33,15 @@ const H = 3_600_000;
 function rule(key: string): RuleShape {
   const r = DEFAULT_RULES.find((x) => x.key === key);
   if (!r) throw new Error(`no default rule ${key}`);
-  return { jurisdiction: r.jurisdiction, offsetValue: r.offsetValue, offsetUnit: r.offsetUnit, anchor: r.anchor ?? 'EVENT', rollPolicy: r.rollPolicy, timeZone: r.timeZone ?? null, cutoffTime: r.cutoffTime ?? null };
+  return {
+    jurisdiction: r.jurisdiction,
+    offsetValue: r.offsetValue,
+    offsetUnit: r.offsetUnit,
+    anchor: r.anchor ?? 'EVENT',
+    rollPolicy: r.rollPolicy,
+    timeZone: r.timeZone ?? null,
+    cutoffTime: r.cutoffTime ?? null,
+  };
 }
 const at = (s: string, termDays: number | null = null) => ({ occurredAt: new Date(s), termDays });
 
@@ -44,7 +52,9 @@ describe('end of local day across DST', () => {
     expect(iso(endOfLocalDay('2026-03-28', 'Europe/Belgrade'))).toBe('2026-03-28T22:59:59.999Z');
     expect(iso(endOfLocalDay('2026-03-29', 'Europe/Belgrade'))).toBe('2026-03-29T21:59:59.999Z');
     expect(iso(endOfLocalDay('2026-03-30', 'Europe/Belgrade'))).toBe('2026-03-30T21:59:59.999Z');
-    const len = endOfLocalDay('2026-03-29', 'Europe/Belgrade').getTime() - endOfLocalDay('2026-03-28', 'Europe/Belgrade').getTime();
+    const len =
+      endOfLocalDay('2026-03-29', 'Europe/Belgrade').getTime() -
+      endOfLocalDay('2026-03-28', 'Europe/Belgrade').getTime();
     expect(len).toBe(23 * H);
   });
 
@@ -52,7 +62,9 @@ describe('end of local day across DST', () => {
     expect(iso(endOfLocalDay('2026-10-24', 'Europe/Belgrade'))).toBe('2026-10-24T21:59:59.999Z');
     expect(iso(endOfLocalDay('2026-10-25', 'Europe/Belgrade'))).toBe('2026-10-25T22:59:59.999Z');
     expect(iso(endOfLocalDay('2026-10-26', 'Europe/Belgrade'))).toBe('2026-10-26T22:59:59.999Z');
-    const len = endOfLocalDay('2026-10-25', 'Europe/Belgrade').getTime() - endOfLocalDay('2026-10-24', 'Europe/Belgrade').getTime();
+    const len =
+      endOfLocalDay('2026-10-25', 'Europe/Belgrade').getTime() -
+      endOfLocalDay('2026-10-24', 'Europe/Belgrade').getTime();
     expect(len).toBe(25 * H);
   });
 
@@ -60,8 +72,12 @@ describe('end of local day across DST', () => {
     expect(iso(endOfLocalDay('2026-03-28', 'Asia/Almaty'))).toBe('2026-03-28T18:59:59.999Z');
     expect(iso(endOfLocalDay('2026-03-29', 'Asia/Almaty'))).toBe('2026-03-29T18:59:59.999Z');
     expect(iso(endOfLocalDay('2026-10-25', 'Asia/Almaty'))).toBe('2026-10-25T18:59:59.999Z');
-    expect(endOfLocalDay('2026-03-29', 'Asia/Almaty').getTime() - endOfLocalDay('2026-03-28', 'Asia/Almaty').getTime()).toBe(24 * H);
-    expect(endOfLocalDay('2026-10-25', 'Asia/Almaty').getTime() - endOfLocalDay('2026-10-24', 'Asia/Almaty').getTime()).toBe(24 * H);
+    expect(
+      endOfLocalDay('2026-03-29', 'Asia/Almaty').getTime() - endOfLocalDay('2026-03-28', 'Asia/Almaty').getTime(),
+    ).toBe(24 * H);
+    expect(
+      endOfLocalDay('2026-10-25', 'Asia/Almaty').getTime() - endOfLocalDay('2026-10-24', 'Asia/Almaty').getTime(),
+    ).toBe(24 * H);
   });
 
   it('uses the tz database, not a fixed offset: Almaty was UTC+6 before 1 March 2024', () => {
@@ -156,7 +172,9 @@ describe('public holidays (date-holidays)', () => {
     expect(isPublicHoliday('2026-04-06', 'FR')).toBe(true); // Easter Monday
     expect(isPublicHoliday('2026-07-15', 'FR')).toBe(false);
     expect(isPublicHoliday('2026-10-29', 'TR')).toBe(true); // Republic Day
-    for (const d of ['2026-05-27', '2026-05-28', '2026-05-29', '2026-05-30']) expect(isPublicHoliday(d, 'TR')).toBe(true); // Kurban Bayramı
+    for (const d of ['2026-05-27', '2026-05-28', '2026-05-29', '2026-05-30']) {
+      expect(isPublicHoliday(d, 'TR')).toBe(true);
+    } // Kurban Bayramı
     expect(isPublicHoliday('2026-05-26', 'TR')).toBe(false); // arife: afternoon only, not a whole public day
     expect(isPublicHoliday('2026-04-10', 'RS')).toBe(true); // Orthodox Good Friday
     expect(isPublicHoliday('2026-04-13', 'RS')).toBe(true); // Orthodox Easter Monday
@@ -264,7 +282,14 @@ describe('computeDue for the default rules', () => {
       expect(r.citation.length).toBeGreaterThan(10);
       if (r.confidence === 'LOW') expect(r.verifyWithCounsel).toBe(true);
     }
-    expect(DEFAULT_RULES.find((r) => r.key === 'echr-application-4m')!.hostCountries.sort()).toEqual(['AM', 'AZ', 'GE', 'ME', 'RS', 'TR']);
+    expect(DEFAULT_RULES.find((r) => r.key === 'echr-application-4m')!.hostCountries.sort()).toEqual([
+      'AM',
+      'AZ',
+      'GE',
+      'ME',
+      'RS',
+      'TR',
+    ]);
     expect(FUTURE_ONLY_KINDS.has('HEARING')).toBe(true);
     expect(FUTURE_ONLY_KINDS.has('RULE39_REQUEST')).toBe(true);
   });
@@ -311,7 +336,11 @@ describe('computeDue for the default rules', () => {
     const kz = computeDue(rule('cis-surrender-takeover-15d'), at('2026-07-03T06:00:00Z'), 'KZ')!;
     expect([kz.dueDate, iso(kz.dueAt), kz.timeZone]).toEqual(['2026-07-18', '2026-07-18T18:59:59.999Z', 'Asia/Almaty']);
     const kg = computeDue(rule('cis-surrender-takeover-15d'), at('2026-07-03T06:00:00Z'), 'KG')!;
-    expect([kg.dueDate, iso(kg.dueAt), kg.timeZone]).toEqual(['2026-07-18', '2026-07-18T17:59:59.999Z', 'Asia/Bishkek']);
+    expect([kg.dueDate, iso(kg.dueAt), kg.timeZone]).toEqual([
+      '2026-07-18',
+      '2026-07-18T17:59:59.999Z',
+      'Asia/Bishkek',
+    ]);
     const am = computeDue(rule('cis-surrender-takeover-15d'), at('2026-07-03T06:00:00Z'), 'AM')!;
     expect(iso(am.dueAt)).toBe('2026-07-18T19:59:59.999Z');
   });
@@ -337,9 +366,17 @@ describe('computeDue for the default rules', () => {
   it('Turkey: 7-day deportation appeal off Republic Day; 60 days off Kurban Bayramı', () => {
     // Thu 22 Oct + 7 = Thu 29 Oct (Republic Day) -> Fri 30 Oct, end of day Istanbul (UTC+3).
     let r = computeDue(rule('tr-deportation-appeal-7d'), at('2026-10-22T07:00:00Z'), 'TR')!;
-    expect([r.dueDate, iso(r.dueAt), r.timeZone]).toEqual(['2026-10-30', '2026-10-30T20:59:59.999Z', 'Europe/Istanbul']);
+    expect([r.dueDate, iso(r.dueAt), r.timeZone]).toEqual([
+      '2026-10-30',
+      '2026-10-30T20:59:59.999Z',
+      'Europe/Istanbul',
+    ]);
     // Sat 28 March + 60 = Wed 27 May (Bayram 27-30, then Sunday) -> Mon 1 June.
-    for (const key of ['tr-residence-permit-cancelled-60d', 'tr-residence-permit-refused-60d', 'tr-entry-refusal-60d']) {
+    for (const key of [
+      'tr-residence-permit-cancelled-60d',
+      'tr-residence-permit-refused-60d',
+      'tr-entry-refusal-60d',
+    ]) {
       r = computeDue(rule(key), at('2026-03-28T09:00:00Z'), 'TR')!;
       expect([key, r.dueDate, iso(r.dueAt)]).toEqual([key, '2026-06-01', '2026-06-01T20:59:59.999Z']);
     }
@@ -348,7 +385,11 @@ describe('computeDue for the default rules', () => {
   it('ECHR 4 months never rolls: a Saturday, a French holiday and a host holiday stay as they are', () => {
     // Wed 17 June + 4 months = Sat 17 Oct 2026 (Belgrade still on CEST).
     let r = computeDue(rule('echr-application-4m'), at('2026-06-17T10:00:00Z'), 'RS')!;
-    expect([r.dueDate, iso(r.dueAt), r.timeZone]).toEqual(['2026-10-17', '2026-10-17T21:59:59.999Z', 'Europe/Belgrade']);
+    expect([r.dueDate, iso(r.dueAt), r.timeZone]).toEqual([
+      '2026-10-17',
+      '2026-10-17T21:59:59.999Z',
+      'Europe/Belgrade',
+    ]);
     // 14 March + 4 months = Tue 14 July (French national day).
     r = computeDue(rule('echr-application-4m'), at('2026-03-14T09:00:00Z'), 'TR')!;
     expect([r.dueDate, iso(r.dueAt)]).toEqual(['2026-07-14', '2026-07-14T20:59:59.999Z']);
@@ -363,7 +404,12 @@ describe('computeDue for the default rules', () => {
   it('Rule 39: one working day before the removal, 16:00 Strasbourg (Paris) time', () => {
     const r39 = rule('echr-rule39-before-removal');
     // Removal Mon 20 July -> Fri 17 July 16:00 CEST.
-    expect(computeDue(r39, at('2026-07-20T07:00:00Z'), 'RS')).toEqual({ dueAt: new Date('2026-07-17T14:00:00.000Z'), dueDate: '2026-07-17', timeZone: 'Europe/Paris', hourBased: false });
+    expect(computeDue(r39, at('2026-07-20T07:00:00Z'), 'RS')).toEqual({
+      dueAt: new Date('2026-07-17T14:00:00.000Z'),
+      dueDate: '2026-07-17',
+      timeZone: 'Europe/Paris',
+      hourBased: false,
+    });
     // Removal Wed 15 July, the day after 14 July -> Mon 13 July 16:00.
     expect(iso(computeDue(r39, at('2026-07-15T06:00:00Z'), 'TR')!.dueAt)).toBe('2026-07-13T14:00:00.000Z');
     // Removal Mon 30 March 2026 (Paris on CEST since Sunday) -> Fri 27 March 16:00 CET = 15:00Z.
@@ -388,21 +434,43 @@ describe('computeDue for the default rules', () => {
 
   it('detention term set by the court: occurredAt + termDays, continuous; none without a term', () => {
     const r = rule('any-detention-term-expiry');
-    expect(computeDue(r, at('2026-03-25T10:15:00Z', 10), 'RS')).toEqual({ dueAt: new Date('2026-04-04T10:15:00.000Z'), dueDate: null, timeZone: 'Europe/Belgrade', hourBased: true });
-    expect(computeDue(rule('any-detention-extension-term-expiry'), at('2026-03-25T10:15:00Z', 40), 'KZ')!.dueAt).toEqual(new Date('2026-05-04T10:15:00.000Z'));
+    expect(computeDue(r, at('2026-03-25T10:15:00Z', 10), 'RS')).toEqual({
+      dueAt: new Date('2026-04-04T10:15:00.000Z'),
+      dueDate: null,
+      timeZone: 'Europe/Belgrade',
+      hourBased: true,
+    });
+    expect(
+      computeDue(rule('any-detention-extension-term-expiry'), at('2026-03-25T10:15:00Z', 40), 'KZ')!.dueAt,
+    ).toEqual(new Date('2026-05-04T10:15:00.000Z'));
     expect(computeDue(r, at('2026-03-25T10:15:00Z', null), 'RS')).toBeNull();
   });
 
   it('a hearing is due at the hearing itself', () => {
-    expect(computeDue(rule('any-extradition-hearing'), at('2026-12-03T07:30:00Z'), 'GE')).toEqual({ dueAt: new Date('2026-12-03T07:30:00.000Z'), dueDate: null, timeZone: 'Asia/Tbilisi', hourBased: true });
-    expect(computeDue(rule('any-court-hearing'), at('2026-12-03T07:30:00Z'), 'TR')!.dueAt).toEqual(new Date('2026-12-03T07:30:00.000Z'));
+    expect(computeDue(rule('any-extradition-hearing'), at('2026-12-03T07:30:00Z'), 'GE')).toEqual({
+      dueAt: new Date('2026-12-03T07:30:00.000Z'),
+      dueDate: null,
+      timeZone: 'Asia/Tbilisi',
+      hourBased: true,
+    });
+    expect(computeDue(rule('any-court-hearing'), at('2026-12-03T07:30:00Z'), 'TR')!.dueAt).toEqual(
+      new Date('2026-12-03T07:30:00.000Z'),
+    );
   });
 
   it('hour-based counting runs through holidays; working-day counting skips them', () => {
-    const base = { jurisdiction: 'RS', anchor: 'EVENT' as const, rollPolicy: 'NONE' as const, timeZone: null, cutoffTime: null };
+    const base = {
+      jurisdiction: 'RS',
+      anchor: 'EVENT' as const,
+      rollPolicy: 'NONE' as const,
+      timeZone: null,
+      cutoffTime: null,
+    };
     // Thu 9 April 2026 17:00 Belgrade; Orthodox Easter 10-13 April.
     const ev = at('2026-04-09T15:00:00Z');
-    expect(iso(computeDue({ ...base, offsetValue: 72, offsetUnit: 'HOURS' }, ev, 'RS')!.dueAt)).toBe('2026-04-12T15:00:00.000Z');
+    expect(iso(computeDue({ ...base, offsetValue: 72, offsetUnit: 'HOURS' }, ev, 'RS')!.dueAt)).toBe(
+      '2026-04-12T15:00:00.000Z',
+    );
     const wd = computeDue({ ...base, offsetValue: 3, offsetUnit: 'WORKING_DAYS' }, ev, 'RS')!;
     expect([wd.dueDate, iso(wd.dueAt)]).toEqual(['2026-04-16', '2026-04-16T21:59:59.999Z']);
     const cd = computeDue({ ...base, offsetValue: 3, offsetUnit: 'CALENDAR_DAYS' }, ev, 'RS')!;
@@ -415,9 +483,19 @@ describe('computeDue for the default rules', () => {
 
 describe('manualDue', () => {
   it('a date is the end of that day in the host zone; an instant is kept exactly', () => {
-    expect(manualDue({ dueDate: '2026-03-29' }, 'RS')).toEqual({ dueAt: new Date('2026-03-29T21:59:59.999Z'), dueDate: '2026-03-29', timeZone: 'Europe/Belgrade', hourBased: false });
+    expect(manualDue({ dueDate: '2026-03-29' }, 'RS')).toEqual({
+      dueAt: new Date('2026-03-29T21:59:59.999Z'),
+      dueDate: '2026-03-29',
+      timeZone: 'Europe/Belgrade',
+      hourBased: false,
+    });
     expect(manualDue({ dueDate: '2026-03-29' }, 'KZ').dueAt).toEqual(new Date('2026-03-29T18:59:59.999Z'));
     expect(manualDue({ dueDate: '2026-10-25' }, 'RS').dueAt).toEqual(new Date('2026-10-25T22:59:59.999Z'));
-    expect(manualDue({ dueAt: '2026-04-01T12:34:56+02:00' }, 'KZ')).toEqual({ dueAt: new Date('2026-04-01T10:34:56.000Z'), dueDate: null, timeZone: 'Asia/Almaty', hourBased: false });
+    expect(manualDue({ dueAt: '2026-04-01T12:34:56+02:00' }, 'KZ')).toEqual({
+      dueAt: new Date('2026-04-01T10:34:56.000Z'),
+      dueDate: null,
+      timeZone: 'Asia/Almaty',
+      hourBased: false,
+    });
   });
 });

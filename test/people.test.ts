@@ -4,7 +4,16 @@
 // problems naming the offending field.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, createTeam, expectProblem, personBody, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createTeam,
+  expectProblem,
+  personBody,
+  setupTestEnv,
+  uniq,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -44,7 +53,10 @@ describe('people', () => {
     expect(p.contacts).toEqual(body.contacts);
     expect(p.notes).toBe('Fled in 2022');
     // legal data is encrypted at rest
-    const [row] = await env.sql<{ legal_name_enc: string; citizenship: string[] }>('SELECT legal_name_enc, citizenship FROM people WHERE id = $1', [p.id]);
+    const [row] = await env.sql<{ legal_name_enc: string; citizenship: string[] }>(
+      'SELECT legal_name_enc, citizenship FROM people WHERE id = $1',
+      [p.id],
+    );
     expect(row.legal_name_enc).toMatch(/^v1\./);
     expect(row.legal_name_enc).not.toContain(body.legalName);
     expect(row.citizenship).toEqual(['RU']);
@@ -105,7 +117,11 @@ describe('people', () => {
   });
 
   it('nested validation errors name the element (body.contacts.0.kind) and unknown query params are rejected', async () => {
-    expectProblem(await cw.post('/v1/people', personBody({ contacts: [{ kind: 'PIGEON', value: 'x' }] })), 400, 'body.contacts.0.kind');
+    expectProblem(
+      await cw.post('/v1/people', personBody({ contacts: [{ kind: 'PIGEON', value: 'x' }] })),
+      400,
+      'body.contacts.0.kind',
+    );
     expectProblem(await cw.post('/v1/people', personBody({ dateOfBirth: '1990-13-01' })), 400, 'body.dateOfBirth');
     expectProblem(await cw.post('/v1/people', personBody({ tags: ['SPY'] })), 400, 'body.tags.0');
     expectProblem(await cw.get('/v1/people?legalName=x'), 400);

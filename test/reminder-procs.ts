@@ -22,7 +22,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** The secrets and settings a worker process needs to share the test app's database and keys. */
-export function workerEnvFromConfig(config: AppConfig, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+export function workerEnvFromConfig(
+  config: AppConfig,
+  extra: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -67,8 +70,16 @@ export type WorkerProc = {
   signal(sig: NodeJS.Signals): void;
 };
 
-export function spawnWorker(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: number; name?: string; nodeArgs?: string[] } = {}): WorkerProc {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], { cwd: PROJECT_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnWorker(
+  env: NodeJS.ProcessEnv,
+  opts: { readyTimeoutMs?: number; name?: string; nodeArgs?: string[] } = {},
+): WorkerProc {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   let onLine: (l: string) => void = () => {};
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -84,9 +95,14 @@ export function spawnWorker(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: num
       }
     });
   }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${opts.name ?? ''} not ready in time:\n${output.slice(-20).join('\n')}`)), opts.readyTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`worker ${opts.name ?? ''} not ready in time:\n${output.slice(-20).join('\n')}`)),
+      opts.readyTimeoutMs ?? 60_000,
+    );
     onLine = (l) => {
       if (l.includes('worker running')) {
         clearTimeout(timer);
@@ -95,7 +111,11 @@ export function spawnWorker(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: num
     };
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`worker ${opts.name ?? ''} exited (${code ?? signal}) before it was ready:\n${output.slice(-20).join('\n')}`));
+      reject(
+        new Error(
+          `worker ${opts.name ?? ''} exited (${code ?? signal}) before it was ready:\n${output.slice(-20).join('\n')}`,
+        ),
+      );
     });
   });
   ready.catch(() => {});
@@ -150,9 +170,26 @@ export async function startPrivateRedis(): Promise<{ url: string; close: () => P
 }
 
 async function startRedisOn(bin: string, port: number): Promise<{ url: string; close: () => Promise<void> }> {
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    bin,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'yes',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const out: string[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out.join('')}`)), 10_000);

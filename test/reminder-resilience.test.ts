@@ -31,7 +31,10 @@ const DAY = 86_400_000;
 /** REMINDER_CLAIM_TIMEOUT_SECONDS and REMINDER_REENQUEUE_SECONDS for these scenarios. */
 const CLAIM_TIMEOUT_MS = 10_000;
 const REENQUEUE_AFTER_MS = 10_000;
-const TIMING = { REMINDER_CLAIM_TIMEOUT_SECONDS: String(CLAIM_TIMEOUT_MS / 1000), REMINDER_REENQUEUE_SECONDS: String(REENQUEUE_AFTER_MS / 1000) };
+const TIMING = {
+  REMINDER_CLAIM_TIMEOUT_SECONDS: String(CLAIM_TIMEOUT_MS / 1000),
+  REMINDER_REENQUEUE_SECONDS: String(REENQUEUE_AFTER_MS / 1000),
+};
 
 const runRedis = inject('redisUrl');
 let sink: Awaited<ReturnType<typeof startWebhookSink>>;
@@ -84,7 +87,15 @@ async function queueStore(): Promise<QueueStore> {
   };
 }
 
-type Row = { id: string; label: string; send_at: Date; status: string; attempts: number; sent_at: Date | null; enqueued_at: Date | null };
+type Row = {
+  id: string;
+  label: string;
+  send_at: Date;
+  status: string;
+  attempts: number;
+  sent_at: Date | null;
+  enqueued_at: Date | null;
+};
 
 /** A caseworker whose only channel is a webhook to the sink, and a case of their team. */
 async function webhookScenario(env: TestEnv, kind: string) {
@@ -94,7 +105,10 @@ async function webhookScenario(env: TestEnv, kind: string) {
   const c = await createCase(cw, teamId, 'AM', legalName);
   const hookPath = `/${kind}/${uniq()}`;
   const secret = `whsec_${randomBytes(24).toString('hex')}`;
-  const put = await cw.put('/v1/me/notification-settings', { email: { enabled: false }, webhook: { url: `${sink.base}${hookPath}`, secret, enabled: true } });
+  const put = await cw.put('/v1/me/notification-settings', {
+    email: { enabled: false },
+    webhook: { url: `${sink.base}${hookPath}`, secret, enabled: true },
+  });
   if (put.statusCode !== 200) throw new Error(`settings: ${put.statusCode} ${put.body}`);
   return { cw, caseId: c.caseId, reference: c.reference, legalName, hookPath, secret };
 }
@@ -102,7 +116,11 @@ async function webhookScenario(env: TestEnv, kind: string) {
 async function createDeadlines(cw: Client, caseId: string, dueTimes: number[]) {
   const ids: string[] = [];
   for (const [i, t] of dueTimes.entries()) {
-    const res = await cw.post(`/v1/cases/${caseId}/deadlines`, { kind: 'COURT_FILING', title: `Filing ${i + 1}`, dueAt: new Date(t).toISOString() });
+    const res = await cw.post(`/v1/cases/${caseId}/deadlines`, {
+      kind: 'COURT_FILING',
+      title: `Filing ${i + 1}`,
+      dueAt: new Date(t).toISOString(),
+    });
     if (res.statusCode !== 201) throw new Error(`deadline: ${res.statusCode} ${res.body}`);
     ids.push(res.json().id);
   }
@@ -119,10 +137,16 @@ async function dayRows(env: TestEnv, caseId: string): Promise<Row[]> {
   );
 }
 
-const countBy = (rows: Row[]) => rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+const countBy = (rows: Row[]) =>
+  rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
 
 /** Every reminder SENT exactly once in the database; the sink saw each, and any repeat carries the same idempotency key. */
-async function checkDeliveredOnce(env: TestEnv, s: Awaited<ReturnType<typeof webhookScenario>>, n: number, expect: ExpectStatic) {
+async function checkDeliveredOnce(
+  env: TestEnv,
+  s: Awaited<ReturnType<typeof webhookScenario>>,
+  n: number,
+  expect: ExpectStatic,
+) {
   const rows = await dayRows(env, s.caseId);
   expect(rows).toHaveLength(n);
   for (const r of rows) {
@@ -138,7 +162,9 @@ async function checkDeliveredOnce(env: TestEnv, s: Awaited<ReturnType<typeof web
   expect(dup).toEqual([]);
   const hits = sink.hits.filter((h) => h.path === s.hookPath);
   const byId = new Map<string, WebhookHit[]>();
-  for (const h of hits) byId.set(String(h.headers['x-reminder-id']), [...(byId.get(String(h.headers['x-reminder-id'])) ?? []), h]);
+  for (const h of hits) {
+    byId.set(String(h.headers['x-reminder-id']), [...(byId.get(String(h.headers['x-reminder-id'])) ?? []), h]);
+  }
   expect([...byId.keys()].sort()).toEqual(rows.map((r) => r.id).sort());
   let duplicates = 0;
   for (const [id, hs] of byId) {
@@ -154,61 +180,119 @@ async function checkDeliveredOnce(env: TestEnv, s: Awaited<ReturnType<typeof web
 }
 
 describe.concurrent('reminder delivery survives', () => {
-  it('an emptied queue store in the middle of a schedule (Redis FLUSHALL): every reminder delivered, none twice in the record', async ({ expect }) => {
+  it('an emptied queue store in the middle of a schedule (Redis FLUSHALL): every reminder delivered, none twice in the record', async ({
+    expect,
+  }) => {
     const store = await queueStore();
     console.log(`[flush] queue store: ${store.what}`);
     const env = await setupTestEnv({
-      env: { ...(store.redisUrl ? { REDIS_URL: store.redisUrl } : {}), REMINDER_RELAY_SECONDS: '1', REMINDER_HORIZON_SECONDS: '10', REMINDER_OFFSETS_DAYS: '1', LOGIN_IP_MAX_ATTEMPTS: '1000', ...TIMING },
+      env: {
+        ...(store.redisUrl ? { REDIS_URL: store.redisUrl } : {}),
+        REMINDER_RELAY_SECONDS: '1',
+        REMINDER_HORIZON_SECONDS: '10',
+        REMINDER_OFFSETS_DAYS: '1',
+        LOGIN_IP_MAX_ATTEMPTS: '1000',
+        ...TIMING,
+      },
       queues: true,
     });
     cleanups.push(env.close);
     const s = await webhookScenario(env, 'flush');
-    const workers = await startReminderWorkers({ db: env.db, config: env.config, crypto: env.app.crypto, clock: () => new Date(), log: env.app.log, kit: env.queues! }, { concurrency: 10 });
+    const workers = await startReminderWorkers(
+      {
+        db: env.db,
+        config: env.config,
+        crypto: env.app.crypto,
+        clock: () => new Date(),
+        log: env.app.log,
+        kit: env.queues!,
+      },
+      { concurrency: 10 },
+    );
     cleanups.push(async () => {
       await workers.close();
-      for (const q of [REMINDER_QUEUE, RELAY_QUEUE]) await env.queues!.queue(q).obliterate({ force: true }).catch(() => {});
+      for (const q of [REMINDER_QUEUE, RELAY_QUEUE]) {
+        await env
+          .queues!.queue(q)
+          .obliterate({ force: true })
+          .catch(() => {});
+      }
     });
     const N = 24;
     const t0 = Date.now();
     // Send times every 1.5 s from +4 s to +38.5 s; with a 10 s horizon the relay queues each about 10 s ahead.
-    await createDeadlines(s.cw, s.caseId, Array.from({ length: N }, (_, i) => t0 + DAY + 4_000 + i * 1_500));
+    await createDeadlines(
+      s.cw,
+      s.caseId,
+      Array.from({ length: N }, (_, i) => t0 + DAY + 4_000 + i * 1_500),
+    );
 
-    const before = await waitFor(async () => {
-      const rows = await dayRows(env, s.caseId);
-      return rows.filter((r) => r.status === 'SENT').length >= 6 ? rows : null;
-    }, 40_000, 100);
+    const before = await waitFor(
+      async () => {
+        const rows = await dayRows(env, s.caseId);
+        return rows.filter((r) => r.status === 'SENT').length >= 6 ? rows : null;
+      },
+      40_000,
+      100,
+    );
     expect(before, 'the first reminders were not delivered').toBeTruthy();
     await store.wipe(env.queues!);
     const wipedAt = Date.now();
     const queuedNotSent = before!.filter((r) => r.status === 'PENDING' && r.enqueued_at !== null).length;
-    console.log(`[flush] wiped at +${wipedAt - t0} ms: ${JSON.stringify(countBy(before!))}, ${queuedNotSent} queued but not yet sent`);
+    console.log(
+      `[flush] wiped at +${wipedAt - t0} ms: ${JSON.stringify(countBy(before!))}, ${queuedNotSent} queued but not yet sent`,
+    );
     expect(queuedNotSent, 'the wipe must hit reminders waiting in the queue').toBeGreaterThan(0);
-    expect(before!.filter((r) => r.status === 'PENDING' && r.enqueued_at === null).length, 'and reminders not queued yet').toBeGreaterThan(0);
+    expect(
+      before!.filter((r) => r.status === 'PENDING' && r.enqueued_at === null).length,
+      'and reminders not queued yet',
+    ).toBeGreaterThan(0);
 
     // The last reminder falls due at t0 + 38.5 s; recovery itself is bounded by the
     // watchdog (1 s here) or, failing that, the re-queue delay.
     const lastSendAt = t0 + 4_000 + (N - 1) * 1_500;
     const bound = Math.max(REENQUEUE_AFTER_MS + 15_000, lastSendAt - wipedAt + 10_000);
-    const all = await waitFor(async () => {
-      const rows = await dayRows(env, s.caseId);
-      return rows.every((r) => r.status === 'SENT') ? rows : null;
-    }, bound, 500);
+    const all = await waitFor(
+      async () => {
+        const rows = await dayRows(env, s.caseId);
+        return rows.every((r) => r.status === 'SENT') ? rows : null;
+      },
+      bound,
+      500,
+    );
     const rows = await dayRows(env, s.caseId);
-    const schedulers = await env.queues!.queue(RELAY_QUEUE).getJobSchedulers().catch((e: Error) => e.message);
+    const schedulers = await env
+      .queues!.queue(RELAY_QUEUE)
+      .getJobSchedulers()
+      .catch((e: Error) => e.message);
     console.log(
       `[flush] after ${Math.round((Date.now() - wipedAt) / 1000)} s: ${JSON.stringify(countBy(rows))}; ` +
         `re-queued after the wipe: ${rows.filter((r) => r.enqueued_at && r.enqueued_at.getTime() > wipedAt).length}; relay job schedulers now: ${JSON.stringify(schedulers)}`,
     );
-    expect(all, `not every reminder was delivered within ${bound / 1000} s of the wipe: ${JSON.stringify(countBy(rows))}`).toBeTruthy();
+    expect(
+      all,
+      `not every reminder was delivered within ${bound / 1000} s of the wipe: ${JSON.stringify(countBy(rows))}`,
+    ).toBeTruthy();
     const { hits, duplicates } = await checkDeliveredOnce(env, s, N, expect);
-    console.log(`[flush] all ${N} sent once in the database; sink saw ${hits} requests (${duplicates} repeats); recovered ${Math.round((Date.now() - wipedAt) / 1000)} s after the wipe`);
+    console.log(
+      `[flush] all ${N} sent once in the database; sink saw ${hits} requests (${duplicates} repeats); recovered ${Math.round((Date.now() - wipedAt) / 1000)} s after the wipe`,
+    );
   }, 200_000);
 
-  it('a worker process killed with SIGKILL mid-delivery and restarted: every reminder SENT exactly once in the database, none lost', async ({ expect }) => {
+  it('a worker process killed with SIGKILL mid-delivery and restarted: every reminder SENT exactly once in the database, none lost', async ({
+    expect,
+  }) => {
     const store = await queueStore();
     console.log(`[kill] queue store: ${store.what.split(';')[0]}`);
     const env = await setupTestEnv({
-      env: { ...(store.redisUrl ? { REDIS_URL: store.redisUrl } : {}), REMINDER_RELAY_SECONDS: '1', REMINDER_HORIZON_SECONDS: '30', REMINDER_OFFSETS_DAYS: '1', LOGIN_IP_MAX_ATTEMPTS: '1000', ...TIMING },
+      env: {
+        ...(store.redisUrl ? { REDIS_URL: store.redisUrl } : {}),
+        REMINDER_RELAY_SECONDS: '1',
+        REMINDER_HORIZON_SECONDS: '30',
+        REMINDER_OFFSETS_DAYS: '1',
+        LOGIN_IP_MAX_ATTEMPTS: '1000',
+        ...TIMING,
+      },
     });
     cleanups.push(env.close);
     const s = await webhookScenario(env, 'slow');
@@ -223,12 +307,20 @@ describe.concurrent('reminder delivery survives', () => {
     await a.ready;
     const N = 20;
     const t0 = Date.now();
-    await createDeadlines(s.cw, s.caseId, Array.from({ length: N }, (_, i) => t0 + DAY + 3_000 + i * 500));
+    await createDeadlines(
+      s.cw,
+      s.caseId,
+      Array.from({ length: N }, (_, i) => t0 + DAY + 3_000 + i * 500),
+    );
 
-    const inFlight = await waitFor(() => {
-      const hits = sink.hits.filter((h) => h.path === s.hookPath);
-      return hits.filter((h) => h.answeredAt).length >= 2 && hits.filter((h) => !h.answeredAt).length >= 2;
-    }, 40_000, 50);
+    const inFlight = await waitFor(
+      () => {
+        const hits = sink.hits.filter((h) => h.path === s.hookPath);
+        return hits.filter((h) => h.answeredAt).length >= 2 && hits.filter((h) => !h.answeredAt).length >= 2;
+      },
+      40_000,
+      50,
+    );
     expect(inFlight, `no deliveries in flight; worker A said:\n${a.output.slice(-15).join('\n')}`).toBe(true);
     a.signal('SIGKILL');
     const killed = await a.exited;
@@ -236,7 +328,10 @@ describe.concurrent('reminder delivery survives', () => {
     expect(killed.signal ?? killed.code).toBe('SIGKILL');
     const atKill = await dayRows(env, s.caseId);
     console.log(`[kill] SIGKILL at +${killedAt - t0} ms: ${JSON.stringify(countBy(atKill))}`);
-    expect(atKill.filter((r) => r.status === 'SENDING').length, 'claims left behind by the killed worker').toBeGreaterThan(0);
+    expect(
+      atKill.filter((r) => r.status === 'SENDING').length,
+      'claims left behind by the killed worker',
+    ).toBeGreaterThan(0);
     expect(atKill.filter((r) => r.status === 'PENDING').length, 'reminders not yet started').toBeGreaterThan(0);
 
     const b = spawnWorker(wenv, { name: 'B' });
@@ -245,15 +340,26 @@ describe.concurrent('reminder delivery survives', () => {
     // Abandoned claims are taken over after CLAIM_TIMEOUT_MS; jobs the killed worker held
     // come back when BullMQ's lock (30 s) expires and its stalled check (every 30 s) runs.
     const bound = Math.max(CLAIM_TIMEOUT_MS, REENQUEUE_AFTER_MS) + 30_000 + 30_000 + 15_000;
-    const all = await waitFor(async () => {
-      const rows = await dayRows(env, s.caseId);
-      return rows.every((r) => r.status === 'SENT') ? rows : null;
-    }, bound, 1_000);
+    const all = await waitFor(
+      async () => {
+        const rows = await dayRows(env, s.caseId);
+        return rows.every((r) => r.status === 'SENT') ? rows : null;
+      },
+      bound,
+      1_000,
+    );
     const rows = await dayRows(env, s.caseId);
-    console.log(`[kill] ${Math.round((Date.now() - killedAt) / 1000)} s after the kill: ${JSON.stringify(countBy(rows))}`);
-    expect(all, `not every reminder SENT within ${bound / 1000} s of the kill: ${JSON.stringify(countBy(rows))}\nworker B said:\n${b.output.slice(-15).join('\n')}`).toBeTruthy();
+    console.log(
+      `[kill] ${Math.round((Date.now() - killedAt) / 1000)} s after the kill: ${JSON.stringify(countBy(rows))}`,
+    );
+    expect(
+      all,
+      `not every reminder SENT within ${bound / 1000} s of the kill: ${JSON.stringify(countBy(rows))}\nworker B said:\n${b.output.slice(-15).join('\n')}`,
+    ).toBeTruthy();
     const { hits, duplicates } = await checkDeliveredOnce(env, s, N, expect);
-    console.log(`[kill] all ${N} SENT once in the database; sink saw ${hits} requests, ${duplicates} repeat(s) with the same idempotency key; recovered ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`);
+    console.log(
+      `[kill] all ${N} SENT once in the database; sink saw ${hits} requests, ${duplicates} repeat(s) with the same idempotency key; recovered ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`,
+    );
 
     // The new worker shuts down gracefully on SIGTERM sent to the process that
     // was started (as a container runtime or systemd would): exit code 0.
@@ -264,7 +370,13 @@ describe.concurrent('reminder delivery survives', () => {
     const stopped = await b.exited;
     clearTimeout(timer);
     await sleep(50);
-    expect(b.output.some((l) => l.includes('"shutting down"')), 'the worker saw the SIGTERM').toBe(true);
-    expect(stopped, `worker B did not exit cleanly on SIGTERM:\n${b.output.slice(-5).join('\n')}`).toEqual({ code: 0, signal: null });
+    expect(
+      b.output.some((l) => l.includes('"shutting down"')),
+      'the worker saw the SIGTERM',
+    ).toBe(true);
+    expect(stopped, `worker B did not exit cleanly on SIGTERM:\n${b.output.slice(-5).join('\n')}`).toEqual({
+      code: 0,
+      signal: null,
+    });
   }, 240_000);
 });

@@ -7,7 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-export type ReceivedMail = { receivedAt: number; rcpt: string[]; from: string; subject: string; text: string; raw: string };
+export type ReceivedMail = {
+  receivedAt: number;
+  rcpt: string[];
+  from: string;
+  subject: string;
+  text: string;
+  raw: string;
+};
 
 export async function startSmtpSink() {
   const messages: ReceivedMail[] = [];
@@ -25,7 +32,14 @@ export async function startSmtpSink() {
         const rcpt = session.envelope.rcptTo.map((a) => a.address.toLowerCase());
         simpleParser(raw)
           .then((m) => {
-            messages.push({ receivedAt, rcpt, from: m.from?.text ?? '', subject: m.subject ?? '', text: m.text ?? '', raw: raw.toString('utf8') });
+            messages.push({
+              receivedAt,
+              rcpt,
+              from: m.from?.text ?? '',
+              subject: m.subject ?? '',
+              text: m.text ?? '',
+              raw: raw.toString('utf8'),
+            });
             callback();
           })
           .catch((e: Error) => callback(e));
@@ -44,7 +58,14 @@ export async function startSmtpSink() {
   };
 }
 
-export type WebhookHit = { receivedAt: number; path: string; headers: IncomingHttpHeaders; body: string; status: number; answeredAt: number | null };
+export type WebhookHit = {
+  receivedAt: number;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  status: number;
+  answeredAt: number | null;
+};
 /** Decides the answer for one request: a status and an optional delay before answering. */
 export type WebhookBehaviour = (hit: WebhookHit, previousHitsOnKey: number) => { status: number; delayMs?: number };
 
@@ -60,7 +81,14 @@ export async function startWebhookSink() {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const path = req.url ?? '/';
-      const hit: WebhookHit = { receivedAt: Date.now(), path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status: 0, answeredAt: null };
+      const hit: WebhookHit = {
+        receivedAt: Date.now(),
+        path,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        status: 0,
+        answeredAt: null,
+      };
       const key = String(req.headers['idempotency-key'] ?? '');
       const previous = hits.filter((h) => h.path === path && String(h.headers['idempotency-key'] ?? '') === key).length;
       hits.push(hit);

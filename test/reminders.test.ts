@@ -45,11 +45,24 @@ beforeAll(async () => {
     REMINDER_OFFSETS_HOURS: '96,48',
     PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
   };
-  live = await setupTestEnv({ env: { ...common, REMINDER_RELAY_SECONDS: '1', REMINDER_HORIZON_SECONDS: '30' }, queues: true });
+  live = await setupTestEnv({
+    env: { ...common, REMINDER_RELAY_SECONDS: '1', REMINDER_HORIZON_SECONDS: '30' },
+    queues: true,
+  });
   sim = await setupTestEnv({ env: common, clock: simClock, queues: true });
   await new DeadlinesService({ db: live.db, config: live.config, clock: () => new Date() }).syncDefaultRules();
   await new DeadlinesService({ db: sim.db, config: sim.config, clock: simClock }).syncDefaultRules();
-  liveWorkers = await startReminderWorkers({ db: live.db, config: live.config, crypto: live.app.crypto, clock: () => new Date(), log: live.app.log, kit: live.queues! }, { concurrency: 10 });
+  liveWorkers = await startReminderWorkers(
+    {
+      db: live.db,
+      config: live.config,
+      crypto: live.app.crypto,
+      clock: () => new Date(),
+      log: live.app.log,
+      kit: live.queues!,
+    },
+    { concurrency: 10 },
+  );
   console.log(`reminders.test: queues on ${live.queues!.backend === 'redis' ? 'Redis' : 'the PostgreSQL backend'}`);
 }, 60_000);
 
@@ -57,7 +70,12 @@ afterAll(async () => {
   await liveWorkers?.close().catch(() => {});
   for (const e of [live, sim]) {
     if (!e?.queues) continue;
-    for (const q of [REMINDER_QUEUE, RELAY_QUEUE]) await e.queues.queue(q).obliterate({ force: true }).catch(() => {});
+    for (const q of [REMINDER_QUEUE, RELAY_QUEUE]) {
+      await e.queues
+        .queue(q)
+        .obliterate({ force: true })
+        .catch(() => {});
+    }
   }
   await live?.close();
   await sim?.close();
@@ -79,7 +97,11 @@ type Scenario = {
 };
 
 /** A team (caseworker + coordinator), a case, an assigned lawyer; optionally the lawyer's webhook. */
-async function scenario(env: TestEnv, country: string, opts: { webhook?: string; lawyerEmail?: boolean } = {}): Promise<Scenario> {
+async function scenario(
+  env: TestEnv,
+  country: string,
+  opts: { webhook?: string; lawyerEmail?: boolean } = {},
+): Promise<Scenario> {
   const teamId = await createTeam(env, [country]);
   const cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamId] });
   const co = await clientFor(env, 'COORDINATOR', { teamIds: [teamId] });
@@ -101,10 +123,29 @@ async function scenario(env: TestEnv, country: string, opts: { webhook?: string;
     expect(put.statusCode, put.body).toBe(200);
     expect(put.body).not.toContain(secret);
   }
-  return { teamId, cw, co, lawyer, caseId: c.caseId, reference: c.reference, legalName, pseudonym: person.pseudonym, hookPath, secret };
+  return {
+    teamId,
+    cw,
+    co,
+    lawyer,
+    caseId: c.caseId,
+    reference: c.reference,
+    legalName,
+    pseudonym: person.pseudonym,
+    hookPath,
+    secret,
+  };
 }
 
-type Deadline = { id: string; dueAt: string; title: string; status: string; manualOverride: boolean; hourBased: boolean; kind: string };
+type Deadline = {
+  id: string;
+  dueAt: string;
+  title: string;
+  status: string;
+  manualOverride: boolean;
+  hourBased: boolean;
+  kind: string;
+};
 
 async function createDeadline(cw: Client, caseId: string, dueAt: Date, title: string): Promise<Deadline> {
   const res = await cw.post(`/v1/cases/${caseId}/deadlines`, { kind: 'HEARING', title, dueAt: dueAt.toISOString() });
@@ -112,7 +153,19 @@ async function createDeadline(cw: Client, caseId: string, dueAt: Date, title: st
   return res.json();
 }
 
-type Row = { id: string; recipient: string; channel: string; label: string; send_at: Date; status: string; attempts: number; sent_at: Date | null; last_error: string | null; enqueued_at: Date | null; created_at: Date };
+type Row = {
+  id: string;
+  recipient: string;
+  channel: string;
+  label: string;
+  send_at: Date;
+  status: string;
+  attempts: number;
+  sent_at: Date | null;
+  last_error: string | null;
+  enqueued_at: Date | null;
+  created_at: Date;
+};
 
 async function rowsOf(env: TestEnv, deadlineId: string): Promise<Row[]> {
   return env.sql<Row>(
@@ -125,7 +178,11 @@ async function rowsOf(env: TestEnv, deadlineId: string): Promise<Row[]> {
 const key = (r: Pick<Row, 'recipient' | 'channel'>) => `${r.recipient}:${r.channel}`;
 // References are per database (live and sim both have AM-…-0001): match the subject and the scenario's own users.
 const mailsFor = (s: Scenario) =>
-  smtp.messages.filter((m) => m.subject.startsWith(`[${s.reference}]`) && m.rcpt.some((r) => [s.cw.email, s.co.email, s.lawyer.email].includes(r)));
+  smtp.messages.filter(
+    (m) =>
+      m.subject.startsWith(`[${s.reference}]`) &&
+      m.rcpt.some((r) => [s.cw.email, s.co.email, s.lawyer.email].includes(r)),
+  );
 const hitsOn = (path: string) => sink.hits.filter((h) => h.path === path);
 const unfold = (ics: string) => ics.replace(/\r?\n[ \t]/g, '');
 
@@ -181,8 +238,12 @@ describe('reminders delivered by the running workers (real time)', () => {
     expect(mailsFor(s)).toEqual([]);
     expect(hitsOn(s.hookPath)).toEqual([]);
 
-    const dayRows = async () => [...(await rowsOf(live, d1.id)), ...(await rowsOf(live, d2.id))].filter((r) => r.label.startsWith('1d@'));
-    const sent = await waitFor(async () => ((await dayRows()).every((r) => r.status === 'SENT') ? dayRows() : null), 20_000);
+    const dayRows = async () =>
+      [...(await rowsOf(live, d1.id)), ...(await rowsOf(live, d2.id))].filter((r) => r.label.startsWith('1d@'));
+    const sent = await waitFor(
+      async () => ((await dayRows()).every((r) => r.status === 'SENT') ? dayRows() : null),
+      20_000,
+    );
     expect(sent, `not all sent: ${JSON.stringify(await dayRows())}`).toBeTruthy();
     await sleep(1_500); // a duplicate would show up by now
 
@@ -221,12 +282,20 @@ describe('reminders delivered by the running workers (real time)', () => {
       expect(mine).toHaveLength(1);
       const body = checkHit(mine[0], s, row.id);
       expect(body.label).toBe('1d');
-      expect(body.deadline).toMatchObject({ id: d.id, title: d.title, dueAt: d.dueAt, kind: 'HEARING', status: 'OPEN' });
+      expect(body.deadline).toMatchObject({
+        id: d.id,
+        title: d.title,
+        dueAt: d.dueAt,
+        kind: 'HEARING',
+        status: 'OPEN',
+      });
       expect(mine[0].receivedAt).toBeGreaterThanOrEqual(row.send_at.getTime() - 50);
       expect(mine[0].receivedAt).toBeLessThanOrEqual(row.send_at.getTime() + 4_000);
     }
     // The later reminders stay scheduled.
-    const later = [...(await rowsOf(live, d1.id)), ...(await rowsOf(live, d2.id))].filter((r) => !r.label.startsWith('1d@'));
+    const later = [...(await rowsOf(live, d1.id)), ...(await rowsOf(live, d2.id))].filter(
+      (r) => !r.label.startsWith('1d@'),
+    );
     expect(later.length).toBeGreaterThan(0);
     expect(later.every((r) => r.status === 'PENDING' && r.sent_at === null)).toBe(true);
   }, 45_000);
@@ -234,7 +303,12 @@ describe('reminders delivered by the running workers (real time)', () => {
   it('coalescing: a 72-hour detention logged now with offsets 96,48 h sends one `now@` reminder at once', async () => {
     const s = await scenario(live, 'KZ');
     const occurredAt = new Date(Date.now() - 1_000);
-    const ev = await s.cw.post(`/v1/cases/${s.caseId}/events`, { type: 'DETENTION', country: 'KZ', occurredAt: occurredAt.toISOString(), termDays: 3 });
+    const ev = await s.cw.post(`/v1/cases/${s.caseId}/events`, {
+      type: 'DETENTION',
+      country: 'KZ',
+      occurredAt: occurredAt.toISOString(),
+      termDays: 3,
+    });
     expect(ev.statusCode, ev.body).toBe(201);
     const created = Date.now();
     const list = await s.cw.get(`/v1/cases/${s.caseId}/deadlines`);
@@ -260,7 +334,9 @@ describe('reminders delivered by the running workers (real time)', () => {
     expect(done, 'the coalesced reminder was not sent at once').toBeTruthy();
     for (const r of done!) expect(r.sent_at!.getTime() - created).toBeLessThan(5_000);
     await sleep(1_000);
-    const mails = mailsFor(s).filter((m) => m.subject === `[${s.reference}] due soon: ${expiryTitle(list.json().items)}`);
+    const mails = mailsFor(s).filter(
+      (m) => m.subject === `[${s.reference}] due soon: ${expiryTitle(list.json().items)}`,
+    );
     expect(mails.map((m) => m.rcpt[0]).sort()).toEqual([s.cw.email, s.lawyer.email].sort());
     for (const m of mails) {
       expect(m.text).toContain(s.pseudonym);
@@ -277,9 +353,14 @@ describe('reminders delivered by the running workers (real time)', () => {
     const d = await createDeadline(s.cw, s.caseId, new Date(Date.now() + DAY + 2_000), 'Submit the appeal');
     const row = (await rowsOf(live, d.id)).find((r) => r.channel === 'WEBHOOK' && r.label.startsWith('1d@'))!;
     expect(row.recipient).toBe(s.lawyer.userId);
-    expect((await rowsOf(live, d.id)).filter((r) => r.recipient === s.lawyer.userId && r.channel === 'EMAIL')).toEqual([]);
+    expect((await rowsOf(live, d.id)).filter((r) => r.recipient === s.lawyer.userId && r.channel === 'EMAIL')).toEqual(
+      [],
+    );
 
-    const sent = await waitFor(async () => (await rowsOf(live, d.id)).find((r) => r.id === row.id && r.status === 'SENT'), 25_000);
+    const sent = await waitFor(
+      async () => (await rowsOf(live, d.id)).find((r) => r.id === row.id && r.status === 'SENT'),
+      25_000,
+    );
     expect(sent, `not sent: ${JSON.stringify((await rowsOf(live, d.id)).find((r) => r.id === row.id))}`).toBeTruthy();
     await sleep(1_000);
     const hits = hitsOn(s.hookPath);
@@ -288,9 +369,16 @@ describe('reminders delivered by the running workers (real time)', () => {
     expect(hits[1].receivedAt - hits[0].receivedAt).toBeGreaterThanOrEqual(4_500); // exponential backoff from 5 s
     expect(sent!.attempts).toBe(2);
     expect(sent!.last_error).toBeNull();
-    const failures = live.logs.filter((l) => l.includes(row.id) && l.includes('reminder delivery failed')).map((l) => JSON.parse(l));
+    const failures = live.logs
+      .filter((l) => l.includes(row.id) && l.includes('reminder delivery failed'))
+      .map((l) => JSON.parse(l));
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ reminderId: row.id, channel: 'WEBHOOK', finalAttempt: false, error: 'webhook answered 500' });
+    expect(failures[0]).toMatchObject({
+      reminderId: row.id,
+      channel: 'WEBHOOK',
+      finalAttempt: false,
+      error: 'webhook answered 500',
+    });
   }, 40_000);
 
   it('a deadline marked DONE or CANCELLED before the send time sends nothing; its reminders are CANCELLED', async () => {
@@ -299,10 +387,16 @@ describe('reminders delivered by the running workers (real time)', () => {
     const dDone = await createDeadline(s.cw, s.caseId, due, 'Hearing (done early)');
     const dCanc = await createDeadline(s.cw, s.caseId, due, 'Hearing (adjourned)');
     // Let the relay put the jobs into the queue first: the cancellation must stop queued jobs too.
-    const queued = await waitFor(async () => {
-      const r = [...(await rowsOf(live, dDone.id)), ...(await rowsOf(live, dCanc.id))].filter((x) => x.label.startsWith('1d@'));
-      return r.every((x) => x.enqueued_at !== null);
-    }, 4_000, 100);
+    const queued = await waitFor(
+      async () => {
+        const r = [...(await rowsOf(live, dDone.id)), ...(await rowsOf(live, dCanc.id))].filter((x) =>
+          x.label.startsWith('1d@'),
+        );
+        return r.every((x) => x.enqueued_at !== null);
+      },
+      4_000,
+      100,
+    );
     expect(queued).toBe(true);
     const p1 = await s.cw.patch(`/v1/deadlines/${dDone.id}`, { status: 'DONE' });
     expect(p1.statusCode, p1.body).toBe(200);
@@ -329,7 +423,12 @@ describe('reminders delivered by the running workers (real time)', () => {
     const s = await scenario(live, 'AM', { webhook: 'ok' });
     const oldDue = new Date(Date.now() + DAY + 9_000);
     const d = await createDeadline(s.cw, s.caseId, oldDue, 'Hearing (moved)');
-    const queued = await waitFor(async () => (await rowsOf(live, d.id)).filter((x) => x.label.startsWith('1d@')).every((x) => x.enqueued_at !== null), 4_000, 100);
+    const queued = await waitFor(
+      async () =>
+        (await rowsOf(live, d.id)).filter((x) => x.label.startsWith('1d@')).every((x) => x.enqueued_at !== null),
+      4_000,
+      100,
+    );
     expect(queued).toBe(true);
     const newDue = new Date(Date.now() + DAY + 3_000);
     const p = await s.cw.patch(`/v1/deadlines/${d.id}`, { dueAt: newDue.toISOString() });
@@ -342,9 +441,15 @@ describe('reminders delivered by the running workers (real time)', () => {
     expect(old.length).toBeGreaterThanOrEqual(4);
     expect(old.every((r) => r.status === 'CANCELLED')).toBe(true);
     const fresh = rows.filter((r) => r.label === `1d@${newDue.toISOString()}`);
-    expect(fresh.map(key).sort()).toEqual([`${s.cw.userId}:EMAIL`, `${s.lawyer.userId}:EMAIL`, `${s.lawyer.userId}:WEBHOOK`].sort());
+    expect(fresh.map(key).sort()).toEqual(
+      [`${s.cw.userId}:EMAIL`, `${s.lawyer.userId}:EMAIL`, `${s.lawyer.userId}:WEBHOOK`].sort(),
+    );
 
-    const sent = await waitFor(async () => (await rowsOf(live, d.id)).filter((r) => r.label.startsWith('1d@') && r.status === 'SENT').length === 3, 12_000);
+    const sent = await waitFor(
+      async () =>
+        (await rowsOf(live, d.id)).filter((r) => r.label.startsWith('1d@') && r.status === 'SENT').length === 3,
+      12_000,
+    );
     expect(sent).toBe(true);
     // Past the old send time: the old queued jobs must not deliver anything.
     await sleep(Math.max(0, oldDue.getTime() - DAY + 2_500 - Date.now()));
@@ -359,7 +464,9 @@ describe('reminders delivered by the running workers (real time)', () => {
     const freshHook = fresh.find((r) => r.channel === 'WEBHOOK')!;
     expect(checkHit(hits[0], s, freshHook.id).deadline.dueAt).toBe(newDue.toISOString());
     const final = await rowsOf(live, d.id);
-    expect(final.filter((r) => r.label.endsWith(`@${d.dueAt}`)).every((r) => r.status === 'CANCELLED' && r.attempts === 0)).toBe(true);
+    expect(
+      final.filter((r) => r.label.endsWith(`@${d.dueAt}`)).every((r) => r.status === 'CANCELLED' && r.attempts === 0),
+    ).toBe(true);
     const h = await s.cw.get(`/v1/deadlines/${d.id}/history`);
     expect(h.statusCode).toBe(200);
     expect(JSON.stringify(h.json().items)).toContain(newDue.toISOString());
@@ -394,7 +501,8 @@ describe('calendar feed', () => {
       expect(r.statusCode, r.body).toBe(200);
       expect(r.headers['content-type']).toMatch(/^text\/calendar/);
     }
-    const parse = (body: string) => Object.values(ical.sync.parseICS(body)).filter((c): c is VEvent => c.type === 'VEVENT');
+    const parse = (body: string) =>
+      Object.values(ical.sync.parseICS(body)).filter((c): c is VEvent => c.type === 'VEVENT');
     const e1 = parse(r1.body);
     const e2 = parse(r2.body);
     const uids = (es: VEvent[]) => es.map((e) => e.uid).sort();
@@ -424,7 +532,10 @@ describe('calendar feed', () => {
     const gone = await fetchFeed();
     expect(gone.statusCode).toBe(404);
     expect(gone.body).not.toContain('BEGIN:VCALENDAR');
-    const fake = await live.app.inject({ method: 'GET', url: `/v1/calendar/cal_${randomBytes(32).toString('base64url')}.ics` });
+    const fake = await live.app.inject({
+      method: 'GET',
+      url: `/v1/calendar/cal_${randomBytes(32).toString('base64url')}.ics`,
+    });
     expect(fake.statusCode).toBe(404);
     const t2 = await s.lawyer.post('/v1/me/calendar-token');
     expect(t2.statusCode).toBe(201);
@@ -446,8 +557,20 @@ describe('reminders with an injected clock (relayOnce + deliver, as the worker c
   it('a webhook that always fails: retried up to the attempt limit, then FAILED; failures logged with the reminder id and no personal data', async () => {
     const s = await scenario(sim, 'AM', { webhook: 'fail', lawyerEmail: false });
     sink.on(s.hookPath, () => ({ status: 500 }));
-    const service = new ReminderService({ db: sim.db, config: sim.config, crypto: sim.app.crypto, clock: simClock, log: sim.app.log, kit: sim.queues! });
-    const d = await createDeadline(s.cw, s.caseId, new Date(simClock().getTime() + DAY + 60_000), 'Lodge the cassation appeal');
+    const service = new ReminderService({
+      db: sim.db,
+      config: sim.config,
+      crypto: sim.app.crypto,
+      clock: simClock,
+      log: sim.app.log,
+      kit: sim.queues!,
+    });
+    const d = await createDeadline(
+      s.cw,
+      s.caseId,
+      new Date(simClock().getTime() + DAY + 60_000),
+      'Lodge the cassation appeal',
+    );
     const row = (await rowsOf(sim, d.id)).find((r) => r.channel === 'WEBHOOK' && r.label.startsWith('1d@'))!;
     expect(row).toBeTruthy();
 
@@ -483,15 +606,26 @@ describe('reminders with an injected clock (relayOnce + deliver, as the worker c
     expect(failures).toHaveLength(attempts);
     const parsed = failures.map((l) => JSON.parse(l));
     expect(parsed.map((p) => p.finalAttempt)).toEqual([...Array(attempts - 1).fill(false), true]);
-    for (const p of parsed) expect(p).toMatchObject({ reminderId: row.id, channel: 'WEBHOOK', error: 'webhook answered 500' });
+    for (const p of parsed) {
+      expect(p).toMatchObject({ reminderId: row.id, channel: 'WEBHOOK', error: 'webhook answered 500' });
+    }
     for (const l of failures) {
-      for (const bad of [s.legalName, s.pseudonym, s.reference, s.lawyer.email, s.cw.email, s.secret, d.title]) expect(l).not.toContain(bad);
+      for (const bad of [s.legalName, s.pseudonym, s.reference, s.lawyer.email, s.cw.email, s.secret, d.title]) {
+        expect(l).not.toContain(bad);
+      }
     }
   }, 30_000);
 
   it('overdue and not done: escalates to the team coordinators (only then), once each', async () => {
     const s = await scenario(sim, 'AM');
-    const service = new ReminderService({ db: sim.db, config: sim.config, crypto: sim.app.crypto, clock: simClock, log: sim.app.log, kit: sim.queues! });
+    const service = new ReminderService({
+      db: sim.db,
+      config: sim.config,
+      crypto: sim.app.crypto,
+      clock: simClock,
+      log: sim.app.log,
+      kit: sim.queues!,
+    });
     const due = new Date(simClock().getTime() + 2 * HOUR);
     const d = await createDeadline(s.cw, s.caseId, due, 'Release due: the requesting state did not take over');
     let rows = await rowsOf(sim, d.id);
@@ -500,19 +634,27 @@ describe('reminders with an injected clock (relayOnce + deliver, as the worker c
     expect(nowRows.map(key).sort()).toEqual([`${s.cw.userId}:EMAIL`, `${s.lawyer.userId}:EMAIL`].sort());
     expect(rows.filter((r) => r.label.startsWith('1d@'))).toEqual([]);
     const overdue = rows.filter((r) => r.label === `overdue@${d.dueAt}`);
-    expect(overdue.map(key).sort()).toEqual([`${s.cw.userId}:EMAIL`, `${s.lawyer.userId}:EMAIL`, `${s.co.userId}:EMAIL`].sort());
+    expect(overdue.map(key).sort()).toEqual(
+      [`${s.cw.userId}:EMAIL`, `${s.lawyer.userId}:EMAIL`, `${s.co.userId}:EMAIL`].sort(),
+    );
 
     await service.relayOnce();
     for (const r of nowRows) expect(await service.deliver(r.id)).toBe('sent');
     for (const r of overdue) expect(await service.deliver(r.id)).toBe('skipped'); // not yet
-    expect(mailsFor(s).map((m) => m.rcpt[0]).sort()).toEqual([s.cw.email, s.lawyer.email].sort());
+    expect(
+      mailsFor(s)
+        .map((m) => m.rcpt[0])
+        .sort(),
+    ).toEqual([s.cw.email, s.lawyer.email].sort());
 
     shift += 3 * HOUR + 60_000; // past due + 1 h
     const relay = await service.relayOnce();
     expect(relay.missed).toBeGreaterThanOrEqual(1);
     expect((await sim.db.deadline.findUniqueOrThrow({ where: { id: d.id } })).status).toBe('MISSED');
     rows = await rowsOf(sim, d.id);
-    for (const r of rows.filter((x) => !x.label.startsWith('overdue@'))) expect(['SENT', 'CANCELLED']).toContain(r.status);
+    for (const r of rows.filter((x) => !x.label.startsWith('overdue@'))) {
+      expect(['SENT', 'CANCELLED']).toContain(r.status);
+    }
     for (const r of overdue) expect(await service.deliver(r.id)).toBe('sent');
     for (const r of [...overdue, ...nowRows]) expect(await service.deliver(r.id)).toBe('skipped'); // never twice
 
@@ -526,9 +668,12 @@ describe('reminders with an injected clock (relayOnce + deliver, as the worker c
       expectNoLegalName(m.raw, s);
     }
     const final = await rowsOf(sim, d.id);
-    expect(final.filter((r) => r.status === 'SENT').map((r) => `${r.label.split('@')[0]}:${key(r)}`).sort()).toEqual(
-      [...nowRows.map((r) => `now:${key(r)}`), ...overdue.map((r) => `overdue:${key(r)}`)].sort(),
-    );
+    expect(
+      final
+        .filter((r) => r.status === 'SENT')
+        .map((r) => `${r.label.split('@')[0]}:${key(r)}`)
+        .sort(),
+    ).toEqual([...nowRows.map((r) => `now:${key(r)}`), ...overdue.map((r) => `overdue:${key(r)}`)].sort());
   }, 30_000);
 });
 
@@ -537,14 +682,37 @@ describe('reminders written already due', () => {
   let workers: Awaited<ReturnType<typeof startReminderWorkers>> | null = null;
   beforeAll(async () => {
     // The periodic relay runs every 10 minutes here: only the database's notification can be fast.
-    slow = await setupTestEnv({ env: { SMTP_URL: smtp.url, LOGIN_IP_MAX_ATTEMPTS: '1000', REMINDER_OFFSETS_DAYS: '1', REMINDER_RELAY_SECONDS: '600' }, queues: true });
-    workers = await startReminderWorkers({ db: slow.db, config: slow.config, crypto: slow.app.crypto, clock: () => new Date(), log: slow.app.log, kit: slow.queues! }, { concurrency: 5 });
+    slow = await setupTestEnv({
+      env: {
+        SMTP_URL: smtp.url,
+        LOGIN_IP_MAX_ATTEMPTS: '1000',
+        REMINDER_OFFSETS_DAYS: '1',
+        REMINDER_RELAY_SECONDS: '600',
+      },
+      queues: true,
+    });
+    workers = await startReminderWorkers(
+      {
+        db: slow.db,
+        config: slow.config,
+        crypto: slow.app.crypto,
+        clock: () => new Date(),
+        log: slow.app.log,
+        kit: slow.queues!,
+      },
+      { concurrency: 5 },
+    );
     // The listener runs one pass when it connects (rows committed while no one listened).
     expect(await waitFor(() => workers!.duePasses() >= 1 || undefined, 10_000, 50)).toBe(true);
   }, 60_000);
   afterAll(async () => {
     await workers?.close().catch(() => {});
-    for (const q of [REMINDER_QUEUE, RELAY_QUEUE]) await slow?.queues?.queue(q).obliterate({ force: true }).catch(() => {});
+    for (const q of [REMINDER_QUEUE, RELAY_QUEUE]) {
+      await slow?.queues
+        ?.queue(q)
+        .obliterate({ force: true })
+        .catch(() => {});
+    }
     await slow?.close();
   }, 60_000);
 
@@ -552,41 +720,73 @@ describe('reminders written already due', () => {
     const s = await scenario(slow, 'KZ', { webhook: 'due-now', lawyerEmail: false });
     const before = workers!.duePasses();
     // Due in 3 days: nothing is due within the next minutes, so the notification is not sent.
-    const later = await createDeadline(s.cw, s.caseId, new Date(Date.now() + 3 * DAY), 'Appeal against the extradition decision');
+    const later = await createDeadline(
+      s.cw,
+      s.caseId,
+      new Date(Date.now() + 3 * DAY),
+      'Appeal against the extradition decision',
+    );
     await sleep(1_500);
     expect(workers!.duePasses()).toBe(before);
     expect((await rowsOf(slow, later.id)).every((r) => r.status === 'PENDING' && r.enqueued_at === null)).toBe(true);
     // Due in 2 hours: the 1-day reminder is already past, coalesced into one due now.
     const t0 = Date.now();
-    const d = await createDeadline(s.cw, s.caseId, new Date(Date.now() + 2 * HOUR), 'Prosecutor must apply for custody');
+    const d = await createDeadline(
+      s.cw,
+      s.caseId,
+      new Date(Date.now() + 2 * HOUR),
+      'Prosecutor must apply for custody',
+    );
     const now = (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@'));
     expect(now.map((r) => r.channel).sort()).toEqual(['EMAIL', 'WEBHOOK']);
-    const sent = await waitFor(async () => (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@') && r.status === 'SENT').length === 2 || undefined, 10_000, 100);
+    const sent = await waitFor(
+      async () =>
+        (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@') && r.status === 'SENT').length === 2 ||
+        undefined,
+      10_000,
+      100,
+    );
     expect(sent, 'both now@ reminders SENT within 10 s (the relay runs every 600 s)').toBe(true);
     console.log(`reminders.test: a reminder written already due was delivered ${Date.now() - t0} ms after the request`);
     expect(workers!.duePasses()).toBeGreaterThan(before);
-    const hit = hitsOn(s.hookPath).find((h) => h.headers['idempotency-key'] === now.find((r) => r.channel === 'WEBHOOK')!.id);
+    const hit = hitsOn(s.hookPath).find(
+      (h) => h.headers['idempotency-key'] === now.find((r) => r.channel === 'WEBHOOK')!.id,
+    );
     expect(hit).toBeTruthy();
     checkHit(hit!, s, String(hit!.headers['idempotency-key']));
   }, 30_000);
   it('the listening connection killed by the database: re-opened, and the next reminder written due is still delivered at once', async () => {
     const s = await scenario(slow, 'KZ', { webhook: 'due-again', lawyerEmail: false });
     const listenerPids = async () =>
-      (await slow.sql<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'reminders-due-listener' AND datname = current_database()`)).map((r) => r.pid);
+      (
+        await slow.sql<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE application_name = 'reminders-due-listener' AND datname = current_database()`,
+        )
+      ).map((r) => r.pid);
     const [oldPid] = await listenerPids();
     expect(oldPid).toBeTruthy();
     const passesBefore = workers!.duePasses();
     const killed = await slow.sql<{ ok: boolean }>(`SELECT pg_terminate_backend($1) AS ok`, [oldPid]);
     expect(killed.map((k) => k.ok)).toEqual([true]);
     // Re-opened after a 1 s backoff on a new connection, which first runs its catch-up pass.
-    const back = await waitFor(async () => {
-      const pids = await listenerPids();
-      return (pids.length === 1 && pids[0] !== oldPid && workers!.duePasses() > passesBefore) || undefined;
-    }, 10_000, 100);
+    const back = await waitFor(
+      async () => {
+        const pids = await listenerPids();
+        return (pids.length === 1 && pids[0] !== oldPid && workers!.duePasses() > passesBefore) || undefined;
+      },
+      10_000,
+      100,
+    );
     expect(back).toBe(true);
     // Only a notification on the new connection can queue this one now (the relay runs every 600 s).
     const d = await createDeadline(s.cw, s.caseId, new Date(Date.now() + HOUR), 'Release due: term ends');
-    const sent = await waitFor(async () => (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@') && r.status === 'SENT').length === 2 || undefined, 10_000, 100);
+    const sent = await waitFor(
+      async () =>
+        (await rowsOf(slow, d.id)).filter((r) => r.label.startsWith('now@') && r.status === 'SENT').length === 2 ||
+        undefined,
+      10_000,
+      100,
+    );
     expect(sent).toBe(true);
     expect(slow.logs.some((l) => l.includes('due-reminder listener lost its connection'))).toBe(true);
   }, 30_000);
@@ -595,31 +795,60 @@ describe('reminders written already due', () => {
 describe('deliveries in flight share their statements', () => {
   it('every reminder delivered twice at once, in one process and from a second one: each sent exactly once, claims batched into one statement', async () => {
     const s = await scenario(sim, 'AM', { webhook: 'batch', lawyerEmail: false });
-    const a = new ReminderService({ db: sim.db, config: sim.config, crypto: sim.app.crypto, clock: simClock, log: sim.app.log, kit: sim.queues! });
+    const a = new ReminderService({
+      db: sim.db,
+      config: sim.config,
+      crypto: sim.app.crypto,
+      clock: simClock,
+      log: sim.app.log,
+      kit: sim.queues!,
+    });
     // A second service (its own batchers) stands for a second worker process.
-    const b = new ReminderService({ db: sim.db, config: sim.config, crypto: sim.app.crypto, clock: simClock, log: sim.app.log, kit: sim.queues! });
+    const b = new ReminderService({
+      db: sim.db,
+      config: sim.config,
+      crypto: sim.app.crypto,
+      clock: simClock,
+      log: sim.app.log,
+      kit: sim.queues!,
+    });
     const due = simClock().getTime() + DAY + 60_000;
     const deadlines = [];
-    for (let i = 0; i < 12; i++) deadlines.push(await createDeadline(s.cw, s.caseId, new Date(due + i * 1000), `Batch filing ${i}`));
-    const rows = (await Promise.all(deadlines.map((d) => rowsOf(sim, d.id)))).flat().filter((r) => r.label.startsWith('1d@'));
+    for (let i = 0; i < 12; i++) {
+      deadlines.push(await createDeadline(s.cw, s.caseId, new Date(due + i * 1000), `Batch filing ${i}`));
+    }
+    const rows = (await Promise.all(deadlines.map((d) => rowsOf(sim, d.id))))
+      .flat()
+      .filter((r) => r.label.startsWith('1d@'));
     // The caseworker by email, the lawyer by webhook.
     expect(rows).toHaveLength(24);
     shift += 75_000;
     // Every id twice from A (same batch) and once from B (its own batch), all at once.
-    const outcomes = await Promise.all([...rows.map((r) => a.deliver(r.id)), ...rows.map((r) => a.deliver(r.id)), ...rows.map((r) => b.deliver(r.id))]);
+    const outcomes = await Promise.all([
+      ...rows.map((r) => a.deliver(r.id)),
+      ...rows.map((r) => a.deliver(r.id)),
+      ...rows.map((r) => b.deliver(r.id)),
+    ]);
     expect(outcomes.filter((o) => o === 'sent')).toHaveLength(rows.length);
     expect(outcomes.filter((o) => o === 'skipped')).toHaveLength(2 * rows.length);
     expect(a.claimStats().claimBatches).toBe(1);
     expect(a.claimStats().claimed).toBe(2 * rows.length);
     expect(b.claimStats().claimBatches).toBe(1);
-    const after = (await Promise.all(deadlines.map((d) => rowsOf(sim, d.id)))).flat().filter((r) => r.label.startsWith('1d@'));
+    const after = (await Promise.all(deadlines.map((d) => rowsOf(sim, d.id))))
+      .flat()
+      .filter((r) => r.label.startsWith('1d@'));
     for (const r of after) {
       expect(r.status).toBe('SENT');
       expect(r.attempts).toBe(1);
       expect(r.sent_at).not.toBeNull();
     }
     const hooks = hitsOn(s.hookPath);
-    expect(hooks.map((h) => h.headers['idempotency-key']).sort()).toEqual(rows.filter((r) => r.channel === 'WEBHOOK').map((r) => r.id).sort());
+    expect(hooks.map((h) => h.headers['idempotency-key']).sort()).toEqual(
+      rows
+        .filter((r) => r.channel === 'WEBHOOK')
+        .map((r) => r.id)
+        .sort(),
+    );
     for (const h of hooks) checkHit(h, s, String(h.headers['idempotency-key']));
     expect(mailsFor(s).filter((m) => m.subject.includes('Batch filing'))).toHaveLength(12);
     // Sent once is final: another round claims nothing.
@@ -631,7 +860,9 @@ describe('logs', () => {
   it('carry no legal names, webhook secrets or calendar tokens', () => {
     expect(legalNames.length).toBeGreaterThan(0);
     for (const env of [live, sim]) {
-      for (const bad of [...legalNames, ...secrets, ...feedTokens]) expect(env.logs.filter((l) => l.includes(bad))).toEqual([]);
+      for (const bad of [...legalNames, ...secrets, ...feedTokens]) {
+        expect(env.logs.filter((l) => l.includes(bad))).toEqual([]);
+      }
     }
   });
 });

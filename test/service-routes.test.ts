@@ -30,7 +30,16 @@ describe('service routes', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toMatch(/^3\.1\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/cases/{id}', '/v1/people/duplicates', '/v1/auth/login', '/v1/cases', '/v1/people', '/v1/cases/{id}/timeline']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/cases/{id}',
+        '/v1/people/duplicates',
+        '/v1/auth/login',
+        '/v1/cases',
+        '/v1/people',
+        '/v1/cases/{id}/timeline',
+      ]),
+    );
     expect(doc.paths['/v1/cases/{id}']).toHaveProperty('get');
     expect(doc.paths['/v1/cases/{id}']).toHaveProperty('patch');
     expect(doc.paths['/v1/auth/login']).toHaveProperty('post');

@@ -8,10 +8,19 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvCell, csvRow, csvStream } from '../src/lib/csv.ts';
 import { GeometricNoise, protectCube, type CubeEntry, type ProtectedEntry } from '../src/modules/stats/disclosure.ts';
-import { buildEventsCubeSql, rowsToCube, runStatsQuery } from '../src/modules/stats/stats.service.ts';
+import { buildEventsCubeSql, rowsToCube, runStatsQuery } from '../src/modules/stats/stats.sql.ts';
 import type { DeadlineStatus, EventType } from '../src/generated/prisma/enums.ts';
 import type { Dimension } from '../src/modules/stats/stats.schemas.ts';
-import { clientFor, createTeam, expectNoSecrets as expectNoneOf, expectProblem, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createTeam,
+  expectNoSecrets as expectNoneOf,
+  expectProblem,
+  setupTestEnv,
+  uniq,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 import { CASES, CIS } from './stats-fixture.ts';
 
 // ---------------------------------------------------------------------------
@@ -34,23 +43,49 @@ import { CASES, CIS } from './stats-fixture.ts';
 //  K2    KZ    RU           -                                            ABDUCTION 2025-07-01
 // ---------------------------------------------------------------------------
 
-
 /** Every string that identifies someone or is free text; none may appear in any output. */
 const secrets: string[] = [];
 
-async function seedFixture(env: TestEnv, cw: Client, teamId: string) {
+async function seedFixture(cw: Client, teamId: string) {
   const run = uniq();
   for (const spec of CASES) {
     const legalName = `Legalname ${spec.name} Zzq${run}`;
     const pseudonym = `Pseudo-${spec.name}-${run}`;
-    const p = await cw.post('/v1/people', { pseudonym, legalName, dateOfBirth: '1988-03-04', citizenship: spec.citizenship, travelDocumentStatus: 'INTERNATIONAL_VALID', notes: `Notes ${run} about ${spec.name}` });
+    const p = await cw.post('/v1/people', {
+      pseudonym,
+      legalName,
+      dateOfBirth: '1988-03-04',
+      citizenship: spec.citizenship,
+      travelDocumentStatus: 'INTERNATIONAL_VALID',
+      notes: `Notes ${run} about ${spec.name}`,
+    });
     expect(p.statusCode, p.body).toBe(201);
-    const c = await cw.post('/v1/cases', { personId: p.json().id, teamId, hostCountry: spec.host, summary: `Summary freetext ${spec.name} ${run}` });
+    const c = await cw.post('/v1/cases', {
+      personId: p.json().id,
+      teamId,
+      hostCountry: spec.host,
+      summary: `Summary freetext ${spec.name} ${run}`,
+    });
     expect(c.statusCode, c.body).toBe(201);
     const caseId = c.json().id as string;
-    secrets.push(legalName, pseudonym, `Notes ${run}`, `Summary freetext ${spec.name} ${run}`, c.json().reference, caseId, p.json().id);
+    secrets.push(
+      legalName,
+      pseudonym,
+      `Notes ${run}`,
+      `Summary freetext ${spec.name} ${run}`,
+      c.json().reference,
+      caseId,
+      p.json().id,
+    );
     for (const [category, mechanism] of spec.charges) {
-      const ch = await cw.post(`/v1/cases/${caseId}/charges`, { issuingCountry: 'RU', code: 'RU-CC', article: `280.${run}`, category, mechanism, status: 'WANTED' });
+      const ch = await cw.post(`/v1/cases/${caseId}/charges`, {
+        issuingCountry: 'RU',
+        code: 'RU-CC',
+        article: `280.${run}`,
+        category,
+        mechanism,
+        status: 'WANTED',
+      });
       expect(ch.statusCode, ch.body).toBe(201);
     }
     for (const [i, [type, date]] of spec.events.entries()) {
@@ -67,7 +102,15 @@ async function seedFixture(env: TestEnv, cw: Client, teamId: string) {
         sourceUrls: [`https://news.example.org/${run}/${spec.name}`],
       });
       expect(ev.statusCode, ev.body).toBe(201);
-      secrets.push(city, `Authority ${run}`, `Basis ${run}`, `Outcome freetext ${run}`, `Details freetext ${spec.name} ${run}`, `news.example.org/${run}`, ev.json().id);
+      secrets.push(
+        city,
+        `Authority ${run}`,
+        `Basis ${run}`,
+        `Outcome freetext ${run}`,
+        `Details freetext ${spec.name} ${run}`,
+        `news.example.org/${run}`,
+        ev.json().id,
+      );
     }
   }
 }
@@ -75,7 +118,9 @@ async function seedFixture(env: TestEnv, cw: Client, teamId: string) {
 /** None of this fixture's secrets, no fragment of its free text, no id (see helpers.ts). */
 const expectNoSecrets = (label: string, body: string) => expectNoneOf(label, body, secrets);
 
-type Cell = { events: number | null; cases: number | null; suppressed: boolean; suppression?: string } & Partial<Record<Dimension, string>>;
+type Cell = { events: number | null; cases: number | null; suppressed: boolean; suppression?: string } & Partial<
+  Record<Dimension, string>
+>;
 
 /** The raw (unprotected) cube straight from the SQL, as { 'AM|DETENTION': [events, cases] } with '*' for a total. */
 async function rawCube(env: TestEnv, groupBy: Dimension[]) {
@@ -85,7 +130,8 @@ async function rawCube(env: TestEnv, groupBy: Dimension[]) {
 }
 
 /** Only the cells (no totals) of a raw cube. */
-const cellsOf = (cube: Record<string, number[]>) => Object.fromEntries(Object.entries(cube).filter(([k]) => !k.split('|').includes('*')));
+const cellsOf = (cube: Record<string, number[]>) =>
+  Object.fromEntries(Object.entries(cube).filter(([k]) => !k.split('|').includes('*')));
 
 let env: TestEnv;
 let coord: Client;
@@ -96,7 +142,7 @@ beforeAll(async () => {
   teamId = await createTeam(env, ['AM', 'GE', 'KZ']);
   const cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamId] });
   coord = await clientFor(env, 'COORDINATOR');
-  await seedFixture(env, cw, teamId);
+  await seedFixture(cw, teamId);
 }, 120_000);
 afterAll(async () => env?.close());
 
@@ -105,39 +151,91 @@ describe('SQL counts, hand-computed for every groupBy', () => {
     expect(await rawCube(env, ['hostCountry'])).toEqual({ AM: [12, 6], GE: [7, 5], KZ: [2, 2], '*': [21, 13] });
   });
   it('type', async () => {
-    expect(await rawCube(env, ['type'])).toEqual({ DETENTION: [13, 12], COURT_HEARING: [3, 3], THREAT: [3, 3], TRAVEL_BAN: [1, 1], ABDUCTION: [1, 1], '*': [21, 13] });
+    expect(await rawCube(env, ['type'])).toEqual({
+      DETENTION: [13, 12],
+      COURT_HEARING: [3, 3],
+      THREAT: [3, 3],
+      TRAVEL_BAN: [1, 1],
+      ABDUCTION: [1, 1],
+      '*': [21, 13],
+    });
   });
   it('year (UTC)', async () => {
     expect(await rawCube(env, ['year'])).toEqual({ '2024': [16, 12], '2025': [5, 5], '*': [21, 13] });
   });
   it('quarter', async () => {
-    expect(await rawCube(env, ['quarter'])).toEqual({ '2024-Q1': [13, 12], '2024-Q2': [3, 3], '2025-Q1': [2, 2], '2025-Q2': [1, 1], '2025-Q3': [2, 2], '*': [21, 13] });
+    expect(await rawCube(env, ['quarter'])).toEqual({
+      '2024-Q1': [13, 12],
+      '2024-Q2': [3, 3],
+      '2025-Q1': [2, 2],
+      '2025-Q2': [1, 1],
+      '2025-Q3': [2, 2],
+      '*': [21, 13],
+    });
   });
   it('month', async () => {
     expect(await rawCube(env, ['month'])).toEqual({
-      '2024-02': [7, 7], '2024-03': [6, 5], '2024-04': [1, 1], '2024-05': [1, 1], '2024-06': [1, 1],
-      '2025-01': [2, 2], '2025-05': [1, 1], '2025-07': [1, 1], '2025-09': [1, 1], '*': [21, 13],
+      '2024-02': [7, 7],
+      '2024-03': [6, 5],
+      '2024-04': [1, 1],
+      '2024-05': [1, 1],
+      '2024-06': [1, 1],
+      '2025-01': [2, 2],
+      '2025-05': [1, 1],
+      '2025-07': [1, 1],
+      '2025-09': [1, 1],
+      '*': [21, 13],
     });
   });
   it('citizenship: a dual citizen counts once in each, once in the total', async () => {
     expect(await rawCube(env, ['citizenship'])).toEqual({ RU: [16, 10], BY: [6, 4], '*': [21, 13] });
   });
-  it('mechanism: once per distinct value of the case\'s charges', async () => {
-    expect(await rawCube(env, ['mechanism'])).toEqual({ CIS_INTERSTATE_SEARCH: [11, 5], DOMESTIC: [5, 5], INTERPOL_RED_NOTICE: [1, 1], NO_CHARGE_RECORDED: [5, 3], '*': [21, 13] });
+  it("mechanism: once per distinct value of the case's charges", async () => {
+    expect(await rawCube(env, ['mechanism'])).toEqual({
+      CIS_INTERSTATE_SEARCH: [11, 5],
+      DOMESTIC: [5, 5],
+      INTERPOL_RED_NOTICE: [1, 1],
+      NO_CHARGE_RECORDED: [5, 3],
+      '*': [21, 13],
+    });
   });
   it('chargeCategory', async () => {
-    expect(await rawCube(env, ['chargeCategory'])).toEqual({ EXTREMISM: [11, 5], FAKES: [2, 2], DISCREDITING_ARMY: [3, 3], TERRORISM: [1, 1], NO_CHARGE_RECORDED: [5, 3], '*': [21, 13] });
+    expect(await rawCube(env, ['chargeCategory'])).toEqual({
+      EXTREMISM: [11, 5],
+      FAKES: [2, 2],
+      DISCREDITING_ARMY: [3, 3],
+      TERRORISM: [1, 1],
+      NO_CHARGE_RECORDED: [5, 3],
+      '*': [21, 13],
+    });
   });
   it('mechanism x chargeCategory pairs come from the same charge (no EXTREMISM/DOMESTIC for A6)', async () => {
     expect(cellsOf(await rawCube(env, ['mechanism', 'chargeCategory']))).toEqual({
-      [`${CIS}|EXTREMISM`]: [10, 4], 'DOMESTIC|FAKES': [2, 2], 'INTERPOL_RED_NOTICE|EXTREMISM': [1, 1], 'DOMESTIC|DISCREDITING_ARMY': [3, 3], [`${CIS}|TERRORISM`]: [1, 1], 'NO_CHARGE_RECORDED|NO_CHARGE_RECORDED': [5, 3],
+      [`${CIS}|EXTREMISM`]: [10, 4],
+      'DOMESTIC|FAKES': [2, 2],
+      'INTERPOL_RED_NOTICE|EXTREMISM': [1, 1],
+      'DOMESTIC|DISCREDITING_ARMY': [3, 3],
+      [`${CIS}|TERRORISM`]: [1, 1],
+      'NO_CHARGE_RECORDED|NO_CHARGE_RECORDED': [5, 3],
     });
   });
   it('hostCountry x type, with every margin', async () => {
     expect(await rawCube(env, ['hostCountry', 'type'])).toEqual({
-      'AM|DETENTION': [6, 6], 'AM|COURT_HEARING': [3, 3], 'AM|THREAT': [3, 3], 'GE|DETENTION': [6, 5], 'GE|TRAVEL_BAN': [1, 1], 'KZ|DETENTION': [1, 1], 'KZ|ABDUCTION': [1, 1],
-      'AM|*': [12, 6], 'GE|*': [7, 5], 'KZ|*': [2, 2],
-      '*|DETENTION': [13, 12], '*|COURT_HEARING': [3, 3], '*|THREAT': [3, 3], '*|TRAVEL_BAN': [1, 1], '*|ABDUCTION': [1, 1],
+      'AM|DETENTION': [6, 6],
+      'AM|COURT_HEARING': [3, 3],
+      'AM|THREAT': [3, 3],
+      'GE|DETENTION': [6, 5],
+      'GE|TRAVEL_BAN': [1, 1],
+      'KZ|DETENTION': [1, 1],
+      'KZ|ABDUCTION': [1, 1],
+      'AM|*': [12, 6],
+      'GE|*': [7, 5],
+      'KZ|*': [2, 2],
+      '*|DETENTION': [13, 12],
+      '*|COURT_HEARING': [3, 3],
+      '*|THREAT': [3, 3],
+      '*|TRAVEL_BAN': [1, 1],
+      '*|ABDUCTION': [1, 1],
       '*|*': [21, 13],
     });
   });
@@ -151,17 +249,31 @@ describe('SQL counts, hand-computed for every groupBy', () => {
     expect(cube['*|*|*']).toEqual([21, 13]);
   });
   it('filters: from/to (dates inclusive), country, type, team', async () => {
-    expect(cellsOf(await rawCubeFiltered(['hostCountry'], { from: '2024-03-15', to: '2024-06-03' }))).toEqual({ AM: [3, 3], GE: [6, 5] });
-    expect(cellsOf(await rawCubeFiltered(['type'], { country: ['KZ'] }))).toEqual({ DETENTION: [1, 1], ABDUCTION: [1, 1] });
-    expect(cellsOf(await rawCubeFiltered(['hostCountry'], { type: ['THREAT', 'TRAVEL_BAN'] }))).toEqual({ AM: [3, 3], GE: [1, 1] });
+    expect(cellsOf(await rawCubeFiltered(['hostCountry'], { from: '2024-03-15', to: '2024-06-03' }))).toEqual({
+      AM: [3, 3],
+      GE: [6, 5],
+    });
+    expect(cellsOf(await rawCubeFiltered(['type'], { country: ['KZ'] }))).toEqual({
+      DETENTION: [1, 1],
+      ABDUCTION: [1, 1],
+    });
+    expect(cellsOf(await rawCubeFiltered(['hostCountry'], { type: ['THREAT', 'TRAVEL_BAN'] }))).toEqual({
+      AM: [3, 3],
+      GE: [1, 1],
+    });
     expect(cellsOf(await rawCubeFiltered(['hostCountry'], { team: [randomUUID()] }))).toEqual({});
     expect((await rawCubeFiltered(['hostCountry'], { team: [teamId] }))['*']).toEqual([21, 13]);
   });
 });
 
 async function rawCubeFiltered(groupBy: Dimension[], filters: Parameters<typeof buildEventsCubeSql>[1]) {
-  const rows = await runStatsQuery<Parameters<typeof rowsToCube>[0][number]>(env.db, buildEventsCubeSql(groupBy, filters));
-  return Object.fromEntries(rowsToCube(rows, groupBy.length).map((e) => [e.values.map((v) => v ?? '*').join('|'), [e.events, e.cases]]));
+  const rows = await runStatsQuery<Parameters<typeof rowsToCube>[0][number]>(
+    env.db,
+    buildEventsCubeSql(groupBy, filters),
+  );
+  return Object.fromEntries(
+    rowsToCube(rows, groupBy.length).map((e) => [e.values.map((v) => v ?? '*').join('|'), [e.events, e.cases]]),
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -175,7 +287,7 @@ function recoverFromTotals(entries: { values: (string | null)[]; events: number 
   for (const e of entries) if (e.events !== null) known.set(key(e.values), e.events);
   const recovered = new Map<string, number>();
   const dims = entries[0].values.length;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let d = 0; d < dims; d++) {
       const lines = new Map<string, typeof entries>();
@@ -203,7 +315,13 @@ function recoverFromTotals(entries: { values: (string | null)[]; events: number 
 
 /** The API's cells and totals back in cube form (values per groupBy dimension, null = summed over). */
 function asCube(body: { groupBy: Dimension[]; cells: Cell[]; totals: Cell[]; total: Cell }) {
-  return [...body.cells, ...body.totals, body.total].map((c) => ({ values: body.groupBy.map((d) => c[d] ?? null), events: c.events, cases: c.cases, suppressed: c.suppressed, suppression: c.suppression }));
+  return [...body.cells, ...body.totals, body.total].map((c) => ({
+    values: body.groupBy.map((d) => c[d] ?? null),
+    events: c.events,
+    cases: c.cases,
+    suppressed: c.suppressed,
+    suppression: c.suppression,
+  }));
 }
 
 describe('GET /v1/stats/events: suppression', () => {
@@ -245,12 +363,28 @@ describe('GET /v1/stats/events: suppression', () => {
     const res = await coord.get('/v1/stats/events?groupBy=hostCountry,type&k=3');
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
-    const shown = Object.fromEntries(asCube(body).map((e) => [e.values.map((v) => v ?? '*').join('|'), e.suppressed ? e.suppression : [e.events, e.cases]]));
+    const shown = Object.fromEntries(
+      asCube(body).map((e) => [
+        e.values.map((v) => v ?? '*').join('|'),
+        e.suppressed ? e.suppression : [e.events, e.cases],
+      ]),
+    );
     expect(shown).toEqual({
-      'AM|DETENTION': [6, 6], 'AM|COURT_HEARING': [3, 3], 'AM|THREAT': [3, 3],
-      'GE|DETENTION': 'secondary', 'GE|TRAVEL_BAN': 'primary', 'KZ|DETENTION': 'primary', 'KZ|ABDUCTION': 'primary',
-      'AM|*': [12, 6], 'GE|*': 'secondary', 'KZ|*': 'primary',
-      '*|DETENTION': [13, 12], '*|COURT_HEARING': [3, 3], '*|THREAT': [3, 3], '*|TRAVEL_BAN': 'primary', '*|ABDUCTION': 'primary',
+      'AM|DETENTION': [6, 6],
+      'AM|COURT_HEARING': [3, 3],
+      'AM|THREAT': [3, 3],
+      'GE|DETENTION': 'secondary',
+      'GE|TRAVEL_BAN': 'primary',
+      'KZ|DETENTION': 'primary',
+      'KZ|ABDUCTION': 'primary',
+      'AM|*': [12, 6],
+      'GE|*': 'secondary',
+      'KZ|*': 'primary',
+      '*|DETENTION': [13, 12],
+      '*|COURT_HEARING': [3, 3],
+      '*|THREAT': [3, 3],
+      '*|TRAVEL_BAN': 'primary',
+      '*|ABDUCTION': 'primary',
       '*|*': [21, 13],
     });
     expect(body.metadata.suppressedCells).toEqual({ primary: 3, secondary: 1, total: 4 });
@@ -263,7 +397,11 @@ describe('GET /v1/stats/events: suppression', () => {
     expect(res.statusCode, res.body).toBe(200);
     const cube = asCube(res.json());
     expect(recoverFromTotals(cube).size).toBe(0);
-    expect(cube.find((e) => e.values.join('|') === 'AM|COURT_HEARING|2024-Q2')).toMatchObject({ events: 3, cases: 3, suppressed: false });
+    expect(cube.find((e) => e.values.join('|') === 'AM|COURT_HEARING|2024-Q2')).toMatchObject({
+      events: 3,
+      cases: 3,
+      suppressed: false,
+    });
   });
 
   it('every groupBy answers with suppressed cells under k and totals that include them', async () => {
@@ -290,20 +428,33 @@ describe('GET /v1/stats/events: suppression', () => {
     ]);
     // type at k=5: three small types hide each other; no secondary needed.
     const types = (await coord.get('/v1/stats/events?groupBy=type')).json();
-    expect(types.cells.find((c: Cell) => c.type === 'DETENTION')).toEqual({ type: 'DETENTION', events: 13, cases: 12, suppressed: false });
+    expect(types.cells.find((c: Cell) => c.type === 'DETENTION')).toEqual({
+      type: 'DETENTION',
+      events: 13,
+      cases: 12,
+      suppressed: false,
+    });
     expect(types.metadata.suppressedCells).toEqual({ primary: 4, secondary: 0, total: 4 });
   });
 
-  it('thresholds on distinct cases, not events: one person\'s many events stay hidden', async () => {
+  it("thresholds on distinct cases, not events: one person's many events stay hidden", async () => {
     // GE x DETENTION has 6 events but 5 cases: shown at k=5 only when >= 5 cases.
     const at6 = (await coord.get('/v1/stats/events?groupBy=hostCountry,type&k=6')).json();
-    expect(at6.cells.find((c: Cell) => c.hostCountry === 'GE')).toMatchObject({ suppressed: true, suppression: 'primary' });
+    expect(at6.cells.find((c: Cell) => c.hostCountry === 'GE')).toMatchObject({
+      suppressed: true,
+      suppression: 'primary',
+    });
   });
 
   it('no groupBy: the grand total only', async () => {
     const res = await coord.get('/v1/stats/events');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ groupBy: [], cells: [], totals: [], total: { events: 21, cases: 13, suppressed: false } });
+    expect(res.json()).toMatchObject({
+      groupBy: [],
+      cells: [],
+      totals: [],
+      total: { events: 21, cases: 13, suppressed: false },
+    });
     const small = (await coord.get('/v1/stats/events?country=KZ')).json();
     expect(small.total).toEqual({ events: null, cases: null, suppressed: true, suppression: 'primary' });
   });
@@ -369,7 +520,11 @@ describe('GET /v1/stats/events: validation and roles', () => {
     const cw = await clientFor(env, 'CASEWORKER', { teamIds: [teamId] });
     const lawyer = await clientFor(env, 'LAWYER');
     const admin = await clientFor(env, 'ADMIN');
-    for (const url of ['/v1/stats/events?groupBy=hostCountry', '/v1/stats/events/chart.svg?groupBy=quarter', '/v1/stats/overview']) {
+    for (const url of [
+      '/v1/stats/events?groupBy=hostCountry',
+      '/v1/stats/events/chart.svg?groupBy=quarter',
+      '/v1/stats/overview',
+    ]) {
       expectProblem(await cw.get(url), 403);
       expectProblem(await lawyer.get(url), 403);
       expectProblem(await env.app.inject({ url }), 401);
@@ -425,7 +580,11 @@ describe('geometric noise', () => {
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
     expect(body.metadata.epsilon).toBe(1);
-    expect(body.metadata.noise).toMatchObject({ mechanism: expect.stringMatching(/geometric/), epsilon: 1, randomSource: expect.stringMatching(/randomInt/) });
+    expect(body.metadata.noise).toMatchObject({
+      mechanism: expect.stringMatching(/geometric/),
+      epsilon: 1,
+      randomSource: expect.stringMatching(/randomInt/),
+    });
     const entries: Cell[] = [...body.cells, ...body.totals, body.total];
     // 7 cells, 8 margins and the grand total, each either withheld or a noisy integer.
     // Suppression is decided on the noisy counts, so which ones are published varies,
@@ -447,7 +606,12 @@ describe('geometric noise', () => {
   it('protectCube refuses k < 3', () => {
     const cube: CubeEntry[] = [{ values: [], events: 10, cases: 10 }];
     expect(() => protectCube(cube, 2)).toThrow();
-    expect(protectCube(cube, 3).entries[0]).toEqual<ProtectedEntry>({ values: [], events: 10, cases: 10, suppressed: false });
+    expect(protectCube(cube, 3).entries[0]).toEqual<ProtectedEntry>({
+      values: [],
+      events: 10,
+      cases: 10,
+      suppressed: false,
+    });
   });
 });
 
@@ -521,7 +685,8 @@ describe('CSV', () => {
 function parseXml(xml: string) {
   const elements: { name: string; attrs: Record<string, string>; text: string }[] = [];
   const stack: { name: string; attrs: Record<string, string>; text: string }[] = [];
-  const token = /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>|<\/([A-Za-z_][\w:.-]*)\s*>|<([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>|([^<]+)/gy;
+  const token =
+    /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>|<\/([A-Za-z_][\w:.-]*)\s*>|<([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>|([^<]+)/gy;
   let m: RegExpExecArray | null;
   let pos = 0;
   while (pos < xml.length && (m = token.exec(xml))) {
@@ -572,7 +737,9 @@ describe('GET /v1/stats/events/chart.svg', () => {
     expect(text).toMatch(/fewer than 3 cases/);
     // The legend names the series shown; the axis lists every period with a cell.
     expect(els.some((e) => /legend titled 'host country'/.test(e.attrs['aria-label'] ?? ''))).toBe(true);
-    expect(els.find((e) => /^X-axis/.test(e.attrs['aria-label'] ?? ''))!.attrs['aria-label']).toContain('2024-Q1, 2024-Q2, 2025-Q1, 2025-Q2, 2025-Q3');
+    expect(els.find((e) => /^X-axis/.test(e.attrs['aria-label'] ?? ''))!.attrs['aria-label']).toContain(
+      '2024-Q1, 2024-Q2, 2025-Q1, 2025-Q2, 2025-Q3',
+    );
     // GE's true 2024-Q1 value (6 events, 5 cases) is nowhere in the chart.
     expect(bars.some((b) => /GE|KZ/.test(b.attrs['aria-label']))).toBe(false);
   });
@@ -580,7 +747,12 @@ describe('GET /v1/stats/events/chart.svg', () => {
   it('accepts one period with or without a series, and refuses other shapes', async () => {
     const byType = await coord.get('/v1/stats/events/chart.svg?groupBy=year,type&k=3');
     expect(byType.statusCode).toBe(200);
-    expect(parseXml(byType.body).filter((e) => e.attrs['aria-roledescription'] === 'bar').map((b) => b.attrs['aria-label']).sort()).toEqual([
+    expect(
+      parseXml(byType.body)
+        .filter((e) => e.attrs['aria-roledescription'] === 'bar')
+        .map((b) => b.attrs['aria-label'])
+        .sort(),
+    ).toEqual([
       'year: 2024; documented events: 13; event type: DETENTION',
       'year: 2024; documented events: 3; event type: COURT_HEARING',
       'year: 2025; documented events: 3; event type: THREAT',
@@ -602,16 +774,39 @@ describe('no identifying data in any output', () => {
   it('json, csv and svg for every groupBy and combination', async () => {
     expect(secrets.length).toBeGreaterThan(100);
     const urls: string[] = [];
-    for (const g of ['hostCountry', 'type', 'year', 'quarter', 'month', 'citizenship', 'mechanism', 'chargeCategory', 'hostCountry,type,month', 'citizenship,mechanism,chargeCategory']) {
+    for (const g of [
+      'hostCountry',
+      'type',
+      'year',
+      'quarter',
+      'month',
+      'citizenship',
+      'mechanism',
+      'chargeCategory',
+      'hostCountry,type,month',
+      'citizenship,mechanism,chargeCategory',
+    ]) {
       for (const k of ['3', '5']) {
-        urls.push(`/v1/stats/events?groupBy=${g}&k=${k}`, `/v1/stats/events?groupBy=${g}&k=${k}&format=csv`, `/v1/stats/events?groupBy=${g}&k=${k}&epsilon=2`);
+        urls.push(
+          `/v1/stats/events?groupBy=${g}&k=${k}`,
+          `/v1/stats/events?groupBy=${g}&k=${k}&format=csv`,
+          `/v1/stats/events?groupBy=${g}&k=${k}&epsilon=2`,
+        );
       }
     }
-    urls.push('/v1/stats/events/chart.svg?groupBy=month,hostCountry&k=3', '/v1/stats/events/chart.svg?groupBy=quarter,type', `/v1/stats/events/chart.svg?groupBy=quarter,type&team=${teamId}&country=AM`, '/v1/stats/overview?k=3');
+    urls.push(
+      '/v1/stats/events/chart.svg?groupBy=month,hostCountry&k=3',
+      '/v1/stats/events/chart.svg?groupBy=quarter,type',
+      `/v1/stats/events/chart.svg?groupBy=quarter,type&team=${teamId}&country=AM`,
+      '/v1/stats/overview?k=3',
+    );
     for (const url of urls) {
       const res = await coord.get(url);
       expect(res.statusCode, url).toBe(200);
-      expectNoSecrets(url, res.body + String(res.headers['x-stats-metadata'] ?? '') + String(res.headers['content-disposition'] ?? ''));
+      expectNoSecrets(
+        url,
+        res.body + String(res.headers['x-stats-metadata'] ?? '') + String(res.headers['content-disposition'] ?? ''),
+      );
     }
   });
 });
@@ -629,8 +824,18 @@ describe('GET /v1/stats/overview', () => {
     const year = new Date(now).getUTCFullYear();
     const thisYear = new Date((Date.UTC(year, 0, 1) + now) / 2);
     const mk = async (host: string, status?: string) => {
-      const p = await cw.post('/v1/people', { pseudonym: `OvP-${uniq()}`, legalName: `Ov Legal ${uniq()}`, citizenship: 'RU', travelDocumentStatus: 'NONE' });
-      const r = await cw.post('/v1/cases', { personId: p.json().id, teamId: team, hostCountry: host, ...(status ? { status } : {}) });
+      const p = await cw.post('/v1/people', {
+        pseudonym: `OvP-${uniq()}`,
+        legalName: `Ov Legal ${uniq()}`,
+        citizenship: 'RU',
+        travelDocumentStatus: 'NONE',
+      });
+      const r = await cw.post('/v1/cases', {
+        personId: p.json().id,
+        teamId: team,
+        hostCountry: host,
+        ...(status ? { status } : {}),
+      });
       expect(r.statusCode, r.body).toBe(201);
       return r.json().id as string;
     };
@@ -658,7 +863,18 @@ describe('GET /v1/stats/overview', () => {
     await ev(ge[1], 'TRAVEL_BAN', days(5));
     // Deadlines: 4 OPEN in the next 30 days over 3 cases; one DONE, one in 40 days, one past.
     const dl = (caseId: string, inDays: number, status: DeadlineStatus = 'OPEN') =>
-      ov.db.deadline.create({ data: { id: randomUUID(), caseId, kind: 'CUSTOM', title: `Secret deadline ${uniq()}`, dueAt: new Date(now + inDays * 86_400_000), timeZone: 'Asia/Yerevan', status, source: 'MANUAL' } });
+      ov.db.deadline.create({
+        data: {
+          id: randomUUID(),
+          caseId,
+          kind: 'CUSTOM',
+          title: `Secret deadline ${uniq()}`,
+          dueAt: new Date(now + inDays * 86_400_000),
+          timeZone: 'Asia/Yerevan',
+          status,
+          source: 'MANUAL',
+        },
+      });
     await dl(am[0], 3);
     await dl(am[0], 10);
     await dl(am[1], 20);
@@ -684,7 +900,12 @@ describe('GET /v1/stats/overview', () => {
     expect(body.detentionsThisYear).toEqual({ year: new Date().getUTCFullYear(), value: 4, suppressed: false });
     expect(body.peopleUnderTravelBan).toEqual({ value: 4, suppressed: false });
     expect(body.upcomingDeadlines).toEqual({ days: 30, value: 4, suppressed: false });
-    expect(body.metadata).toMatchObject({ k: 3, label: 'documented cases', suppressedFigures: { primary: 1, secondary: 1, total: 2 }, totalsIncludeSuppressed: true });
+    expect(body.metadata).toMatchObject({
+      k: 3,
+      label: 'documented cases',
+      suppressedFigures: { primary: 1, secondary: 1, total: 2 },
+      totalsIncludeSuppressed: true,
+    });
   });
 
   it('the default k (5) hides every small figure', async () => {

@@ -4,7 +4,21 @@
 // a rejected request writes nothing.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, createCase, createTeam, createUser, chargeBody, eventBody, expectProblem, personBody, rawPost, setupTestEnv, writeSnapshot, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createCase,
+  createTeam,
+  createUser,
+  chargeBody,
+  eventBody,
+  expectProblem,
+  personBody,
+  rawPost,
+  setupTestEnv,
+  writeSnapshot,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -27,13 +41,54 @@ describe('POST body validation', () => {
     lawyerId = (await createUser(env, 'LAWYER')).id;
   });
 
-  type Route = { name: string; url: () => string; valid: () => Record<string, unknown>; required: string[]; enumField: string; country?: string };
+  type Route = {
+    name: string;
+    url: () => string;
+    valid: () => Record<string, unknown>;
+    required: string[];
+    enumField: string;
+    country?: string;
+  };
   const routes: Route[] = [
-    { name: 'POST /v1/people', url: () => '/v1/people', valid: () => personBody(), required: ['pseudonym', 'legalName', 'citizenship', 'travelDocumentStatus'], enumField: 'travelDocumentStatus', country: 'citizenship' },
-    { name: 'POST /v1/cases', url: () => '/v1/cases', valid: () => ({ personId, teamId: team, hostCountry: 'AM' }), required: ['personId', 'teamId', 'hostCountry'], enumField: 'riskLevel', country: 'hostCountry' },
-    { name: 'POST /v1/cases/:id/charges', url: () => `/v1/cases/${caseId}/charges`, valid: () => chargeBody(), required: ['issuingCountry', 'code', 'article', 'category', 'mechanism', 'status'], enumField: 'mechanism', country: 'issuingCountry' },
-    { name: 'POST /v1/cases/:id/events', url: () => `/v1/cases/${caseId}/events`, valid: () => eventBody(), required: ['type', 'country', 'occurredAt'], enumField: 'type', country: 'country' },
-    { name: 'POST /v1/cases/:id/assignments', url: () => `/v1/cases/${caseId}/assignments`, valid: () => ({ lawyerId, role: 'LEAD' }), required: ['lawyerId', 'role'], enumField: 'role' },
+    {
+      name: 'POST /v1/people',
+      url: () => '/v1/people',
+      valid: () => personBody(),
+      required: ['pseudonym', 'legalName', 'citizenship', 'travelDocumentStatus'],
+      enumField: 'travelDocumentStatus',
+      country: 'citizenship',
+    },
+    {
+      name: 'POST /v1/cases',
+      url: () => '/v1/cases',
+      valid: () => ({ personId, teamId: team, hostCountry: 'AM' }),
+      required: ['personId', 'teamId', 'hostCountry'],
+      enumField: 'riskLevel',
+      country: 'hostCountry',
+    },
+    {
+      name: 'POST /v1/cases/:id/charges',
+      url: () => `/v1/cases/${caseId}/charges`,
+      valid: () => chargeBody(),
+      required: ['issuingCountry', 'code', 'article', 'category', 'mechanism', 'status'],
+      enumField: 'mechanism',
+      country: 'issuingCountry',
+    },
+    {
+      name: 'POST /v1/cases/:id/events',
+      url: () => `/v1/cases/${caseId}/events`,
+      valid: () => eventBody(),
+      required: ['type', 'country', 'occurredAt'],
+      enumField: 'type',
+      country: 'country',
+    },
+    {
+      name: 'POST /v1/cases/:id/assignments',
+      url: () => `/v1/cases/${caseId}/assignments`,
+      valid: () => ({ lawyerId, role: 'LEAD' }),
+      required: ['lawyerId', 'role'],
+      enumField: 'role',
+    },
   ];
 
   for (const r of routes) {
@@ -50,14 +105,22 @@ describe('POST body validation', () => {
 
       it('an invalid enum value -> 400 naming it', async () => {
         const before = await writeSnapshot(env);
-        expectProblem(await cw.post(r.url(), { ...r.valid(), [r.enumField]: 'NOT_A_VALUE' }), 400, `body.${r.enumField}`);
+        expectProblem(
+          await cw.post(r.url(), { ...r.valid(), [r.enumField]: 'NOT_A_VALUE' }),
+          400,
+          `body.${r.enumField}`,
+        );
         expect(await writeSnapshot(env)).toEqual(before);
       });
 
       if (r.country) {
         it('a lowercase country code -> 400 naming it', async () => {
           const before = await writeSnapshot(env);
-          expectProblem(await cw.post(r.url(), { ...r.valid(), [r.country!]: r.country === 'issuingCountry' ? 'ru' : 'am' }), 400, `body.${r.country}`);
+          expectProblem(
+            await cw.post(r.url(), { ...r.valid(), [r.country!]: r.country === 'issuingCountry' ? 'ru' : 'am' }),
+            400,
+            `body.${r.country}`,
+          );
           expect(await writeSnapshot(env)).toEqual(before);
         });
       }

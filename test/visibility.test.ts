@@ -12,7 +12,17 @@ import { Role } from '../src/generated/prisma/enums.ts';
 import { AppError } from '../src/lib/app-error.ts';
 import { caseVisibleToUserSql, maySeeCase, visibleCasesWhere, type Viewer } from '../src/modules/access/visibility.ts';
 import { authoriseCase } from '../src/plugins/access.ts';
-import { clientFor, createCase, createTeam, createUser, DEFAULT_PASSWORD, expectProblem, setupTestEnv, type Client, type TestEnv } from './helpers.ts';
+import {
+  clientFor,
+  createCase,
+  createTeam,
+  createUser,
+  DEFAULT_PASSWORD,
+  expectProblem,
+  setupTestEnv,
+  type Client,
+  type TestEnv,
+} from './helpers.ts';
 
 type CaseKey = 'kA' | 'kA2' | 'kB';
 const CASES: { key: CaseKey; label: string }[] = [
@@ -56,7 +66,9 @@ const USERS: { key: UserKey; label: string; role: Role; sees: CaseKey[] }[] = [
   { key: 'lawyerB', label: 'LAWYER assigned to kB only', role: 'LAWYER', sees: ['kB'] },
 ];
 
-const PAIRS = USERS.flatMap((u) => CASES.map((k) => ({ user: u.key, kase: k.key, label: `${u.label} × ${k.label}`, expected: u.sees.includes(k.key) })));
+const PAIRS = USERS.flatMap((u) =>
+  CASES.map((k) => ({ user: u.key, kase: k.key, label: `${u.label} × ${k.label}`, expected: u.sees.includes(k.key) })),
+);
 
 let env: TestEnv;
 const userIds = {} as Record<UserKey, string>;
@@ -110,15 +122,25 @@ afterAll(async () => env?.close());
 
 /** The caller as the API sees them: role and teams re-read from the database (src/plugins/auth.ts). */
 async function viewerOf(userId: string): Promise<Viewer> {
-  const u = await env.db.user.findUniqueOrThrow({ where: { id: userId }, select: { id: true, role: true, memberships: { select: { teamId: true } } } });
+  const u = await env.db.user.findUniqueOrThrow({
+    where: { id: userId },
+    select: { id: true, role: true, memberships: { select: { teamId: true } } },
+  });
   return { userId: u.id, role: u.role, teamIds: u.memberships.map((m) => m.teamId) };
 }
 
 /** The four answers to "may this user see this case?". */
 async function answers(userId: string, caseId: string) {
   const viewer = await viewerOf(userId);
-  const prisma = (await env.db.case.findFirst({ where: { AND: [{ id: caseId }, visibleCasesWhere(viewer)] }, select: { id: true } })) !== null;
-  const [row] = await env.sql<{ v: boolean }>(`SELECT ${caseVisibleToUserSql('u', 'k')} AS v FROM users u, cases k WHERE u.id = $1 AND k.id = $2`, [userId, caseId]);
+  const prisma =
+    (await env.db.case.findFirst({
+      where: { AND: [{ id: caseId }, visibleCasesWhere(viewer)] },
+      select: { id: true },
+    })) !== null;
+  const [row] = await env.sql<{ v: boolean }>(
+    `SELECT ${caseVisibleToUserSql('u', 'k')} AS v FROM users u, cases k WHERE u.id = $1 AND k.id = $2`,
+    [userId, caseId],
+  );
   expect(row, 'the user and case rows exist').toBeDefined();
   const kase = await env.db.case.findUniqueOrThrow({ where: { id: caseId }, select: { teamId: true } });
   const current = await env.db.assignment.count({ where: { caseId, lawyerId: userId, endedAt: null } });
@@ -141,7 +163,9 @@ describe('case visibility: the three forms and authoriseCase agree with the trut
     expect(PAIRS).toHaveLength(USERS.length * CASES.length);
     // Both outcomes occur for caseworkers and lawyers, so neither form can pass by always answering the same.
     for (const role of ['CASEWORKER', 'LAWYER'] as const) {
-      const outcomes = new Set(PAIRS.filter((p) => USERS.find((u) => u.key === p.user)!.role === role).map((p) => p.expected));
+      const outcomes = new Set(
+        PAIRS.filter((p) => USERS.find((u) => u.key === p.user)!.role === role).map((p) => p.expected),
+      );
       expect(outcomes, role).toEqual(new Set([true, false]));
     }
   });
@@ -149,7 +173,12 @@ describe('case visibility: the three forms and authoriseCase agree with the trut
   for (const { user, kase, label, expected } of PAIRS) {
     it(`${label}: ${expected ? 'sees' : 'hidden'}`, async () => {
       const a = await answers(userIds[user], caseIds[kase]);
-      expect({ prisma: a.prisma, sql: a.sql, predicate: a.predicate, authoriseCase: a.authorised }).toEqual({ prisma: expected, sql: expected, predicate: expected, authoriseCase: expected });
+      expect({ prisma: a.prisma, sql: a.sql, predicate: a.predicate, authoriseCase: a.authorised }).toEqual({
+        prisma: expected,
+        sql: expected,
+        predicate: expected,
+        authoriseCase: expected,
+      });
     });
   }
 
@@ -170,13 +199,25 @@ describe('case visibility: the three forms and authoriseCase agree with the trut
     const hidden = PAIRS.filter((p) => !p.expected);
     expect(hidden.length).toBeGreaterThan(0);
     for (const p of hidden) {
-      await expect(authoriseCase(env.db, await viewerOf(userIds[p.user]), caseIds[p.kase], 'edit'), p.label).rejects.toMatchObject({ status: 404 });
+      await expect(
+        authoriseCase(env.db, await viewerOf(userIds[p.user]), caseIds[p.kase], 'edit'),
+        p.label,
+      ).rejects.toMatchObject({ status: 404 });
     }
   });
 
   it('the deactivated caseworker cannot sign in, so no request of theirs reaches the rule', async () => {
-    const [u] = await env.sql<{ email: string; active: boolean }>('SELECT email, active FROM users WHERE id = $1', [userIds.cwAInactive]);
+    const [u] = await env.sql<{ email: string; active: boolean }>('SELECT email, active FROM users WHERE id = $1', [
+      userIds.cwAInactive,
+    ]);
     expect(u.active).toBe(false);
-    expectProblem(await env.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: u.email, password: DEFAULT_PASSWORD } }), 401);
+    expectProblem(
+      await env.app.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        payload: { email: u.email, password: DEFAULT_PASSWORD },
+      }),
+      401,
+    );
   });
 });

@@ -15,12 +15,34 @@ afterAll(async () => strict?.close());
 describe('webhook targets', () => {
   it('webhook targets must be https and public unless WEBHOOK_ALLOW_PRIVATE is set', async () => {
     const u = await clientFor(strict, 'CASEWORKER');
-    for (const url of ['http://hooks.example.org/x', 'https://127.0.0.1/x', 'https://[::1]/x', 'https://169.254.169.254/latest', 'https://10.1.2.3/x']) {
-      const res = await u.put('/v1/me/notification-settings', { email: { enabled: true }, webhook: { url, secret: 'a-long-enough-secret', enabled: true } });
+    for (const url of [
+      'http://hooks.example.org/x',
+      'https://127.0.0.1/x',
+      'https://[::1]/x',
+      'https://169.254.169.254/latest',
+      'https://10.1.2.3/x',
+    ]) {
+      const res = await u.put('/v1/me/notification-settings', {
+        email: { enabled: true },
+        webhook: { url, secret: 'a-long-enough-secret', enabled: true },
+      });
       expectProblem(res, 400, 'body.webhook.url');
       expect(res.json().errors[0].path, url).toBe('body.webhook.url');
     }
-    expect(['127.0.0.1', '10.0.0.1', '172.20.1.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1'].every(isPrivateAddress)).toBe(true);
+    expect(
+      [
+        '127.0.0.1',
+        '10.0.0.1',
+        '172.20.1.1',
+        '192.168.1.1',
+        '169.254.169.254',
+        '100.64.0.1',
+        '::1',
+        'fd00::1',
+        'fe80::1',
+        '::ffff:127.0.0.1',
+      ].every(isPrivateAddress),
+    ).toBe(true);
     expect(['93.184.216.34', '1.1.1.1', '2606:4700:4700::1111'].some(isPrivateAddress)).toBe(false);
   });
 });

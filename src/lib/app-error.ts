@@ -39,4 +39,5 @@ export function problemType(code: string): string {
   return `https://errors.exile-case.example/${code.toLowerCase().replace(/_/g, '-')}`;
 }
 
-export const fieldError = (path: string, message: string) => new AppError('VALIDATION', `${path}: ${message}`, { errors: [{ path, message }] });
+export const fieldError = (path: string, message: string) =>
+  new AppError('VALIDATION', `${path}: ${message}`, { errors: [{ path, message }] });

@@ -53,17 +53,17 @@ export class Batcher<I, O> {
     void Promise.resolve()
       .then(() => this.run(batch.map((b) => b.item)))
       .then(
-      (out) => {
-        if (out.length !== batch.length) {
-          const err = new Error(`batch answered ${out.length} results for ${batch.length} items`);
+        (out) => {
+          if (out.length !== batch.length) {
+            const err = new Error(`batch answered ${out.length} results for ${batch.length} items`);
+            for (const b of batch) b.reject(err);
+            return;
+          }
+          batch.forEach((b, i) => b.resolve(out[i]));
+        },
+        (err) => {
           for (const b of batch) b.reject(err);
-          return;
-        }
-        batch.forEach((b, i) => b.resolve(out[i]));
-      },
-      (err) => {
-        for (const b of batch) b.reject(err);
-      },
-    );
+        },
+      );
   }
 }

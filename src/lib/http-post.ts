@@ -16,14 +16,27 @@ import http from 'node:http';
 import https from 'node:https';
 
 // Idle connections are closed after 4 s, under the 5 s keep-alive most servers use.
-const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, timeout: 4_000, scheduling: 'lifo' as const };
+const agentOptions = {
+  keepAlive: true,
+  maxSockets: 64,
+  maxFreeSockets: 64,
+  timeout: 4_000,
+  scheduling: 'lifo' as const,
+};
 const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
 
 export type PostResult = { status: number };
 
-export function postJson(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<PostResult> {
+export function postJson(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<PostResult> {
   const target = new URL(url);
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') return Promise.reject(new Error(`unsupported protocol ${target.protocol}`));
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    return Promise.reject(new Error(`unsupported protocol ${target.protocol}`));
+  }
   const payload = Buffer.from(body);
   // One deadline for the whole exchange, a resend included.
   const deadline = Date.now() + timeoutMs;
@@ -32,6 +45,7 @@ export function postJson(url: string, headers: Record<string, string>, body: str
       const mod = target.protocol === 'https:' ? https : http;
       const req = mod.request(target, {
         method: 'POST',
+        // The protocol was checked to be one of the two above.
         agent: agents[target.protocol as 'http:' | 'https:'],
         headers: { ...headers, 'content-length': String(payload.length) },
       });
@@ -44,9 +58,12 @@ export function postJson(url: string, headers: Record<string, string>, body: str
         if (err) reject(err);
         else resolve(result!);
       };
-      const timer = setTimeout(() => {
-        req.destroy(new Error(`webhook did not answer within ${timeoutMs} ms`));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          req.destroy(new Error(`webhook did not answer within ${timeoutMs} ms`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       req.on('response', (res) => {
         responded = true;
         // The body is not needed: read and drop it so the connection can be reused.
@@ -57,7 +74,14 @@ export function postJson(url: string, headers: Record<string, string>, body: str
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         // Only a connection reset before any answer began, on a connection that was idle in the pool.
-        if (!settled && !responded && retryOnStale && req.reusedSocket && e.code === 'ECONNRESET' && Date.now() < deadline) {
+        if (
+          !settled &&
+          !responded &&
+          retryOnStale &&
+          req.reusedSocket &&
+          e.code === 'ECONNRESET' &&
+          Date.now() < deadline
+        ) {
           settled = true;
           clearTimeout(timer);
           send(false).then(resolve, reject);

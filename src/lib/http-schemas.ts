@@ -26,6 +26,7 @@ export const Problem = z
 
 /** Error responses documented for a route (the body is always a Problem). */
 export function problems(...codes: number[]) {
+  // Object.fromEntries types its keys as string; these are the status codes given.
   return Object.fromEntries(codes.map((c) => [c, Problem])) as Record<number, typeof Problem>;
 }
 

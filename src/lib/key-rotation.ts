@@ -12,7 +12,11 @@ type Target = { table: string; idExpr: string; columns: string[] };
 // Table and column names here are constants, never input: safe to interpolate.
 // Every encrypted column of the schema must be listed (test/data-protection checks rotation end to end).
 const TARGETS: Target[] = [
-  { table: 'people', idExpr: 'id::text', columns: ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'] },
+  {
+    table: 'people',
+    idExpr: 'id::text',
+    columns: ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'],
+  },
   { table: 'events', idExpr: 'id::text', columns: ['details_enc'] },
   { table: 'lawyer_profiles', idExpr: 'user_id::text', columns: ['phone_enc'] },
   { table: 'notification_settings', idExpr: 'user_id::text', columns: ['webhook_secret_enc'] },
@@ -50,7 +54,10 @@ export async function rotateKeys(db: Db, crypto: FieldCrypto, batch = 500): Prom
           params.push(row[c]);
           return `${c} IS NOT DISTINCT FROM $${params.length}`;
         });
-        await db.$executeRawUnsafe(`UPDATE ${t.table} SET ${sets.join(', ')} WHERE ${t.idExpr} = $1 AND ${guards.join(' AND ')}`, ...params);
+        await db.$executeRawUnsafe(
+          `UPDATE ${t.table} SET ${sets.join(', ')} WHERE ${t.idExpr} = $1 AND ${guards.join(' AND ')}`,
+          ...params,
+        );
         counts[t.table]++;
       }
     }

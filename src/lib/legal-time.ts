@@ -34,14 +34,27 @@ const fmtCache = new Map<string, Intl.DateTimeFormat>();
 function formatter(tz: string) {
   let f = fmtCache.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
     fmtCache.set(tz, f);
   }
   return f;
 }
 
 function wallClock(instant: Date, tz: string) {
-  const parts = Object.fromEntries(formatter(tz).formatToParts(instant).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(instant)
+      .map((p) => [p.type, p.value]),
+  );
   return { y: +parts.year, m: +parts.month, d: +parts.day, h: +parts.hour, mi: +parts.minute, s: +parts.second };
 }
 
@@ -135,6 +148,8 @@ export function addWorkingDays(day: string, n: number, country: string): string 
 export function roll(day: string, policy: 'FORWARD' | 'BACKWARD' | 'NONE', country: string): string {
   if (policy === 'NONE') return day;
   let current = day;
-  for (let i = 0; i < 30 && isNonWorkingDay(current, country); i++) current = addDays(current, policy === 'FORWARD' ? 1 : -1);
+  for (let i = 0; i < 30 && isNonWorkingDay(current, country); i++) {
+    current = addDays(current, policy === 'FORWARD' ? 1 : -1);
+  }
   return current;
 }

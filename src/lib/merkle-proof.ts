@@ -1,7 +1,22 @@
 // RFC 9162 inclusion and consistency proofs over the complete-subtree store of
 // ./merkle.ts (plan the nodes, then assemble from one read), and their
 // bit-by-bit verification (§2.1.3.2, §2.1.4.2).
-import { HASH_SIZE, assertSize, emptyRoot, isPowerOfTwo, nodeHash, nodeKeyString, rangeHash, rangeNodes, splitPoint, toBuffer, type NodeKey, type Range, type NodeSource, type NodeReader } from './merkle.ts';
+import {
+  HASH_SIZE,
+  assertSize,
+  emptyRoot,
+  isPowerOfTwo,
+  nodeHash,
+  nodeKeyString,
+  rangeHash,
+  rangeNodes,
+  splitPoint,
+  toBuffer,
+  type NodeKey,
+  type Range,
+  type NodeSource,
+  type NodeReader,
+} from './merkle.ts';
 // ---------------------------------------------------------------------------------------------------------
 // Proof planning (which ranges, in proof order) — RFC 9162 §2.1.3.1 PATH and §2.1.4.1 SUBPROOF.
 
@@ -108,6 +123,7 @@ export async function fetchNodes(refs: NodeKey[], reader: NodeReader): Promise<M
     });
   } else {
     for (const r of refs) {
+      // Not an array, so the reader answered with the Map form of its union type.
       const h = (got as ReadonlyMap<string, Buffer>).get(nodeKeyString(r.level, r.index));
       if (h) out.set(nodeKeyString(r.level, r.index), h);
     }

@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { verifyLegacyChains, type LegacyRow } from '../modules/audit/legacy-chain.ts';
+import { errorMessage } from './error-message.ts';
 
 // Prisma's own advisory-lock key, so this runner and `prisma migrate deploy`
 // also exclude each other.
@@ -35,7 +36,9 @@ const PRECONDITIONS: Record<string, (client: pg.Client) => Promise<void>> = {
     const result = await verifyLegacyChains(async (sql, params) => (await client.query<LegacyRow>(sql, params)).rows);
     if (result.breaks.length) {
       const named = result.breaks.map((b) => `chain ${b.chain} at seq ${b.seq} (entry ${b.id}): ${b.reason}`);
-      throw new Error(`the audit log's hash chains are broken, refusing to seal them into the Merkle log:\n  ${named.join('\n  ')}`);
+      throw new Error(
+        `the audit log's hash chains are broken, refusing to seal them into the Merkle log:\n  ${named.join('\n  ')}`,
+      );
     }
   },
 };
@@ -45,7 +48,10 @@ export type MigrationFile = { name: string; sql: string; checksum: string };
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   if (!existsSync(dir)) return [];
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const out: MigrationFile[] = [];
   for (const name of names) {
     const file = path.join(dir, name, 'migration.sql');
@@ -69,15 +75,28 @@ export async function migrate(connectionString: string, dir: string): Promise<st
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(CREATE_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      rolled_back_at: Date | null;
+    }>(
       'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
     );
     const done = new Map(rows.map((r) => [r.migration_name, r]));
     for (const m of migrations) {
       const record = done.get(m.name);
       if (record) {
-        if (!record.finished_at) throw new Error(`migration ${m.name} failed earlier and was not resolved; fix the database, then mark it rolled back`);
-        if (record.checksum !== m.checksum) throw new Error(`migration ${m.name} was edited after it was applied (checksum differs); never edit an applied migration`);
+        if (!record.finished_at) {
+          throw new Error(
+            `migration ${m.name} failed earlier and was not resolved; fix the database, then mark it rolled back`,
+          );
+        }
+        if (record.checksum !== m.checksum) {
+          throw new Error(
+            `migration ${m.name} was edited after it was applied (checksum differs); never edit an applied migration`,
+          );
+        }
         continue;
       }
       await client.query('BEGIN');
@@ -92,7 +111,7 @@ export async function migrate(connectionString: string, dir: string): Promise<st
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${m.name} failed: ${errorMessage(err)}`);
       }
       applied.push(m.name);
     }

@@ -5,7 +5,12 @@ import { Algorithm, hash, verify } from '@node-rs/argon2';
 export type Argon2Params = { memoryCost: number; timeCost: number; parallelism: number };
 
 export function hashPassword(password: string, p: Argon2Params): Promise<string> {
-  return hash(password, { algorithm: Algorithm.Argon2id, memoryCost: p.memoryCost, timeCost: p.timeCost, parallelism: p.parallelism });
+  return hash(password, {
+    algorithm: Algorithm.Argon2id,
+    memoryCost: p.memoryCost,
+    timeCost: p.timeCost,
+    parallelism: p.parallelism,
+  });
 }
 
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {

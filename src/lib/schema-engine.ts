@@ -32,8 +32,11 @@ async function loadEngineModule(): Promise<EngineModule> {
   enginePromise ??= (async () => {
     const gluePath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
     const dir = path.dirname(gluePath);
+    // The wasm-bindgen glue ships no types; EngineModule lists what we call.
     const glue = (await import(pathToFileURL(gluePath).href)) as EngineModule;
     const bytes = await readFile(path.join(dir, 'schema_engine_bg.wasm'));
+    // wasm-bindgen glue: the import object's shape is the generated module's own business.
+    // eslint-disable-next-line no-restricted-syntax
     const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue as never });
     glue.__wbg_set_wasm(instance.exports);
     glue.__wbindgen_start?.();
@@ -46,15 +49,26 @@ export async function openSchemaEngine(connectionString: string, schemaFiles: [s
   const mod = await loadEngineModule();
   // The engine reads the schema name from the adapter's connection info and
   // fails on undefined ("failed to get connection info"): name it.
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString }, { schema: 'public' }) as never);
-  return mod.SchemaEngine.new({ datamodels: schemaFiles }, (m: string) => { if (process.env.SCHEMA_ENGINE_DEBUG) console.error('[schema-engine]', m); }, adapter);
+  const adapter = bindMigrationAwareSqlAdapterFactory(
+    // The engine's adapter type comes from its own copy of @prisma/driver-adapter-utils (generated glue).
+    // eslint-disable-next-line no-restricted-syntax
+    new PrismaPg({ connectionString }, { schema: 'public' }) as never,
+  );
+  return mod.SchemaEngine.new(
+    { datamodels: schemaFiles },
+    (m: string) => {
+      if (process.env.SCHEMA_ENGINE_DEBUG) console.error('[schema-engine]', m);
+    },
+    adapter,
+  );
 }
 
 /** SQL that turns the datamodel `from` (or an empty database) into `to`. Needs no database. */
 export async function diffSchemas(connectionString: string, from: string | null, to: string): Promise<string> {
   const engine = await openSchemaEngine(connectionString, [['schema.prisma', to]]);
   const out = await engine.diff({
-    from: from === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: from }] },
+    from:
+      from === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: from }] },
     to: { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: to }] },
     script: true,
     exitCode: false,

@@ -10,7 +10,16 @@ import { isIP } from 'node:net';
 
 function privateV4(ip: string): boolean {
   const [a, b] = ip.split('.').map(Number);
-  return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+  return (
+    a === 0 ||
+    a === 10 ||
+    a === 127 ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    a >= 224
+  );
 }
 
 function privateV6(ip: string): boolean {
@@ -31,5 +40,7 @@ export async function assertWebhookTarget(url: string, allowPrivate: boolean): P
   if (u.protocol !== 'https:') throw new Error('webhook URL must use https');
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  if (!addresses.length || addresses.some(isPrivateAddress)) throw new Error('webhook URL resolves to a private, loopback or link-local address');
+  if (!addresses.length || addresses.some(isPrivateAddress)) {
+    throw new Error('webhook URL resolves to a private, loopback or link-local address');
+  }
 }

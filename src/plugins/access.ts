@@ -4,7 +4,13 @@
 // so a case's existence is not disclosed.
 import type { Tx } from '../db.ts';
 import { AppError } from '../lib/app-error.ts';
-import { mayEditCase, mayReadLegalData, maySeeCase, visibleCasesWhere, type Viewer } from '../modules/access/visibility.ts';
+import {
+  mayEditCase,
+  mayReadLegalData,
+  maySeeCase,
+  visibleCasesWhere,
+  type Viewer,
+} from '../modules/access/visibility.ts';
 
 export { mayReadLegalData, visibleCasesWhere, visiblePeopleWhere } from '../modules/access/visibility.ts';
 
@@ -39,7 +45,14 @@ export async function authoriseCase(db: Tx, viewer: Viewer, caseId: string, mode
   if (!row || !facts || !maySeeCase(viewer, facts)) throw new AppError('NOT_FOUND', 'Case not found.');
   const canEdit = mayEditCase(viewer, facts);
   if (mode === 'edit' && !canEdit) throw new AppError('FORBIDDEN', 'Coordinators may read cases but not change them.');
-  return { id: row.id, teamId: row.teamId, personId: row.personId, version: row.version, legal: mayReadLegalData(viewer, facts), canEdit };
+  return {
+    id: row.id,
+    teamId: row.teamId,
+    personId: row.personId,
+    version: row.version,
+    legal: mayReadLegalData(viewer, facts),
+    canEdit,
+  };
 }
 
 /** Caseworkers manage assignments and open cases only for their own teams. */

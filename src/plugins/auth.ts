@@ -68,7 +68,9 @@ export const authPlugin = fp(
       const cfg = req.routeOptions.config;
       if (cfg?.public || !req.routeOptions.url) return;
       const header = req.headers.authorization;
-      if (!header || !/^Bearer\s+\S+$/i.test(header)) throw new AppError('UNAUTHENTICATED', 'A bearer access token is required.');
+      if (!header || !/^Bearer\s+\S+$/i.test(header)) {
+        throw new AppError('UNAUTHENTICATED', 'A bearer access token is required.');
+      }
       let claims: AccessClaims;
       try {
         claims = await req.jwtVerify<AccessClaims>();
@@ -86,7 +88,13 @@ export const authPlugin = fp(
         },
       });
       const now = app.clock();
-      if (!session || session.userId !== claims.sub || session.revokedAt || session.expiresAt <= now || !session.user.active) {
+      if (
+        !session ||
+        session.userId !== claims.sub ||
+        session.revokedAt ||
+        session.expiresAt <= now ||
+        !session.user.active
+      ) {
         throw new AppError('INVALID_TOKEN');
       }
       req.actor = {
@@ -95,7 +103,9 @@ export const authPlugin = fp(
         teamIds: session.user.memberships.map((m) => m.teamId),
         sessionId: claims.sid,
       };
-      if (cfg?.roles && !cfg.roles.includes(req.actor.role)) throw new AppError('FORBIDDEN', 'Your role may not do this.');
+      if (cfg?.roles && !cfg.roles.includes(req.actor.role)) {
+        throw new AppError('FORBIDDEN', 'Your role may not do this.');
+      }
     });
   },
   { name: 'auth', dependencies: ['core'] },

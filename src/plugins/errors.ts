@@ -6,7 +6,14 @@ import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } fro
 import { AppError, problemType, type FieldError } from '../lib/app-error.ts';
 import { loggablePath } from '../lib/loggable-path.ts';
 
-type Problem = { type: string; title: string; status: number; detail: string; instance?: string; errors?: FieldError[] };
+type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  errors?: FieldError[];
+};
 
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, p: Omit<Problem, 'instance'>) {
   return reply
@@ -45,7 +52,10 @@ export const errorsPlugin = fp(
         });
       }
       if (hasZodFastifySchemaValidationErrors(err)) {
+        // Fastify sets validationContext on schema errors; the zod error type does not declare it.
         const context = (err as { validationContext?: string }).validationContext ?? 'body';
+        // Ajv-style params are a plain object of strings and numbers.
+
         const errors = err.validation.map((v) => ({
           path: `${context}${zodPath(v.instancePath, v.params as Record<string, unknown>, '') ? '.' + zodPath(v.instancePath, v.params as Record<string, unknown>, '') : ''}`,
           message: v.message ?? 'invalid',
@@ -59,36 +69,87 @@ export const errorsPlugin = fp(
         });
       }
       if (isResponseSerializationError(err)) {
-        req.log.error({ issues: err.cause.issues.map((i) => ({ path: i.path, code: i.code })) }, 'response failed its schema');
-        return sendProblem(reply, req, { type: problemType('INTERNAL'), title: 'Internal error', status: 500, detail: 'The server could not produce a valid response.' });
+        req.log.error(
+          { issues: err.cause.issues.map((i) => ({ path: i.path, code: i.code })) },
+          'response failed its schema',
+        );
+        return sendProblem(reply, req, {
+          type: problemType('INTERNAL'),
+          title: 'Internal error',
+          status: 500,
+          detail: 'The server could not produce a valid response.',
+        });
       }
       if (isBackingServiceDown(err)) {
         // Producers fail fast when Redis (or the database) is unreachable:
         // the client is told to retry instead of waiting on a hung request.
         req.log.error({ error: err.message }, 'backing service unavailable');
         reply.header('retry-after', '30');
-        return sendProblem(reply, req, { type: problemType('UNAVAILABLE'), title: 'Service unavailable', status: 503, detail: 'A backing service is unavailable; retry shortly.' });
+        return sendProblem(reply, req, {
+          type: problemType('UNAVAILABLE'),
+          title: 'Service unavailable',
+          status: 503,
+          detail: 'A backing service is unavailable; retry shortly.',
+        });
       }
       const prismaCode = (err as { code?: string }).code;
       if (prismaCode === 'P2002') {
-        return sendProblem(reply, req, { type: problemType('CONFLICT'), title: 'Conflict', status: 409, detail: 'A record with these unique values already exists.' });
+        return sendProblem(reply, req, {
+          type: problemType('CONFLICT'),
+          title: 'Conflict',
+          status: 409,
+          detail: 'A record with these unique values already exists.',
+        });
       }
       if (prismaCode === 'P2025') {
-        return sendProblem(reply, req, { type: problemType('NOT_FOUND'), title: 'Not found', status: 404, detail: 'Not found.' });
+        return sendProblem(reply, req, {
+          type: problemType('NOT_FOUND'),
+          title: 'Not found',
+          status: 404,
+          detail: 'Not found.',
+        });
       }
+      // Anything Fastify throws itself is a FastifyError; other errors have no statusCode and fall through.
       const status = (err as FastifyError).statusCode;
       if (status && status >= 400 && status < 500) {
         // Fastify's own client errors (bad JSON, wrong media type, body too large).
-        return sendProblem(reply, req, { type: problemType((err as FastifyError).code ?? 'BAD_REQUEST'), title: 'Bad request', status, detail: err.message });
+        return sendProblem(reply, req, {
+          type: problemType((err as FastifyError).code ?? 'BAD_REQUEST'),
+          title: 'Bad request',
+          status,
+          detail: err.message,
+        });
       }
       // Prisma's messages can echo query arguments: log their type and code only.
-      const fromPrisma = err.name.startsWith('PrismaClient') || typeof prismaCode === 'string' && /^P\d{4}$/.test(prismaCode);
-      req.log.error({ err: { type: err.name, code: prismaCode, ...(fromPrisma ? {} : { message: err.message.slice(0, 300), stack: err.stack?.split('\n').slice(1, 8).join('\n') }) } }, 'unhandled error');
-      return sendProblem(reply, req, { type: problemType('INTERNAL'), title: 'Internal error', status: 500, detail: 'An unexpected error occurred; it has been logged with the request id.' });
+      const fromPrisma =
+        err.name.startsWith('PrismaClient') || (typeof prismaCode === 'string' && /^P\d{4}$/.test(prismaCode));
+      req.log.error(
+        {
+          err: {
+            type: err.name,
+            code: prismaCode,
+            ...(fromPrisma
+              ? {}
+              : { message: err.message.slice(0, 300), stack: err.stack?.split('\n').slice(1, 8).join('\n') }),
+          },
+        },
+        'unhandled error',
+      );
+      return sendProblem(reply, req, {
+        type: problemType('INTERNAL'),
+        title: 'Internal error',
+        status: 500,
+        detail: 'An unexpected error occurred; it has been logged with the request id.',
+      });
     });
 
     app.setNotFoundHandler((req, reply) =>
-      sendProblem(reply, req, { type: problemType('NOT_FOUND'), title: 'Not found', status: 404, detail: `No route ${req.method} ${loggablePath(req.url)}` }),
+      sendProblem(reply, req, {
+        type: problemType('NOT_FOUND'),
+        title: 'Not found',
+        status: 404,
+        detail: `No route ${req.method} ${loggablePath(req.url)}`,
+      }),
     );
   },
   { name: 'errors' },

@@ -18,7 +18,11 @@ const KEY_RE = /^[\x21-\x7e]{8,200}$/;
 export const idempotencyPlugin = fp(
   async (app) => {
     app.decorateRequest('idempotencyKey', null);
-    const ref = (userId: string, key: string) => ({ table: 'idempotency_keys', column: 'response_body', rowId: `${userId}:${key}` });
+    const ref = (userId: string, key: string) => ({
+      table: 'idempotency_keys',
+      column: 'response_body',
+      rowId: `${userId}:${key}`,
+    });
 
     app.addHook('preHandler', async (req, reply) => {
       if (req.method !== 'POST' || !req.actor) return;
@@ -31,7 +35,9 @@ export const idempotencyPlugin = fp(
       }
       const userId = req.actor.userId;
       const path = req.url.split('?')[0];
-      const requestHash = createHash('sha256').update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+      const requestHash = createHash('sha256')
+        .update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`)
+        .digest('hex');
       // Keys expire after IDEMPOTENCY_TTL_HOURS: an expired record is replaced
       // (a retry that late is a new request), so stored responses do not pile up.
       const expiredBefore = new Date(app.clock().getTime() - app.config.idempotencyTtlHours * 3_600_000);
@@ -48,10 +54,16 @@ export const idempotencyPlugin = fp(
       }
       const prior = await app.db.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
       if (!prior) throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'Retry the request.');
-      if (prior.requestHash !== requestHash) throw new AppError('IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was used for a different request.');
+      if (prior.requestHash !== requestHash) {
+        throw new AppError('IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was used for a different request.');
+      }
       if (prior.statusCode === null || prior.responseBody === null) throw new AppError('IDEMPOTENCY_IN_PROGRESS');
       const body = app.crypto.decrypt(prior.responseBody, ref(userId, key));
-      return reply.code(prior.statusCode).header('content-type', 'application/json; charset=utf-8').header('idempotent-replayed', 'true').send(body);
+      return reply
+        .code(prior.statusCode)
+        .header('content-type', 'application/json; charset=utf-8')
+        .header('idempotent-replayed', 'true')
+        .send(body);
     });
 
     app.addHook('onSend', async (req, reply, payload) => {
@@ -60,7 +72,8 @@ export const idempotencyPlugin = fp(
       const userId = req.actor.userId;
       req.idempotencyKey = null;
       if (reply.statusCode >= 200 && reply.statusCode < 300) {
-        const text = typeof payload === 'string' ? payload : payload === null || payload === undefined ? '' : String(payload);
+        const text =
+          typeof payload === 'string' ? payload : payload === null || payload === undefined ? '' : String(payload);
         await app.db.idempotencyKey.update({
           where: { userId_key: { userId, key } },
           data: { statusCode: reply.statusCode, responseBody: app.crypto.encrypt(text, ref(userId, key)) },

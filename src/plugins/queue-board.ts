@@ -17,6 +17,7 @@ export const queueBoardPlugin = fp(
     createBullBoard({ queues: opts.queueNames.map((n) => new BullMQAdapter(kit.queue(n))), serverAdapter });
     serverAdapter.setBasePath(QUEUE_BOARD_PATH);
     app.addHook('onRoute', (route) => {
+      // route.config is typed unknown at this hook; it is an object or undefined.
       if (route.url.startsWith(QUEUE_BOARD_PATH)) route.config = { ...(route.config as object), roles: ['ADMIN'] };
     });
     // Bull Board's plugin is typed against its own Fastify type, not our zod-typed instance (library glue).

@@ -12,7 +12,11 @@ export type QueueBackendName = 'redis' | 'postgres';
 export type QueueKit = {
   backend: QueueBackendName;
   queue(name: string): Queue;
-  worker(name: string, processor: Processor, opts?: Partial<Pick<WorkerOptions, 'concurrency' | 'autorun' | 'lockDuration'>>): Worker;
+  worker(
+    name: string,
+    processor: Processor,
+    opts?: Partial<Pick<WorkerOptions, 'concurrency' | 'autorun' | 'lockDuration'>>,
+  ): Worker;
   close(): Promise<void>;
 };
 
@@ -57,18 +61,24 @@ export function createQueueKit(config: Pick<AppConfig, 'db' | 'redis'>, opts: { 
   }
 
   const pg = withBackend(createPostgresBackend);
-  const connection = { connectionString: config.db.url, migrate: true, schema: `bullmq_${prefix}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase() };
+  const connection = {
+    connectionString: config.db.url,
+    migrate: true,
+    schema: `bullmq_${prefix}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase(),
+  };
   return {
     backend: 'postgres',
     queue(name) {
       let q = queues.get(name);
       if (!q) {
+        // The PostgreSQL backend's classes implement the Queue/Worker API but are typed on their own.
         q = new pg.Queue(name, { connection }) as unknown as Queue;
         queues.set(name, q);
       }
       return q;
     },
     worker(name, processor, wopts = {}) {
+      // As above: the backend's Worker, typed as BullMQ's.
       const w = new pg.Worker(name, processor, { connection, ...wopts }) as unknown as Worker;
       workers.push(w);
       return w;

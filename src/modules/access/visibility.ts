@@ -65,7 +65,9 @@ export function mayEditCase(viewer: Viewer, c: CaseFacts): boolean {
 export function visiblePeopleWhere(viewer: Viewer): Prisma.PersonWhereInput {
   if (viewer.role === 'ADMIN' || viewer.role === 'COORDINATOR') return {};
   const viaCase: Prisma.PersonWhereInput = { cases: { some: visibleCasesWhere(viewer) } };
-  return viewer.role === 'CASEWORKER' ? { OR: [viaCase, { createdById: viewer.userId, cases: { none: {} } }] } : viaCase;
+  return viewer.role === 'CASEWORKER'
+    ? { OR: [viaCase, { createdById: viewer.userId, cases: { none: {} } }] }
+    : viaCase;
 }
 
 /**
@@ -75,8 +77,12 @@ export function visiblePeopleWhere(viewer: Viewer): Prisma.PersonWhereInput {
  */
 export function myDeadlinesWhere(viewer: Viewer): Prisma.DeadlineWhereInput {
   const mine: Prisma.DeadlineWhereInput[] = [{ assigneeId: viewer.userId }];
-  if (viewer.role === 'LAWYER') mine.push({ case: { assignments: { some: { lawyerId: viewer.userId, endedAt: null } } } });
-  if (viewer.role === 'CASEWORKER' || viewer.role === 'COORDINATOR') mine.push({ case: { teamId: { in: [...viewer.teamIds] } } });
+  if (viewer.role === 'LAWYER') {
+    mine.push({ case: { assignments: { some: { lawyerId: viewer.userId, endedAt: null } } } });
+  }
+  if (viewer.role === 'CASEWORKER' || viewer.role === 'COORDINATOR') {
+    mine.push({ case: { teamId: { in: [...viewer.teamIds] } } });
+  }
   return { AND: [{ OR: mine }, { case: visibleCasesWhere(viewer) }] };
 }
 

@@ -28,7 +28,9 @@ export type AuditInput = {
 };
 
 export function jsonSafe(value: unknown): unknown {
-  return value === undefined ? null : JSON.parse(JSON.stringify(value, (_k, v) => (v instanceof Date ? v.toISOString() : v)));
+  return value === undefined
+    ? null
+    : JSON.parse(JSON.stringify(value, (_k, v) => (v instanceof Date ? v.toISOString() : v)));
 }
 
 /** Appends one entry: a single INSERT, safe inside or outside a transaction and under any concurrency. */
@@ -89,13 +91,15 @@ export function leafData(r: LeafSource): Buffer {
  * Field-level diff for the audit log. Fields listed in `personal` are named
  * but their values never enter the log.
  */
-export function diffChanges(before: Record<string, unknown> | null, after: Record<string, unknown>, personal: readonly string[] = []): AuditChanges {
+export function diffChanges(before: object | null, after: object, personal: readonly string[] = []): AuditChanges {
   const out: AuditChanges = {};
   for (const [key, next] of Object.entries(after)) {
     if (next === undefined) continue;
-    const prev = before ? before[key] : undefined;
+    const prev: unknown = before ? Reflect.get(before, key) : undefined;
     if (canonicalJson(jsonSafe(prev)) === canonicalJson(jsonSafe(next))) continue;
-    out[key] = personal.includes(key) ? { personal: true } : { old: before ? jsonSafe(prev) : undefined, new: jsonSafe(next) };
+    out[key] = personal.includes(key)
+      ? { personal: true }
+      : { old: before ? jsonSafe(prev) : undefined, new: jsonSafe(next) };
   }
   return out;
 }

@@ -18,9 +18,10 @@ import { formatCheckpoint, signNote } from '../../lib/checkpoint.ts';
 import { postJson } from '../../lib/http-post.ts';
 import { leafHash } from '../../lib/merkle.ts';
 import { assertWebhookTarget } from '../../lib/webhook-target.ts';
-import { leafData } from './audit.log.ts';
+import { leafData, type LeafSource } from './audit.log.ts';
 import { auditSigner } from './audit.keys.ts';
 import { appendToTree, rootAt, treeSize } from './audit.tree.ts';
+import { errorMessage } from '../../lib/error-message.ts';
 
 // One lock for the tree; any constant distinct from the project's other advisory keys.
 const SEQUENCER_LOCK = 0x6175_6474; // "audt"
@@ -35,17 +36,7 @@ export type SequencerDeps = {
   mailer?: Transporter | null;
 };
 
-type EntryRow = {
-  id: bigint;
-  at: Date;
-  actorId: string | null;
-  action: string;
-  entityType: string;
-  entityId: string | null;
-  caseId: string | null;
-  requestId: string | null;
-  changes: unknown;
-};
+type EntryRow = LeafSource & { id: bigint };
 
 export type SignedCheckpoint = { treeSize: number; rootHash: Buffer; note: string };
 
@@ -56,7 +47,9 @@ export class AuditSequencer {
   /** One pass: sequences up to `limit` entries; returns their ids (none when another process holds the tree). */
   async sequenceOnce(limit = PASS_LIMIT): Promise<bigint[]> {
     return this.deps.db.$transaction(async (tx) => {
-      const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) AS locked`;
+      const [{ locked }] = await tx.$queryRaw<
+        { locked: boolean }[]
+      >`SELECT pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) AS locked`;
       if (!locked) return [];
       const rows = await tx.$queryRaw<EntryRow[]>`
         SELECT id, at, actor_id::text AS "actorId", action, entity_type AS "entityType", entity_id AS "entityId",
@@ -64,7 +57,11 @@ export class AuditSequencer {
         FROM audit_entries WHERE leaf_index IS NULL ORDER BY id LIMIT ${limit}`;
       if (!rows.length) return [];
       const size = await treeSize(tx);
-      await appendToTree(tx, size, rows.map((r) => leafHash(leafData(r))));
+      await appendToTree(
+        tx,
+        size,
+        rows.map((r) => leafHash(leafData(r))),
+      );
       await tx.$executeRaw`
         UPDATE audit_entries AS e SET leaf_index = v.leaf
         FROM unnest(${rows.map((r) => r.id.toString())}::bigint[], ${rows.map((_, i) => String(size + i))}::bigint[]) AS v(id, leaf)
@@ -88,13 +85,18 @@ export class AuditSequencer {
     const { db, config } = this.deps;
     const now = (this.deps.clock ?? (() => new Date()))();
     const signed = await db.$transaction(async (tx) => {
-      const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) AS locked`;
+      const [{ locked }] = await tx.$queryRaw<
+        { locked: boolean }[]
+      >`SELECT pg_try_advisory_xact_lock(${SEQUENCER_LOCK}) AS locked`;
       if (!locked) return null;
       const size = await treeSize(tx);
       const [last] = await tx.$queryRaw<{ n: bigint | null }[]>`SELECT max(tree_size) AS n FROM audit_checkpoints`;
       if (size === 0 || (last?.n != null && Number(last.n) >= size)) return null;
       const root = await rootAt(tx, size);
-      const note = signNote(formatCheckpoint({ origin: config.audit.origin, size, rootHash: root }), auditSigner(config));
+      const note = signNote(
+        formatCheckpoint({ origin: config.audit.origin, size, rootHash: root }),
+        auditSigner(config),
+      );
       await tx.$executeRaw`INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at) VALUES (${size}, ${root}, ${note}, ${now})`;
       return { treeSize: size, rootHash: root, note };
     });
@@ -107,23 +109,35 @@ export class AuditSequencer {
     const { config, log } = this.deps;
     const { checkpointFile, witnessUrl, witnessSecret, witnessEmail } = config.audit;
     if (checkpointFile) {
-      await appendFile(checkpointFile, `${cp.note}\n`, { mode: 0o600 }).catch((e: Error) => log.error({ error: e.message }, 'audit checkpoint file write failed'));
+      await appendFile(checkpointFile, `${cp.note}\n`, { mode: 0o600 }).catch((e: Error) =>
+        log.error({ error: e.message }, 'audit checkpoint file write failed'),
+      );
     }
     if (witnessUrl && witnessSecret) {
       try {
         await assertWebhookTarget(witnessUrl, config.webhooks.allowPrivate);
-        const body = JSON.stringify({ origin: config.audit.origin, treeSize: cp.treeSize, rootHash: cp.rootHash.toString('base64'), checkpoint: cp.note });
+        const body = JSON.stringify({
+          origin: config.audit.origin,
+          treeSize: cp.treeSize,
+          rootHash: cp.rootHash.toString('base64'),
+          checkpoint: cp.note,
+        });
         const ts = Math.floor(now.getTime() / 1000).toString();
         const signature = createHmac('sha256', witnessSecret).update(`${ts}.${body}`).digest('hex');
         const res = await postJson(
           witnessUrl,
-          { 'content-type': 'application/json', 'x-signature-timestamp': ts, 'x-signature-256': `sha256=${signature}`, 'idempotency-key': `checkpoint-${cp.treeSize}` },
+          {
+            'content-type': 'application/json',
+            'x-signature-timestamp': ts,
+            'x-signature-256': `sha256=${signature}`,
+            'idempotency-key': `checkpoint-${cp.treeSize}`,
+          },
           body,
           10_000,
         );
         if (res.status < 200 || res.status >= 300) throw new Error(`answered ${res.status}`);
       } catch (e) {
-        log.error({ error: (e as Error).message, treeSize: cp.treeSize }, 'audit witness webhook failed');
+        log.error({ error: errorMessage(e), treeSize: cp.treeSize }, 'audit witness webhook failed');
       }
     }
     const day = now.toISOString().slice(0, 10);
@@ -137,7 +151,7 @@ export class AuditSequencer {
         });
         this.lastEmailDay = day;
       } catch (e) {
-        log.error({ error: (e as Error).message }, 'audit witness email failed');
+        log.error({ error: errorMessage(e) }, 'audit witness email failed');
       }
     }
   }
@@ -159,7 +173,7 @@ export class AuditSequencer {
           await this.checkpoint();
         }
       } catch (e) {
-        this.deps.log.error({ error: (e as Error).message }, 'audit sequencer pass failed');
+        this.deps.log.error({ error: errorMessage(e) }, 'audit sequencer pass failed');
       }
     };
     const timer = setInterval(() => {

@@ -20,11 +20,17 @@ export class AuditService {
 
   async list(q: { caseId?: string; cursor?: string; afterSeq?: number; limit: number }) {
     const { db } = this.deps;
-    if (q.caseId && !(await db.case.findUnique({ where: { id: q.caseId }, select: { id: true } }))) throw new AppError('NOT_FOUND', 'Case not found.');
+    if (q.caseId && !(await db.case.findUnique({ where: { id: q.caseId }, select: { id: true } }))) {
+      throw new AppError('NOT_FOUND', 'Case not found.');
+    }
     const chain = q.caseId ?? GLOBAL_CHAIN;
     let after: bigint | null = null;
     if (q.cursor !== undefined) {
-      if (!/^\d{1,19}$/.test(q.cursor)) throw new AppError('VALIDATION', 'cursor: malformed', { errors: [{ path: 'querystring.cursor', message: 'malformed cursor' }] });
+      if (!/^\d{1,19}$/.test(q.cursor)) {
+        throw new AppError('VALIDATION', 'cursor: malformed', {
+          errors: [{ path: 'querystring.cursor', message: 'malformed cursor' }],
+        });
+      }
       after = BigInt(q.cursor);
     }
     const rows = await db.auditEntry.findMany({
@@ -68,7 +74,12 @@ export class AuditService {
 
   async checkpointText(): Promise<string> {
     const cp = await this.latestCheckpoint();
-    if (!cp) throw new AppError('NOT_FOUND', 'No checkpoint has been signed yet; the worker role signs one within seconds of the first entries.');
+    if (!cp) {
+      throw new AppError(
+        'NOT_FOUND',
+        'No checkpoint has been signed yet; the worker role signs one within seconds of the first entries.',
+      );
+    }
     return cp.note;
   }
 
@@ -84,25 +95,49 @@ export class AuditService {
       if (!cp) throw new AppError('CONFLICT', 'No checkpoint has been signed yet.');
       return cp.treeSize;
     }
-    if (requested < 1 || requested > size) throw new AppError('VALIDATION', `${path}: the tree has ${size} leaves`, { errors: [{ path, message: `must be between 1 and ${size}` }] });
+    if (requested < 1 || requested > size) {
+      throw new AppError('VALIDATION', `${path}: the tree has ${size} leaves`, {
+        errors: [{ path, message: `must be between 1 and ${size}` }],
+      });
+    }
     return requested;
   }
 
   async inclusion(entryId: string, requestedSize: number | undefined) {
-    const entry = /^\d{1,19}$/.test(entryId) ? await this.deps.db.auditEntry.findUnique({ where: { id: BigInt(entryId) }, select: { leafIndex: true } }) : null;
+    const entry = /^\d{1,19}$/.test(entryId)
+      ? await this.deps.db.auditEntry.findUnique({ where: { id: BigInt(entryId) }, select: { leafIndex: true } })
+      : null;
     if (!entry) throw new AppError('NOT_FOUND', 'Audit entry not found.');
-    if (entry.leafIndex === null) throw new AppError('CONFLICT', 'The entry is not sequenced yet; try again in a few seconds.');
+    if (entry.leafIndex === null) {
+      throw new AppError('CONFLICT', 'The entry is not sequenced yet; try again in a few seconds.');
+    }
     const size = await this.resolveSize(requestedSize, 'querystring.treeSize');
     const leafIndex = Number(entry.leafIndex);
-    if (leafIndex >= size) throw new AppError('CONFLICT', `The entry is leaf ${leafIndex}, outside a tree of ${size}; ask for a larger treeSize.`);
-    const [hashes, leaf] = await Promise.all([inclusionProof(this.deps.db, leafIndex, size), leafHashAt(this.deps.db, leafIndex)]);
+    if (leafIndex >= size) {
+      throw new AppError(
+        'CONFLICT',
+        `The entry is leaf ${leafIndex}, outside a tree of ${size}; ask for a larger treeSize.`,
+      );
+    }
+    const [hashes, leaf] = await Promise.all([
+      inclusionProof(this.deps.db, leafIndex, size),
+      leafHashAt(this.deps.db, leafIndex),
+    ]);
     return { leafIndex, treeSize: size, leafHash: b64(leaf!), hashes: hashes.map(b64) };
   }
 
   async consistency(from: number, to: number) {
     const size = await treeSize(this.deps.db);
-    if (to > size) throw new AppError('VALIDATION', `to: the tree has ${size} leaves`, { errors: [{ path: 'querystring.to', message: `must be at most ${size}` }] });
-    if (from < 1 || from > to) throw new AppError('VALIDATION', 'from: must be between 1 and to', { errors: [{ path: 'querystring.from', message: 'must be between 1 and `to`' }] });
+    if (to > size) {
+      throw new AppError('VALIDATION', `to: the tree has ${size} leaves`, {
+        errors: [{ path: 'querystring.to', message: `must be at most ${size}` }],
+      });
+    }
+    if (from < 1 || from > to) {
+      throw new AppError('VALIDATION', 'from: must be between 1 and to', {
+        errors: [{ path: 'querystring.from', message: 'must be between 1 and `to`' }],
+      });
+    }
     return { from, to, hashes: (await consistencyProof(this.deps.db, from, to)).map(b64) };
   }
 
@@ -110,14 +145,37 @@ export class AuditService {
   async custody(actor: Actor, caseId: string, requestId: string) {
     const { db } = this.deps;
     await authoriseCase(db, actor, caseId, 'see');
-    if (actor.role !== 'ADMIN' && actor.role !== 'CASEWORKER') throw new AppError('FORBIDDEN', 'Only admins and the case\'s caseworkers may export its chain of custody.');
+    if (actor.role !== 'ADMIN' && actor.role !== 'CASEWORKER') {
+      throw new AppError('FORBIDDEN', "Only admins and the case's caseworkers may export its chain of custody.");
+    }
     const cp = await this.latestCheckpoint();
     if (!cp) throw new AppError('CONFLICT', 'No checkpoint has been signed yet; try again in a few seconds.');
-    const rows = await db.auditEntry.findMany({ where: { chain: caseId, leafIndex: { not: null, lt: cp.treeSize } }, orderBy: { leafIndex: 'asc' } });
-    const proofs = await inclusionProofs(db, rows.map((r) => Number(r.leafIndex)), cp.treeSize);
-    const pending = await db.auditEntry.count({ where: { chain: caseId, OR: [{ leafIndex: null }, { leafIndex: { gte: cp.treeSize } }] } });
+    const rows = await db.auditEntry.findMany({
+      where: { chain: caseId, leafIndex: { not: null, lt: cp.treeSize } },
+      orderBy: { leafIndex: 'asc' },
+    });
+    const proofs = await inclusionProofs(
+      db,
+      rows.map((r) => Number(r.leafIndex)),
+      cp.treeSize,
+    );
+    const pending = await db.auditEntry.count({
+      where: { chain: caseId, OR: [{ leafIndex: null }, { leafIndex: { gte: cp.treeSize } }] },
+    });
     // Exporting evidence is itself recorded (after the file is assembled, so the export does not list itself).
-    await appendAudit(db, { actorId: actor.userId, action: 'case.custody_export', entityType: 'case', entityId: caseId, caseId, requestId, changes: { treeSize: cp.treeSize, entries: rows.length } }, this.deps.clock());
+    await appendAudit(
+      db,
+      {
+        actorId: actor.userId,
+        action: 'case.custody_export',
+        entityType: 'case',
+        entityId: caseId,
+        caseId,
+        requestId,
+        changes: { treeSize: cp.treeSize, entries: rows.length },
+      },
+      this.deps.clock(),
+    );
     return {
       checkpoint: cp.note,
       publicKey: this.publicKey(),
@@ -125,7 +183,11 @@ export class AuditService {
         const leafIndex = Number(r.leafIndex);
         // Present by construction: inclusionProofs answered for every index it was given.
         const p = proofs.get(leafIndex)!;
-        return { entry: leafEntry(r), leafIndex, proof: { leafIndex, treeSize: cp.treeSize, leafHash: b64(p.leafHash), hashes: p.hashes.map(b64) } };
+        return {
+          entry: leafEntry(r),
+          leafIndex,
+          proof: { leafIndex, treeSize: cp.treeSize, leafHash: b64(p.leafHash), hashes: p.hashes.map(b64) },
+        };
       }),
       pending,
     };

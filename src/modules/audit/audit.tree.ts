@@ -4,12 +4,7 @@
 // statement. The tree maths is pure (src/lib/merkle.ts); this file only moves
 // hashes between it and PostgreSQL.
 import type { Tx } from '../../db.ts';
-import {
-  appendLeaves,
-  rootFromNodes,
-  rootNodes,
-  type NodeKey,
-} from '../../lib/merkle.ts';
+import { appendLeaves, rootFromNodes, rootNodes, type NodeKey } from '../../lib/merkle.ts';
 import {
   consistencyProofFrom,
   consistencyProofNodes,
@@ -45,7 +40,9 @@ function lookup(nodes: Map<string, Buffer>) {
 
 /** The number of leaves in the stored tree. */
 export async function treeSize(db: Sql): Promise<number> {
-  const [row] = await db.$queryRawUnsafe<{ n: bigint | null }[]>(`SELECT max(idx) + 1 AS n FROM audit_tree_nodes WHERE level = 0`);
+  const [row] = await db.$queryRawUnsafe<{ n: bigint | null }[]>(
+    `SELECT max(idx) + 1 AS n FROM audit_tree_nodes WHERE level = 0`,
+  );
   return row?.n == null ? 0 : Number(row.n);
 }
 
@@ -55,7 +52,11 @@ export async function rootAt(db: Sql, size: number): Promise<Buffer> {
 }
 
 /** Appends leaf hashes at the end of a tree of `size` leaves; writes every subtree they complete. */
-export async function appendToTree(db: Sql, size: number, leafHashes: readonly Buffer[]): Promise<{ size: number; root: Buffer }> {
+export async function appendToTree(
+  db: Sql,
+  size: number,
+  leafHashes: readonly Buffer[],
+): Promise<{ size: number; root: Buffer }> {
   const frontier = await readNodes(db, rootNodes(size));
   const written = appendLeaves(size, leafHashes, lookup(frontier));
   for (let i = 0; i < written.length; i += 5000) {
@@ -85,7 +86,9 @@ export async function inclusionProofs(
   size: number,
 ): Promise<Map<number, { leafHash: Buffer; hashes: Buffer[] }>> {
   const wanted = new Map<string, NodeKey>();
-  for (const i of leafIndexes) for (const k of [...inclusionProofNodes(i, size), { level: 0, index: i }]) wanted.set(key(k.level, k.index), k);
+  for (const i of leafIndexes) {
+    for (const k of [...inclusionProofNodes(i, size), { level: 0, index: i }]) wanted.set(key(k.level, k.index), k);
+  }
   const get = lookup(await readNodes(db, [...wanted.values()]));
   return new Map(leafIndexes.map((i) => [i, { leafHash: get(0, i), hashes: inclusionProofFrom(i, size, get) }]));
 }

@@ -8,6 +8,7 @@ import { verifyCheckpoint } from '../../lib/checkpoint.ts';
 import { leafHash, nodeHash } from '../../lib/merkle.ts';
 import { leafData, type LeafSource } from './audit.log.ts';
 import { verifyLegacyChains, type LegacyRow } from './legacy-chain.ts';
+import { errorMessage } from '../../lib/error-message.ts';
 
 /** Runs one SELECT and returns its rows (pg's `client.query(...).rows`). */
 type Query = (sql: string, params: unknown[]) => Promise<object[]>;
@@ -51,11 +52,18 @@ export async function verifyAuditLog(run: Query, opts: VerifyOptions): Promise<V
   const key = { name: opts.origin, publicKey: opts.publicKey };
 
   const legacy = await verifyLegacyChains((sql, params) => query<LegacyRow>(sql, params));
-  for (const b of legacy.breaks) problems.push(`legacy chain ${b.chain} is broken at seq ${b.seq} (entry ${b.id}): ${b.reason}`);
-  if (legacy.entries) notes.push(`${legacy.entries} entries written before the Merkle log: ${legacy.chains} hash chains checked`);
+  for (const b of legacy.breaks) {
+    problems.push(`legacy chain ${b.chain} is broken at seq ${b.seq} (entry ${b.id}): ${b.reason}`);
+  }
+  if (legacy.entries) {
+    notes.push(`${legacy.entries} entries written before the Merkle log: ${legacy.chains} hash chains checked`);
+  }
 
   // Every checkpoint the database holds must carry the audit key's signature.
-  const checkpoints = await query<{ treeSize: string; note: string }>('SELECT tree_size::text AS "treeSize", note FROM audit_checkpoints ORDER BY tree_size', []);
+  const checkpoints = await query<{ treeSize: string; note: string }>(
+    'SELECT tree_size::text AS "treeSize", note FROM audit_checkpoints ORDER BY tree_size',
+    [],
+  );
   const expectRoot = new Map<number, { root: Buffer; what: string }>();
   for (const c of checkpoints) {
     try {
@@ -63,7 +71,9 @@ export async function verifyAuditLog(run: Query, opts: VerifyOptions): Promise<V
       if (parsed.size !== Number(c.treeSize)) throw new Error(`it says size ${parsed.size}`);
       expectRoot.set(parsed.size, { root: parsed.rootHash, what: `the signed checkpoint of size ${parsed.size}` });
     } catch (e) {
-      problems.push(`the checkpoint stored for tree size ${c.treeSize} does not verify with the audit key (${(e as Error).message}): it was forged or signed with another key`);
+      problems.push(
+        `the checkpoint stored for tree size ${c.treeSize} does not verify with the audit key (${errorMessage(e)}): it was forged or signed with another key`,
+      );
       return { ok: false, problems, notes };
     }
   }
@@ -74,12 +84,14 @@ export async function verifyAuditLog(run: Query, opts: VerifyOptions): Promise<V
       old = { size: parsed.size, root: parsed.rootHash };
       const same = expectRoot.get(old.size);
       if (same && !same.root.equals(old.root)) {
-        problems.push(`the checkpoint you kept (size ${old.size}) and the one in the database for that size have different roots: the history was rewritten`);
+        problems.push(
+          `the checkpoint you kept (size ${old.size}) and the one in the database for that size have different roots: the history was rewritten`,
+        );
         return { ok: false, problems, notes };
       }
       expectRoot.set(old.size, { root: old.root, what: `the checkpoint you kept (size ${old.size})` });
     } catch (e) {
-      problems.push(`the checkpoint you gave does not verify with the audit key (${(e as Error).message})`);
+      problems.push(`the checkpoint you gave does not verify with the audit key (${errorMessage(e)})`);
       return { ok: false, problems, notes };
     }
   }
@@ -103,13 +115,17 @@ export async function verifyAuditLog(run: Query, opts: VerifyOptions): Promise<V
       }
       const leaf = leafHash(leafData(r));
       if (!r.stored || !leaf.equals(Buffer.from(r.stored))) {
-        problems.push(`audit entry ${r.id} (leaf ${index}, ${r.action} at ${r.at.toISOString()}) was altered: its content no longer matches the leaf hash in the tree`);
+        problems.push(
+          `audit entry ${r.id} (leaf ${index}, ${r.action} at ${r.at.toISOString()}) was altered: its content no longer matches the leaf hash in the tree`,
+        );
         return { ok: false, problems, notes };
       }
       prefix.push(leaf);
       const expected = expectRoot.get(prefix.size);
       if (expected && !expected.root.equals(prefix.root())) {
-        problems.push(`the log's first ${prefix.size} entries no longer hash to the root of ${expected.what}: the history was rewritten`);
+        problems.push(
+          `the log's first ${prefix.size} entries no longer hash to the root of ${expected.what}: the history was rewritten`,
+        );
         return { ok: false, problems, notes };
       }
     }
@@ -121,8 +137,13 @@ export async function verifyAuditLog(run: Query, opts: VerifyOptions): Promise<V
     problems.push(`the log holds ${prefix.size} entries but ${what} covers ${largest}: the end of the history was cut`);
     return { ok: false, problems, notes };
   }
-  const [{ n: unsequenced }] = await query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries WHERE leaf_index IS NULL', []);
-  notes.push(`${prefix.size} leaves recomputed from their entries; ${checkpoints.length} signed checkpoint(s) verified${old ? `, and the one you kept (size ${old.size}) is consistent` : ''}`);
+  const [{ n: unsequenced }] = await query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM audit_entries WHERE leaf_index IS NULL',
+    [],
+  );
+  notes.push(
+    `${prefix.size} leaves recomputed from their entries; ${checkpoints.length} signed checkpoint(s) verified${old ? `, and the one you kept (size ${old.size}) is consistent` : ''}`,
+  );
   if (unsequenced) notes.push(`${unsequenced} entries not sequenced yet (the worker role does it within seconds)`);
   return { ok: problems.length === 0, problems, notes };
 }

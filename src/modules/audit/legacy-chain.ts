@@ -5,23 +5,17 @@
 // those entries into the tree's first leaves (a broken chain stops it).
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical-json.ts';
+import type { LeafSource } from './audit.log.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type LegacyRow = {
+/** A row written before the Merkle log: the entry's fields plus its chain link. */
+export type LegacyRow = Omit<LeafSource, 'id'> & {
   id: string;
   chain: string;
   seq: number;
   prevHash: string;
   hash: string;
-  at: Date;
-  actorId: string | null;
-  action: string;
-  entityType: string;
-  entityId: string | null;
-  caseId: string | null;
-  requestId: string | null;
-  changes: unknown;
 };
 
 export type ChainBreak = { chain: string; seq: number; id: string; reason: string };
@@ -51,7 +45,10 @@ export const LEGACY_ROWS_SQL = `SELECT id::text AS id, chain, seq, prev_hash AS 
 type Query = (sql: string, params: unknown[]) => Promise<LegacyRow[]>;
 
 /** Walks every legacy chain in order; returns the first broken link of each broken chain. */
-export async function verifyLegacyChains(query: Query, batch = 2000): Promise<{ entries: number; chains: number; breaks: ChainBreak[] }> {
+export async function verifyLegacyChains(
+  query: Query,
+  batch = 2000,
+): Promise<{ entries: number; chains: number; breaks: ChainBreak[] }> {
   const breaks: ChainBreak[] = [];
   let entries = 0;
   const chains = new Set<string>();
@@ -62,12 +59,15 @@ export async function verifyLegacyChains(query: Query, batch = 2000): Promise<{ 
     if (!rows.length) break;
     for (const r of rows) {
       entries++;
-      if (r.chain !== current.chain) current = { chain: r.chain, expectedSeq: 1, prevHash: GENESIS_HASH, broken: false };
+      if (r.chain !== current.chain) {
+        current = { chain: r.chain, expectedSeq: 1, prevHash: GENESIS_HASH, broken: false };
+      }
       chains.add(r.chain);
       if (current.broken) continue;
       let reason: string | null = null;
-      if (r.seq !== current.expectedSeq) reason = `expected seq ${current.expectedSeq}, found ${r.seq} (an entry is missing)`;
-      else if (r.prevHash !== current.prevHash) reason = 'prev_hash does not match the previous entry';
+      if (r.seq !== current.expectedSeq) {
+        reason = `expected seq ${current.expectedSeq}, found ${r.seq} (an entry is missing)`;
+      } else if (r.prevHash !== current.prevHash) reason = 'prev_hash does not match the previous entry';
       else if (legacyEntryHash(r) !== r.hash) reason = 'content does not match its hash (entry altered)';
       if (reason) {
         breaks.push({ chain: r.chain, seq: r.seq, id: r.id, reason });

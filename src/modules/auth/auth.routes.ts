@@ -63,7 +63,11 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/me', {
-    schema: { tags: ['auth'], summary: 'The signed-in user, with role and team ids', response: { 200: UserSchema, ...problems(401) } },
+    schema: {
+      tags: ['auth'],
+      summary: 'The signed-in user, with role and team ids',
+      response: { 200: UserSchema, ...problems(401) },
+    },
     handler: async (req) => users.get(requireActor(req).userId),
   });
 };

@@ -40,8 +40,13 @@ export class AuthService {
       RETURNING count, window_start`;
     const row = rows[0];
     if (row.count > ipMaxAttempts) {
-      const retry = Math.max(1, Math.ceil((row.window_start.getTime() + ipWindowMinutes * 60_000 - now.getTime()) / 1000));
-      throw new AppError('RATE_LIMITED', 'Too many login attempts from this address; try again later.', { retryAfterSeconds: retry });
+      const retry = Math.max(
+        1,
+        Math.ceil((row.window_start.getTime() + ipWindowMinutes * 60_000 - now.getTime()) / 1000),
+      );
+      throw new AppError('RATE_LIMITED', 'Too many login attempts from this address; try again later.', {
+        retryAfterSeconds: retry,
+      });
     }
   }
 
@@ -62,7 +67,9 @@ export class AuthService {
     }
     if (user.lockedUntil && user.lockedUntil > now) {
       const retry = Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000);
-      throw new AppError('RATE_LIMITED', 'This account is temporarily locked after repeated failed logins.', { retryAfterSeconds: retry });
+      throw new AppError('RATE_LIMITED', 'This account is temporarily locked after repeated failed logins.', {
+        retryAfterSeconds: retry,
+      });
     }
     const ok = await verifyPassword(user.passwordHash, password);
     if (!ok || !user.active) {
@@ -77,7 +84,17 @@ export class AuthService {
               locked_until = CASE WHEN failed_logins + 1 >= ${auth.loginMaxFailures} THEN ${lockUntil} ELSE locked_until END
             WHERE id = ${user.id}::uuid
             RETURNING (locked_until = ${lockUntil}) AS locked`;
-          await appendAudit(tx, { actorId: null, action: row?.locked ? 'auth.locked' : 'auth.login_failed', entityType: 'user', entityId: user.id, requestId }, now);
+          await appendAudit(
+            tx,
+            {
+              actorId: null,
+              action: row?.locked ? 'auth.locked' : 'auth.login_failed',
+              entityType: 'user',
+              entityId: user.id,
+              requestId,
+            },
+            now,
+          );
         });
       }
       throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong.');
@@ -87,20 +104,42 @@ export class AuthService {
     await this.db.$transaction(async (tx) => {
       await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: null } });
       await tx.session.create({
-        data: { id: sessionId, userId: user.id, createdAt: now, expiresAt: new Date(now.getTime() + auth.refreshTtlDays * 86_400_000) },
+        data: {
+          id: sessionId,
+          userId: user.id,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + auth.refreshTtlDays * 86_400_000),
+        },
       });
-      await tx.refreshToken.create({ data: { id: randomUUID(), sessionId, tokenHash: hashToken(refreshToken), createdAt: now } });
-      await appendAudit(tx, { actorId: user.id, action: 'auth.login', entityType: 'session', entityId: sessionId, requestId }, now);
+      await tx.refreshToken.create({
+        data: { id: randomUUID(), sessionId, tokenHash: hashToken(refreshToken), createdAt: now },
+      });
+      await appendAudit(
+        tx,
+        { actorId: user.id, action: 'auth.login', entityType: 'session', entityId: sessionId, requestId },
+        now,
+      );
     });
     const access = this.app.signAccessToken(user.id, sessionId);
-    return { userId: user.id, accessToken: access.token, refreshToken, expiresIn: access.expiresIn, tokenType: 'Bearer' };
+    return {
+      userId: user.id,
+      accessToken: access.token,
+      refreshToken,
+      expiresIn: access.expiresIn,
+      tokenType: 'Bearer',
+    };
   }
 
   async refresh(refreshToken: string, requestId: string): Promise<TokenPair & { userId: string }> {
     const now = this.app.clock();
     const row = await this.db.refreshToken.findUnique({
       where: { tokenHash: hashToken(refreshToken) },
-      select: { id: true, rotatedAt: true, sessionId: true, session: { select: { userId: true, revokedAt: true, expiresAt: true, user: { select: { active: true } } } } },
+      select: {
+        id: true,
+        rotatedAt: true,
+        sessionId: true,
+        session: { select: { userId: true, revokedAt: true, expiresAt: true, user: { select: { active: true } } } },
+      },
     });
     if (!row) throw new AppError('INVALID_TOKEN');
     const { session } = row;
@@ -113,9 +152,14 @@ export class AuthService {
     const rotated = await this.db.$transaction(async (tx) => {
       // Guarded transition: of two concurrent refreshes with the same token,
       // exactly one rotates it; the other is treated as reuse.
-      const { count } = await tx.refreshToken.updateMany({ where: { id: row.id, rotatedAt: null }, data: { rotatedAt: now } });
+      const { count } = await tx.refreshToken.updateMany({
+        where: { id: row.id, rotatedAt: null },
+        data: { rotatedAt: now },
+      });
       if (count !== 1) return false;
-      await tx.refreshToken.create({ data: { id: randomUUID(), sessionId: row.sessionId, tokenHash: hashToken(next), createdAt: now } });
+      await tx.refreshToken.create({
+        data: { id: randomUUID(), sessionId: row.sessionId, tokenHash: hashToken(next), createdAt: now },
+      });
       return true;
     });
     if (!rotated) {
@@ -123,21 +167,57 @@ export class AuthService {
       throw new AppError('INVALID_TOKEN', 'This refresh token was already used; the session has been revoked.');
     }
     const access = this.app.signAccessToken(session.userId, row.sessionId);
-    return { userId: session.userId, accessToken: access.token, refreshToken: next, expiresIn: access.expiresIn, tokenType: 'Bearer' };
+    return {
+      userId: session.userId,
+      accessToken: access.token,
+      refreshToken: next,
+      expiresIn: access.expiresIn,
+      tokenType: 'Bearer',
+    };
   }
 
-  async revokeSession(sessionId: string, userId: string, reason: string, requestId: string, actorId: string | null = null): Promise<void> {
+  async revokeSession(
+    sessionId: string,
+    userId: string,
+    reason: string,
+    requestId: string,
+    actorId: string | null = null,
+  ): Promise<void> {
     const now = this.app.clock();
     await this.db.$transaction(async (tx) => {
-      const { count } = await tx.session.updateMany({ where: { id: sessionId, revokedAt: null }, data: { revokedAt: now, revokeReason: reason } });
-      if (count) await appendAudit(tx, { actorId: actorId ?? userId, action: 'auth.session_revoked', entityType: 'session', entityId: sessionId, requestId, changes: { reason } }, now);
+      const { count } = await tx.session.updateMany({
+        where: { id: sessionId, revokedAt: null },
+        data: { revokedAt: now, revokeReason: reason },
+      });
+      if (count) {
+        await appendAudit(
+          tx,
+          {
+            actorId: actorId ?? userId,
+            action: 'auth.session_revoked',
+            entityType: 'session',
+            entityId: sessionId,
+            requestId,
+            changes: { reason },
+          },
+          now,
+        );
+      }
     });
   }
 
-  async logout(actorUserId: string, currentSessionId: string, refreshToken: string | undefined, requestId: string): Promise<void> {
+  async logout(
+    actorUserId: string,
+    currentSessionId: string,
+    refreshToken: string | undefined,
+    requestId: string,
+  ): Promise<void> {
     let sessionId = currentSessionId;
     if (refreshToken) {
-      const row = await this.db.refreshToken.findUnique({ where: { tokenHash: hashToken(refreshToken) }, select: { sessionId: true, session: { select: { userId: true } } } });
+      const row = await this.db.refreshToken.findUnique({
+        where: { tokenHash: hashToken(refreshToken) },
+        select: { sessionId: true, session: { select: { userId: true } } },
+      });
       // Another user's token is ignored rather than revealed.
       if (row && row.session.userId === actorUserId) sessionId = row.sessionId;
     }
@@ -147,10 +227,24 @@ export class AuthService {
   async revokeAllSessions(userId: string, actorId: string, reason: string, requestId: string): Promise<number> {
     const now = this.app.clock();
     return this.db.$transaction(async (tx) => {
-      const { count } = await tx.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now, revokeReason: reason } });
+      const { count } = await tx.session.updateMany({
+        where: { userId, revokedAt: null },
+        data: { revokedAt: now, revokeReason: reason },
+      });
       // "Every token of that user": the calendar feed URL too (a seized phone).
       await tx.calendarToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
-      await appendAudit(tx, { actorId, action: 'auth.sessions_revoked', entityType: 'user', entityId: userId, requestId, changes: { reason, sessions: count } }, now);
+      await appendAudit(
+        tx,
+        {
+          actorId,
+          action: 'auth.sessions_revoked',
+          entityType: 'user',
+          entityId: userId,
+          requestId,
+          changes: { reason, sessions: count },
+        },
+        now,
+      );
       return count;
     });
   }

@@ -14,45 +14,97 @@ import {
   UpdateChargeBody,
   UpdateEventBody,
 } from './cases.schemas.ts';
-import { CaseRecordsService } from './case-records.service.ts';
+import { AssignmentsService } from './assignments.service.ts';
+import { ChargesService } from './charges.service.ts';
+import { EventsService } from './events.service.ts';
+import { TimelineService } from './timeline.service.ts';
 
 export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
-  const records = new CaseRecordsService(app);
+  const charges = new ChargesService(app);
+  const events = new EventsService(app);
+  const assignments = new AssignmentsService(app);
+  const timeline = new TimelineService(app);
 
   app.post('/v1/cases/:id/charges', {
-    schema: { tags: ['charges'], summary: 'Record a charge (e.g. RU-CC 207.3) and how the person is wanted', params: IdParams, body: CreateChargeBody, response: { 201: ChargeSchema, ...problems(400, 401, 403, 404) } },
-    handler: async (req, reply) => reply.code(201).send(await records.createCharge(requireActor(req), req.params.id, req.body, req.id)),
+    schema: {
+      tags: ['charges'],
+      summary: 'Record a charge (e.g. RU-CC 207.3) and how the person is wanted',
+      params: IdParams,
+      body: CreateChargeBody,
+      response: { 201: ChargeSchema, ...problems(400, 401, 403, 404) },
+    },
+    handler: async (req, reply) =>
+      reply.code(201).send(await charges.createCharge(requireActor(req), req.params.id, req.body, req.id)),
   });
 
   app.get('/v1/cases/:id/charges', {
-    schema: { tags: ['charges'], params: IdParams, response: { 200: z.object({ items: z.array(ChargeSchema) }), ...problems(401, 404) } },
-    handler: async (req) => records.listCharges(requireActor(req), req.params.id),
+    schema: {
+      tags: ['charges'],
+      params: IdParams,
+      response: { 200: z.object({ items: z.array(ChargeSchema) }), ...problems(401, 404) },
+    },
+    handler: async (req) => charges.listCharges(requireActor(req), req.params.id),
   });
 
   app.patch('/v1/charges/:id', {
-    schema: { tags: ['charges'], params: IdParams, headers: IfMatchHeaders, body: UpdateChargeBody, response: { 200: ChargeSchema, ...problems(400, 401, 403, 404, 412, 428) } },
+    schema: {
+      tags: ['charges'],
+      params: IdParams,
+      headers: IfMatchHeaders,
+      body: UpdateChargeBody,
+      response: { 200: ChargeSchema, ...problems(400, 401, 403, 404, 412, 428) },
+    },
     handler: async (req, reply) => {
       const { version, ...patch } = req.body;
-      const c = await records.updateCharge(requireActor(req), req.params.id, patch, expectedVersion(req.headers['if-match'], version), req.id);
+      const c = await charges.updateCharge(
+        requireActor(req),
+        req.params.id,
+        patch,
+        expectedVersion(req.headers['if-match'], version),
+        req.id,
+      );
       return reply.header('etag', `"${c.version}"`).send(c);
     },
   });
 
   app.post('/v1/cases/:id/events', {
-    schema: { tags: ['events'], summary: 'Record a host-country event (detention, travel ban, deportation order, …)', params: IdParams, body: CreateEventBody, response: { 201: EventSchema, ...problems(400, 401, 403, 404) } },
-    handler: async (req, reply) => reply.code(201).send(await records.createEvent(requireActor(req), req.params.id, req.body, req.id)),
+    schema: {
+      tags: ['events'],
+      summary: 'Record a host-country event (detention, travel ban, deportation order, …)',
+      params: IdParams,
+      body: CreateEventBody,
+      response: { 201: EventSchema, ...problems(400, 401, 403, 404) },
+    },
+    handler: async (req, reply) =>
+      reply.code(201).send(await events.createEvent(requireActor(req), req.params.id, req.body, req.id)),
   });
 
   app.get('/v1/cases/:id/events', {
-    schema: { tags: ['events'], params: IdParams, response: { 200: z.object({ items: z.array(EventSchema) }), ...problems(401, 404) } },
-    handler: async (req) => records.listEvents(requireActor(req), req.params.id, req.id),
+    schema: {
+      tags: ['events'],
+      params: IdParams,
+      response: { 200: z.object({ items: z.array(EventSchema) }), ...problems(401, 404) },
+    },
+    handler: async (req) => events.listEvents(requireActor(req), req.params.id, req.id),
   });
 
   app.patch('/v1/events/:id', {
-    schema: { tags: ['events'], params: IdParams, headers: IfMatchHeaders, body: UpdateEventBody, response: { 200: EventSchema, ...problems(400, 401, 403, 404, 412, 428) } },
+    schema: {
+      tags: ['events'],
+      params: IdParams,
+      headers: IfMatchHeaders,
+      body: UpdateEventBody,
+      response: { 200: EventSchema, ...problems(400, 401, 403, 404, 412, 428) },
+    },
     handler: async (req, reply) => {
       const { version, ...patch } = req.body;
-      const e = await records.updateEvent(requireActor(req), req.params.id, patch, expectedVersion(req.headers['if-match'], version), req.id);
+      const e = await events.updateEvent(
+        requireActor(req),
+        req.params.id,
+        patch,
+        expectedVersion(req.headers['if-match'], version),
+        req.id,
+      );
       return reply.header('etag', `"${e.version}"`).send(e);
     },
   });
@@ -60,25 +112,47 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   // No route-level role list on assignment management: authoriseCase answers
   // 404 first for a case the caller cannot see, then requireTeamMember 403.
   app.post('/v1/cases/:id/assignments', {
-    schema: { tags: ['assignments'], summary: 'Assign a lawyer (LEAD or SUPPORTING)', params: IdParams, body: CreateAssignmentBody, response: { 201: AssignmentSchema, ...problems(400, 401, 403, 404, 409) } },
-    handler: async (req, reply) => reply.code(201).send(await records.assign(requireActor(req), req.params.id, req.body, req.id)),
+    schema: {
+      tags: ['assignments'],
+      summary: 'Assign a lawyer (LEAD or SUPPORTING)',
+      params: IdParams,
+      body: CreateAssignmentBody,
+      response: { 201: AssignmentSchema, ...problems(400, 401, 403, 404, 409) },
+    },
+    handler: async (req, reply) =>
+      reply.code(201).send(await assignments.assign(requireActor(req), req.params.id, req.body, req.id)),
   });
 
   app.get('/v1/cases/:id/assignments', {
-    schema: { tags: ['assignments'], summary: 'Current and past assignments', params: IdParams, response: { 200: z.object({ items: z.array(AssignmentSchema) }), ...problems(401, 404) } },
-    handler: async (req) => records.listAssignments(requireActor(req), req.params.id),
+    schema: {
+      tags: ['assignments'],
+      summary: 'Current and past assignments',
+      params: IdParams,
+      response: { 200: z.object({ items: z.array(AssignmentSchema) }), ...problems(401, 404) },
+    },
+    handler: async (req) => assignments.listAssignments(requireActor(req), req.params.id),
   });
 
   app.delete('/v1/cases/:id/assignments/:assignmentId', {
-    schema: { tags: ['assignments'], summary: 'End an assignment (history is kept)', params: z.object({ id: Uuid, assignmentId: Uuid }), response: { 204: z.null(), ...problems(401, 403, 404) } },
+    schema: {
+      tags: ['assignments'],
+      summary: 'End an assignment (history is kept)',
+      params: z.object({ id: Uuid, assignmentId: Uuid }),
+      response: { 204: z.null(), ...problems(401, 403, 404) },
+    },
     handler: async (req, reply) => {
-      await records.endAssignment(requireActor(req), req.params.id, req.params.assignmentId, req.id);
+      await assignments.endAssignment(requireActor(req), req.params.id, req.params.assignmentId, req.id);
       return reply.code(204).send(null);
     },
   });
 
   app.get('/v1/cases/:id/timeline', {
-    schema: { tags: ['cases'], summary: 'Charges, events and assignments in time order', params: IdParams, response: { 200: z.object({ items: z.array(TimelineItemSchema) }), ...problems(401, 404) } },
-    handler: async (req) => records.timeline(requireActor(req), req.params.id, req.id),
+    schema: {
+      tags: ['cases'],
+      summary: 'Charges, events and assignments in time order',
+      params: IdParams,
+      response: { 200: z.object({ items: z.array(TimelineItemSchema) }), ...problems(401, 404) },
+    },
+    handler: async (req) => timeline.timeline(requireActor(req), req.params.id, req.id),
   });
 };

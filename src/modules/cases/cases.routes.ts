@@ -11,7 +11,12 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/v1/cases', {
     config: { roles: ['CASEWORKER', 'ADMIN'] },
-    schema: { tags: ['cases'], summary: 'Open a case for a person in one of the team\'s host countries', body: CreateCaseBody, response: { 201: CaseSchema, ...problems(400, 401, 403) } },
+    schema: {
+      tags: ['cases'],
+      summary: "Open a case for a person in one of the team's host countries",
+      body: CreateCaseBody,
+      response: { 201: CaseSchema, ...problems(400, 401, 403) },
+    },
     handler: async (req, reply) => {
       const c = await cases.create(requireActor(req), req.body, req.id);
       return reply.code(201).header('etag', `"${c.version}"`).send(c);
@@ -23,13 +28,24 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['cases'],
       summary: 'Cases the caller may see, newest first',
       querystring: ListCasesQuery,
-      response: { 200: z.object({ items: z.array(CaseSchema.extend({ pseudonym: z.string() })), nextCursor: z.string().nullable() }), ...problems(400, 401) },
+      response: {
+        200: z.object({
+          items: z.array(CaseSchema.extend({ pseudonym: z.string() })),
+          nextCursor: z.string().nullable(),
+        }),
+        ...problems(400, 401),
+      },
     },
     handler: async (req) => cases.list(requireActor(req), req.query),
   });
 
   app.get('/v1/cases/:id', {
-    schema: { tags: ['cases'], summary: 'A case with its person (legal data only for those allowed)', params: IdParams, response: { 200: CaseSchema, ...problems(401, 404) } },
+    schema: {
+      tags: ['cases'],
+      summary: 'A case with its person (legal data only for those allowed)',
+      params: IdParams,
+      response: { 200: CaseSchema, ...problems(401, 404) },
+    },
     handler: async (req, reply) => {
       const c = await cases.get(requireActor(req), req.params.id, req.id);
       return reply.header('etag', `"${c.version}"`).send(c);
@@ -47,7 +63,13 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (req, reply) => {
       const { version, ...patch } = req.body;
-      const c = await cases.update(requireActor(req), req.params.id, patch, expectedVersion(req.headers['if-match'], version), req.id);
+      const c = await cases.update(
+        requireActor(req),
+        req.params.id,
+        patch,
+        expectedVersion(req.headers['if-match'], version),
+        req.id,
+      );
       return reply.header('etag', `"${c.version}"`).send(c);
     },
   });

@@ -2,9 +2,22 @@ import { z } from 'zod';
 import { CountryCode, Instant, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { PersonSchema } from '../people/people.schemas.ts';
 import { DeadlineSchema } from '../deadlines/deadlines.schemas.ts';
+// The database enums are the single source of allowed values (the API contract lists the same).
+import {
+  AssignmentRole,
+  CaseStatus,
+  ChargeCategory,
+  ChargeStatus,
+  DatePrecision,
+  EventType,
+  PoliticalMotivation,
+  RiskLevel,
+  Verification,
+  WantedMechanism,
+} from '../../generated/prisma/enums.ts';
 
-export const CaseStatusEnum = z.enum(['OPEN', 'MONITORING', 'RELOCATED', 'CLOSED']);
-export const RiskLevelEnum = z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
+export const CaseStatusEnum = z.enum(CaseStatus);
+export const RiskLevelEnum = z.enum(RiskLevel);
 
 export const CreateCaseBody = z.strictObject({
   personId: Uuid,
@@ -51,10 +64,10 @@ export const ListCasesQuery = z.strictObject({
   q: z.string().trim().min(1).max(100).optional().describe('matches reference, pseudonym or summary'),
 });
 
-export const ChargeCategoryEnum = z.enum(['ANTI_WAR_SPEECH', 'FAKES', 'DISCREDITING_ARMY', 'EXTREMISM', 'TERRORISM', 'DESERTION', 'MOBILISATION_EVASION', 'VANDALISM', 'ECONOMIC', 'TREASON', 'OTHER']);
-export const MechanismEnum = z.enum(['DOMESTIC', 'CIS_INTERSTATE_SEARCH', 'INTERPOL_RED_NOTICE', 'INTERPOL_DIFFUSION', 'BILATERAL_REQUEST', 'NONE']);
-export const ChargeStatusEnum = z.enum(['INVESTIGATION', 'CHARGED', 'WANTED', 'CONVICTED_IN_ABSENTIA', 'CONVICTED', 'DROPPED', 'UNKNOWN']);
-export const PoliticalMotivationEnum = z.enum(['CONFIRMED', 'LIKELY', 'UNCLEAR', 'UNLIKELY']);
+export const ChargeCategoryEnum = z.enum(ChargeCategory);
+export const MechanismEnum = z.enum(WantedMechanism);
+export const ChargeStatusEnum = z.enum(ChargeStatus);
+export const PoliticalMotivationEnum = z.enum(PoliticalMotivation);
 
 const chargeFields = {
   issuingCountry: CountryCode,
@@ -71,7 +84,9 @@ export const UpdateChargeBody = z
   .strictObject({
     ...Object.fromEntries(Object.entries(chargeFields).map(([k, v]) => [k, v.optional()])),
     version: z.number().int().positive().optional(),
-  } as { [K in keyof typeof chargeFields]: z.ZodOptional<(typeof chargeFields)[K]> } & { version: z.ZodOptional<z.ZodNumber> })
+  } as { [K in keyof typeof chargeFields]: z.ZodOptional<(typeof chargeFields)[K]> } & {
+    version: z.ZodOptional<z.ZodNumber>;
+  })
   .refine((b) => Object.keys(b).some((k) => k !== 'version'), 'at least one field is required');
 
 export const ChargeSchema = z.object({
@@ -90,38 +105,9 @@ export const ChargeSchema = z.object({
   updatedAt: Timestamp,
 });
 
-export const EventTypeEnum = z.enum([
-  'DETENTION',
-  'DETENTION_EXTENSION',
-  'RELEASE',
-  'EXTRADITION_REQUEST',
-  'EXTRADITION_HEARING',
-  'EXTRADITION_DECISION',
-  'TRAVEL_BAN',
-  'TRAVEL_BAN_LIFTED',
-  'DEPORTATION_ORDER',
-  'DEPORTATION_EXECUTED',
-  'RESIDENCE_PERMIT_CANCELLED',
-  'RESIDENCE_PERMIT_REFUSED',
-  'ENTRY_REFUSAL',
-  'ABDUCTION',
-  'FORCED_RETURN',
-  'ATTACK',
-  'THREAT',
-  'SURVEILLANCE',
-  'ASYLUM_APPLICATION',
-  'ASYLUM_DECISION',
-  'HUMANITARIAN_VISA',
-  'INTERPOL_CCF_REQUEST',
-  'ECHR_RULE39_REQUEST',
-  'COURT_HEARING',
-  'APPEAL_FILED',
-  'APPEAL_DECISION',
-  'LEFT_TO_SAFE_COUNTRY',
-  'OTHER',
-]);
-export const PrecisionEnum = z.enum(['DAY', 'MONTH', 'YEAR']);
-export const VerificationEnum = z.enum(['UNVERIFIED', 'CORROBORATED', 'VERIFIED', 'DISPUTED']);
+export const EventTypeEnum = z.enum(EventType);
+export const PrecisionEnum = z.enum(DatePrecision);
+export const VerificationEnum = z.enum(Verification);
 
 const eventFields = {
   type: EventTypeEnum,
@@ -132,7 +118,10 @@ const eventFields = {
   authority: z.string().trim().max(300).nullable().optional(),
   legalBasis: z.string().trim().max(500).nullable().optional(),
   outcome: z.string().trim().max(500).nullable().optional(),
-  sourceUrls: z.array(z.url({ protocol: /^https?$/ }).max(2000)).max(20).optional(),
+  sourceUrls: z
+    .array(z.url({ protocol: /^https?$/ }).max(2000))
+    .max(20)
+    .optional(),
   details: z.string().max(20000).nullable().optional().describe('free text, encrypted at rest'),
   termDays: z.number().int().positive().max(3650).nullable().optional().describe('term the court set, for detentions'),
   verification: VerificationEnum.optional(),
@@ -142,7 +131,9 @@ export const UpdateEventBody = z
   .strictObject({
     ...Object.fromEntries(Object.entries(eventFields).map(([k, v]) => [k, v.optional()])),
     version: z.number().int().positive().optional(),
-  } as { [K in keyof typeof eventFields]: z.ZodOptional<(typeof eventFields)[K]> } & { version: z.ZodOptional<z.ZodNumber> })
+  } as { [K in keyof typeof eventFields]: z.ZodOptional<(typeof eventFields)[K]> } & {
+    version: z.ZodOptional<z.ZodNumber>;
+  })
   .refine((b) => Object.keys(b).some((k) => k !== 'version'), 'at least one field is required');
 
 export const EventSchema = z.object({
@@ -166,7 +157,7 @@ export const EventSchema = z.object({
   updatedAt: Timestamp,
 });
 
-export const AssignmentRoleEnum = z.enum(['LEAD', 'SUPPORTING']);
+export const AssignmentRoleEnum = z.enum(AssignmentRole);
 export const CreateAssignmentBody = z.strictObject({ lawyerId: Uuid, role: AssignmentRoleEnum });
 export const AssignmentSchema = z.object({
   id: Uuid,

@@ -46,8 +46,20 @@ export function toCaseDto(c: CaseRow): CaseDto {
 /** The summary is free text that can describe the person: named in the audit log, never copied into it. */
 const CASE_FREE_TEXT = ['summary'] as const;
 
-export type CaseInput = { personId: string; teamId: string; hostCountry: string; summary?: string; riskLevel?: CaseDto['riskLevel']; status?: CaseDto['status'] };
-export type CasePatch = { hostCountry?: string; status?: CaseDto['status']; riskLevel?: CaseDto['riskLevel']; summary?: string | null };
+export type CaseInput = {
+  personId: string;
+  teamId: string;
+  hostCountry: string;
+  summary?: string;
+  riskLevel?: CaseDto['riskLevel'];
+  status?: CaseDto['status'];
+};
+export type CasePatch = {
+  hostCountry?: string;
+  status?: CaseDto['status'];
+  riskLevel?: CaseDto['riskLevel'];
+  summary?: string | null;
+};
 
 export class CasesService {
   private readonly people: PeopleService;
@@ -61,19 +73,55 @@ export class CasesService {
     const id = randomUUID();
     const row = await this.app.db.$transaction(async (tx) => {
       const team = await tx.team.findUnique({ where: { id: input.teamId }, select: { countries: true } });
-      if (!team) throw new AppError('VALIDATION', 'teamId: no such team', { errors: [{ path: 'body.teamId', message: 'no such team' }] });
-      if (!team.countries.includes(input.hostCountry)) {
-        throw new AppError('VALIDATION', `hostCountry: the team covers ${team.countries.join(', ')}`, { errors: [{ path: 'body.hostCountry', message: `not a country of this team (${team.countries.join(', ')})` }] });
+      if (!team) {
+        throw new AppError('VALIDATION', 'teamId: no such team', {
+          errors: [{ path: 'body.teamId', message: 'no such team' }],
+        });
       }
-      const person = await tx.person.findFirst({ where: { AND: [{ id: input.personId }, visiblePeopleWhere(actor)] }, select: { id: true } });
-      if (!person) throw new AppError('VALIDATION', 'personId: no such person visible to you', { errors: [{ path: 'body.personId', message: 'no such person visible to you' }] });
+      if (!team.countries.includes(input.hostCountry)) {
+        throw new AppError('VALIDATION', `hostCountry: the team covers ${team.countries.join(', ')}`, {
+          errors: [{ path: 'body.hostCountry', message: `not a country of this team (${team.countries.join(', ')})` }],
+        });
+      }
+      const person = await tx.person.findFirst({
+        where: { AND: [{ id: input.personId }, visiblePeopleWhere(actor)] },
+        select: { id: true },
+      });
+      if (!person) {
+        throw new AppError('VALIDATION', 'personId: no such person visible to you', {
+          errors: [{ path: 'body.personId', message: 'no such person visible to you' }],
+        });
+      }
       const [{ n }] = await tx.$queryRaw<{ n: bigint }[]>`SELECT nextval('case_reference_seq') AS n`;
       const reference = `ARK-${now.getUTCFullYear()}-${String(n).padStart(6, '0')}`;
       const created = await tx.case.create({
-        data: { id, reference, personId: input.personId, teamId: input.teamId, hostCountry: input.hostCountry, summary: input.summary ?? null, riskLevel: input.riskLevel, status: input.status, createdById: actor.userId, createdAt: now },
+        data: {
+          id,
+          reference,
+          personId: input.personId,
+          teamId: input.teamId,
+          hostCountry: input.hostCountry,
+          summary: input.summary ?? null,
+          riskLevel: input.riskLevel,
+          status: input.status,
+          createdById: actor.userId,
+          createdAt: now,
+        },
         select: caseSelect,
       });
-      await appendAudit(tx, { actorId: actor.userId, action: 'case.create', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(null, { ...input, reference }, CASE_FREE_TEXT) }, now);
+      await appendAudit(
+        tx,
+        {
+          actorId: actor.userId,
+          action: 'case.create',
+          entityType: 'case',
+          entityId: id,
+          caseId: id,
+          requestId,
+          changes: diffChanges(null, { ...input, reference }, CASE_FREE_TEXT),
+        },
+        now,
+      );
       return created;
     });
     return toCaseDto(row);
@@ -83,14 +131,43 @@ export class CasesService {
     const access = await authoriseCase(this.app.db, actor, id, 'see');
     const row = await this.app.db.case.findUniqueOrThrow({
       where: { id },
-      select: { ...caseSelect, person: { select: { id: true, pseudonym: true, legalNameEnc: true, dateOfBirthEnc: true, contactsEnc: true, notesEnc: true, citizenship: true, travelDocumentStatus: true, tags: true, createdAt: true, updatedAt: true } } },
+      select: {
+        ...caseSelect,
+        person: {
+          select: {
+            id: true,
+            pseudonym: true,
+            legalNameEnc: true,
+            dateOfBirthEnc: true,
+            contactsEnc: true,
+            notesEnc: true,
+            citizenship: true,
+            travelDocumentStatus: true,
+            tags: true,
+            createdAt: true,
+            updatedAt: true,
+          },
+        },
+      },
     });
     const person = this.people.toDto(row.person, access.legal);
     if (access.legal) await this.people.auditReveal(this.app.db, actor, row.personId, id, requestId);
     return { ...toCaseDto(row), person };
   }
 
-  async list(actor: Actor, q: { cursor?: string; limit: number; hostCountry?: string; status?: CaseDto['status']; riskLevel?: CaseDto['riskLevel']; assignedTo?: string; teamId?: string; q?: string }) {
+  async list(
+    actor: Actor,
+    q: {
+      cursor?: string;
+      limit: number;
+      hostCountry?: string;
+      status?: CaseDto['status'];
+      riskLevel?: CaseDto['riskLevel'];
+      assignedTo?: string;
+      teamId?: string;
+      q?: string;
+    },
+  ) {
     const where: Prisma.CaseWhereInput = {
       AND: [
         visibleCasesWhere(actor),
@@ -129,14 +206,38 @@ export class CasesService {
       if (patch.hostCountry && patch.hostCountry !== before.hostCountry) {
         const team = await tx.team.findUniqueOrThrow({ where: { id: access.teamId }, select: { countries: true } });
         if (!team.countries.includes(patch.hostCountry)) {
-          throw new AppError('VALIDATION', 'hostCountry: not a country of the case\'s team', { errors: [{ path: 'body.hostCountry', message: `not a country of this team (${team.countries.join(', ')})` }] });
+          throw new AppError('VALIDATION', "hostCountry: not a country of the case's team", {
+            errors: [
+              { path: 'body.hostCountry', message: `not a country of this team (${team.countries.join(', ')})` },
+            ],
+          });
         }
       }
       // Optimistic concurrency: the write happens only if nobody changed the
       // case since the caller read `expected`.
-      const { count } = await tx.case.updateMany({ where: { id, version: expected }, data: { ...patch, version: { increment: 1 }, updatedAt: now } });
-      if (count !== 1) throw new AppError('PRECONDITION_FAILED', `The case has changed since version ${expected}; reload it (current version ${before.version}).`);
-      await appendAudit(tx, { actorId: actor.userId, action: 'case.update', entityType: 'case', entityId: id, caseId: id, requestId, changes: diffChanges(before, patch, CASE_FREE_TEXT) }, now);
+      const { count } = await tx.case.updateMany({
+        where: { id, version: expected },
+        data: { ...patch, version: { increment: 1 }, updatedAt: now },
+      });
+      if (count !== 1) {
+        throw new AppError(
+          'PRECONDITION_FAILED',
+          `The case has changed since version ${expected}; reload it (current version ${before.version}).`,
+        );
+      }
+      await appendAudit(
+        tx,
+        {
+          actorId: actor.userId,
+          action: 'case.update',
+          entityType: 'case',
+          entityId: id,
+          caseId: id,
+          requestId,
+          changes: diffChanges(before, patch, CASE_FREE_TEXT),
+        },
+        now,
+      );
       if (patch.hostCountry && patch.hostCountry !== before.hostCountry) {
         // Other country, other law and time zone: recompute every rule-made deadline.
         const deadlines = new DeadlinesService({ db: this.app.db, config: this.app.config, clock: this.app.clock });

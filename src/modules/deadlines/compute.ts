@@ -1,5 +1,14 @@
 // Turns a rule and its trigger event into a due instant. Pure: no database.
-import { addDays, addMonths, addWorkingDays, endOfLocalDay, localDate, roll, timeZoneFor, zonedToUtc } from '../../lib/legal-time.ts';
+import {
+  addDays,
+  addMonths,
+  addWorkingDays,
+  endOfLocalDay,
+  localDate,
+  roll,
+  timeZoneFor,
+  zonedToUtc,
+} from '../../lib/legal-time.ts';
 
 export type RuleShape = {
   jurisdiction: string;
@@ -25,7 +34,11 @@ export function holidayCountry(jurisdiction: string, hostCountry: string): strin
   return hostCountry;
 }
 
-export function computeDue(rule: RuleShape, event: { occurredAt: Date; termDays: number | null }, hostCountry: string): ComputedDue | null {
+export function computeDue(
+  rule: RuleShape,
+  event: { occurredAt: Date; termDays: number | null },
+  hostCountry: string,
+): ComputedDue | null {
   const timeZone = rule.timeZone ?? timeZoneFor(hostCountry);
   let anchor = event.occurredAt;
   if (rule.anchor === 'TERM_END') {
@@ -34,7 +47,12 @@ export function computeDue(rule: RuleShape, event: { occurredAt: Date; termDays:
   }
   if (rule.offsetUnit === 'HOURS') {
     // Hour-counted terms run continuously: no weekend or holiday roll.
-    return { dueAt: new Date(anchor.getTime() + rule.offsetValue * 3_600_000), dueDate: null, timeZone, hourBased: true };
+    return {
+      dueAt: new Date(anchor.getTime() + rule.offsetValue * 3_600_000),
+      dueDate: null,
+      timeZone,
+      hourBased: true,
+    };
   }
   const cal = holidayCountry(rule.jurisdiction, hostCountry);
   const start = localDate(anchor, timeZone);

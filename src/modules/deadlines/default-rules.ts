@@ -73,11 +73,13 @@ export const DEFAULT_RULES: DefaultRule[] = [
     hostCountries: ['KZ'],
     triggerEventType: 'DETENTION',
     kind: 'PROSECUTOR_APPLICATION',
-    title: "Prosecutor's application for extradition arrest due (12 h before the 72-hour detention ends): be at the hearing",
+    title:
+      "Prosecutor's application for extradition arrest due (12 h before the 72-hour detention ends): be at the hearing",
     offsetValue: 60,
     offsetUnit: 'HOURS',
     rollPolicy: 'NONE',
-    citation: 'KZ CPC Arts. 587-588: detention on a foreign request up to 72 hours; the prosecutor applies to court no later than 12 hours before it ends',
+    citation:
+      'KZ CPC Arts. 587-588: detention on a foreign request up to 72 hours; the prosecutor applies to court no later than 12 hours before it ends',
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },
@@ -105,7 +107,8 @@ export const DEFAULT_RULES: DefaultRule[] = [
     offsetValue: 10,
     offsetUnit: 'CALENDAR_DAYS',
     rollPolicy: 'FORWARD',
-    citation: 'KZ CPC Art. 592: appeal against the extradition decision within 10 days of receiving it (date the event by receipt)',
+    citation:
+      'KZ CPC Art. 592: appeal against the extradition decision within 10 days of receiving it (date the event by receipt)',
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },
@@ -117,11 +120,13 @@ export const DEFAULT_RULES: DefaultRule[] = [
     hostCountries: CIS_HOSTS,
     triggerEventType: 'EXTRADITION_DECISION',
     kind: 'RELEASE_DUE',
-    title: 'Release due if the requesting state has not taken the person over within 15 days of the surrender date (at most 15 more on request)',
+    title:
+      'Release due if the requesting state has not taken the person over within 15 days of the surrender date (at most 15 more on request)',
     offsetValue: 15,
     offsetUnit: 'CALENDAR_DAYS',
     rollPolicy: 'NONE',
-    citation: 'Minsk Convention 1993 (extradition chapter) and Chisinau Convention 2002: release if not taken over within 15 days of the agreed surrender date; date the event by the surrender date',
+    citation:
+      'Minsk Convention 1993 (extradition chapter) and Chisinau Convention 2002: release if not taken over within 15 days of the agreed surrender date; date the event by the surrender date',
     confidence: 'LOW',
     verifyWithCounsel: true,
     holidayNote: NO_HOLIDAYS,
@@ -138,7 +143,8 @@ export const DEFAULT_RULES: DefaultRule[] = [
     offsetValue: 1,
     offsetUnit: 'MONTHS',
     rollPolicy: 'NONE',
-    citation: 'Minsk Convention 1993 as applied by Armenia: a person detained before a request is received is released if it does not arrive within one month',
+    citation:
+      'Minsk Convention 1993 as applied by Armenia: a person detained before a request is received is released if it does not arrive within one month',
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },
@@ -154,7 +160,8 @@ export const DEFAULT_RULES: DefaultRule[] = [
     offsetValue: 10,
     offsetUnit: 'CALENDAR_DAYS',
     rollPolicy: 'FORWARD',
-    citation: 'Law of Georgia on the Legal Status of Aliens and Stateless Persons: expulsion decisions may be appealed to court within 10 days',
+    citation:
+      'Law of Georgia on the Legal Status of Aliens and Stateless Persons: expulsion decisions may be appealed to court within 10 days',
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },
@@ -184,7 +191,8 @@ export const DEFAULT_RULES: DefaultRule[] = [
     offsetValue: 7,
     offsetUnit: 'CALENDAR_DAYS',
     rollPolicy: 'FORWARD',
-    citation: 'LFIP Art. 53(3): appeal to the administrative court within 7 days of notification of the deportation decision',
+    citation:
+      'LFIP Art. 53(3): appeal to the administrative court within 7 days of notification of the deportation decision',
     confidence: 'HIGH',
     verifyWithCounsel: true,
   },
@@ -216,7 +224,8 @@ export const DEFAULT_RULES: DefaultRule[] = [
     // The Court counts calendar months and does not extend a limit ending on
     // a weekend or holiday: the rule must not roll.
     rollPolicy: 'NONE',
-    citation: 'ECHR Art. 35(1) as amended by Protocol No. 15: four months from the final decision; date the event by the final decision',
+    citation:
+      'ECHR Art. 35(1) as amended by Protocol No. 15: four months from the final decision; date the event by the final decision',
     confidence: 'HIGH',
     verifyWithCounsel: true,
   },
@@ -226,14 +235,17 @@ export const DEFAULT_RULES: DefaultRule[] = [
     hostCountries: ECHR_STATES,
     triggerEventType: 'DEPORTATION_EXECUTED',
     kind: 'RULE39_REQUEST',
-    title: 'File the Rule 39 interim-measures request by 16:00 Strasbourg time one working day before the scheduled removal',
+    title:
+      'File the Rule 39 interim-measures request by 16:00 Strasbourg time one working day before the scheduled removal',
     offsetValue: -1,
     offsetUnit: 'WORKING_DAYS',
     rollPolicy: 'BACKWARD',
     timeZone: 'Europe/Paris',
     cutoffTime: '16:00',
-    citation: 'Rules of Court, Rule 39; Practice Direction on interim measures: requests are handled Mon-Fri 08:00-16:00 Strasbourg time. Record the scheduled removal as a future-dated DEPORTATION_EXECUTED event',
-    holidayNote: "Working days follow Strasbourg's public holidays: France's plus Good Friday and 26 December (date-holidays FR-67). The Court's own closing days (e.g. 24 and 31 December) are not in that calendar",
+    citation:
+      'Rules of Court, Rule 39; Practice Direction on interim measures: requests are handled Mon-Fri 08:00-16:00 Strasbourg time. Record the scheduled removal as a future-dated DEPORTATION_EXECUTED event',
+    holidayNote:
+      "Working days follow Strasbourg's public holidays: France's plus Good Friday and 26 December (date-holidays FR-67). The Court's own closing days (e.g. 24 and 31 December) are not in that calendar",
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },
@@ -245,7 +257,7 @@ export const DEFAULT_RULES: DefaultRule[] = [
     hostCountries: [],
     triggerEventType: 'INTERPOL_CCF_REQUEST',
     kind: 'CCF_DECISION',
-    title: "CCF decision on the access request due (4 months from admissibility)",
+    title: 'CCF decision on the access request due (4 months from admissibility)',
     offsetValue: 4,
     offsetUnit: 'MONTHS',
     rollPolicy: 'NONE',
@@ -263,7 +275,8 @@ export const DEFAULT_RULES: DefaultRule[] = [
     offsetValue: 9,
     offsetUnit: 'MONTHS',
     rollPolicy: 'NONE',
-    citation: 'Statute of the CCF Art. 40(2): decision on correction/deletion requests within nine months of admissibility',
+    citation:
+      'Statute of the CCF Art. 40(2): decision on correction/deletion requests within nine months of admissibility',
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },

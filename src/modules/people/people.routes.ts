@@ -2,7 +2,14 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
-import { CreatePersonBody, DuplicateSchema, DuplicatesQuery, ListPeopleQuery, PersonSchema, UpdatePersonBody } from './people.schemas.ts';
+import {
+  CreatePersonBody,
+  DuplicateSchema,
+  DuplicatesQuery,
+  ListPeopleQuery,
+  PersonSchema,
+  UpdatePersonBody,
+} from './people.schemas.ts';
 import { PeopleService } from './people.service.ts';
 
 export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -37,7 +44,10 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['people'],
       summary: 'People the caller may see (pseudonyms only)',
       querystring: ListPeopleQuery,
-      response: { 200: z.object({ items: z.array(PersonSchema), nextCursor: z.string().nullable() }), ...problems(400, 401) },
+      response: {
+        200: z.object({ items: z.array(PersonSchema), nextCursor: z.string().nullable() }),
+        ...problems(400, 401),
+      },
     },
     handler: async (req) => people.list(requireActor(req), req.query),
   });
@@ -49,7 +59,12 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch('/v1/people/:id', {
     config: { roles: ['CASEWORKER', 'LAWYER', 'ADMIN'] },
-    schema: { tags: ['people'], params: IdParams, body: UpdatePersonBody, response: { 200: PersonSchema, ...problems(400, 401, 403, 404) } },
+    schema: {
+      tags: ['people'],
+      params: IdParams,
+      body: UpdatePersonBody,
+      response: { 200: PersonSchema, ...problems(400, 401, 403, 404) },
+    },
     handler: async (req) => people.update(requireActor(req), req.params.id, req.body, req.id),
   });
 };

@@ -58,7 +58,9 @@ export const PersonSchema = z.object({
   citizenship: z.array(z.string()),
   travelDocumentStatus: TravelDocumentStatusEnum,
   tags: z.array(z.string()),
-  legalDataVisible: z.boolean().describe('false when the caller may not see legal data (the fields below are then absent)'),
+  legalDataVisible: z
+    .boolean()
+    .describe('false when the caller may not see legal data (the fields below are then absent)'),
   legalName: z.string().optional(),
   dateOfBirth: z.string().nullable().optional(),
   contacts: z.array(Contact).nullable().optional(),

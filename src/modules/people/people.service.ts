@@ -36,6 +36,20 @@ const personSelect = {
   updatedAt: true,
 } as const;
 
+/** The person with the access facts of each of their cases for one user (lawyer assignments of that user). */
+const withCasesFor = (userId: string) =>
+  ({
+    ...personSelect,
+    createdById: true,
+    cases: {
+      select: {
+        id: true,
+        teamId: true,
+        assignments: { where: { lawyerId: userId, endedAt: null }, select: { id: true } },
+      },
+    },
+  }) as const;
+
 export type PersonRow = Prisma.PersonGetPayload<{ select: typeof personSelect }>;
 
 export class PeopleService {
@@ -56,7 +70,9 @@ export class PeopleService {
       out.dateOfBirthEnc = c.encryptNullable(p.dateOfBirth, this.ref(id, 'date_of_birth_enc'));
       out.dobBidx = p.dateOfBirth ? c.blindIndex('person.date_of_birth', p.dateOfBirth) : null;
     }
-    if (p.contacts !== undefined) out.contactsEnc = c.encryptNullable(p.contacts ? JSON.stringify(p.contacts) : null, this.ref(id, 'contacts_enc'));
+    if (p.contacts !== undefined) {
+      out.contactsEnc = c.encryptNullable(p.contacts ? JSON.stringify(p.contacts) : null, this.ref(id, 'contacts_enc'));
+    }
     if (p.notes !== undefined) out.notesEnc = c.encryptNullable(p.notes, this.ref(id, 'notes_enc'));
     return out;
   }
@@ -80,6 +96,7 @@ export class PeopleService {
       ...base,
       legalName: c.decrypt(row.legalNameEnc, this.ref(row.id, 'legal_name_enc')),
       dateOfBirth: c.decryptNullable(row.dateOfBirthEnc, this.ref(row.id, 'date_of_birth_enc')),
+      // Written by encryptedColumns from a validated body.
       contacts: contacts ? (JSON.parse(contacts) as PersonDto['contacts']) : null,
       notes: c.decryptNullable(row.notesEnc, this.ref(row.id, 'notes_enc')),
     };
@@ -87,7 +104,19 @@ export class PeopleService {
 
   /** Records that decrypted personal data was shown, in the chain of each case it belongs to. */
   async auditReveal(tx: Tx, actor: Actor, personId: string, caseId: string | null, requestId: string): Promise<void> {
-    await appendAudit(tx, { actorId: actor.userId, action: 'person.read_personal', entityType: 'person', entityId: personId, caseId, requestId, changes: { fields: [...PERSONAL_FIELDS] } }, this.app.clock());
+    await appendAudit(
+      tx,
+      {
+        actorId: actor.userId,
+        action: 'person.read_personal',
+        entityType: 'person',
+        entityId: personId,
+        caseId,
+        requestId,
+        changes: { fields: [...PERSONAL_FIELDS] },
+      },
+      this.app.clock(),
+    );
   }
 
   async create(actor: Actor, input: PersonInput, requestId: string): Promise<PersonDto> {
@@ -128,11 +157,16 @@ export class PeopleService {
   async get(actor: Actor, id: string, requestId: string): Promise<PersonDto> {
     const row = await this.app.db.person.findFirst({
       where: { AND: [{ id }, visiblePeopleWhere(actor)] },
-      select: { ...personSelect, createdById: true, cases: { select: { id: true, teamId: true, assignments: { where: { lawyerId: actor.userId, endedAt: null }, select: { id: true } } } } },
+      select: withCasesFor(actor.userId),
     });
     if (!row) throw new AppError('NOT_FOUND', 'Person not found.');
-    const viaCase = row.cases.find((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 }));
-    const legal = Boolean(viaCase) || actor.role === 'ADMIN' || (actor.role === 'CASEWORKER' && row.createdById === actor.userId && row.cases.length === 0);
+    const viaCase = row.cases.find((c) =>
+      mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 }),
+    );
+    const legal =
+      Boolean(viaCase) ||
+      actor.role === 'ADMIN' ||
+      (actor.role === 'CASEWORKER' && row.createdById === actor.userId && row.cases.length === 0);
     // Decrypt first: the audit records a reveal only when one really happens.
     const dto = this.toDto(row, legal);
     if (legal) await this.auditReveal(this.app.db, actor, id, viaCase?.id ?? null, requestId);
@@ -141,7 +175,13 @@ export class PeopleService {
 
   async list(actor: Actor, q: { cursor?: string; limit: number; q?: string }) {
     const rows = await this.app.db.person.findMany({
-      where: { AND: [visiblePeopleWhere(actor), afterCursor(decodeCursor(q.cursor)), q.q ? { pseudonym: { contains: literalContains(q.q), mode: 'insensitive' } } : {}] },
+      where: {
+        AND: [
+          visiblePeopleWhere(actor),
+          afterCursor(decodeCursor(q.cursor)),
+          q.q ? { pseudonym: { contains: literalContains(q.q), mode: 'insensitive' } } : {},
+        ],
+      },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,
       select: personSelect,
@@ -155,10 +195,15 @@ export class PeopleService {
     const row = await this.app.db.$transaction(async (tx) => {
       const before = await tx.person.findFirst({
         where: { AND: [{ id }, visiblePeopleWhere(actor)] },
-        select: { ...personSelect, createdById: true, cases: { select: { id: true, teamId: true, assignments: { where: { lawyerId: actor.userId, endedAt: null }, select: { id: true } } } } },
+        select: withCasesFor(actor.userId),
       });
       if (!before) throw new AppError('NOT_FOUND', 'Person not found.');
-      const editable = actor.role === 'ADMIN' || before.cases.some((c) => mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 })) || (before.createdById === actor.userId && before.cases.length === 0);
+      const editable =
+        actor.role === 'ADMIN' ||
+        before.cases.some((c) =>
+          mayReadLegalData(actor, { teamId: c.teamId, lawyerAssigned: c.assignments.length > 0 }),
+        ) ||
+        (before.createdById === actor.userId && before.cases.length === 0);
       if (!editable || actor.role === 'COORDINATOR') throw new AppError('FORBIDDEN', 'You may not change this person.');
       const plain = this.toDto(before, true);
       const updated = await tx.person.update({
@@ -172,9 +217,21 @@ export class PeopleService {
         },
         select: personSelect,
       });
-      const changes = diffChanges(plain as unknown as Record<string, unknown>, patch as Record<string, unknown>, PERSONAL_FIELDS);
+      const changes = diffChanges(plain, patch, PERSONAL_FIELDS);
       for (const c of before.cases.length ? before.cases : [{ id: null }]) {
-        await appendAudit(tx, { actorId: actor.userId, action: 'person.update', entityType: 'person', entityId: id, caseId: c.id, requestId, changes }, now);
+        await appendAudit(
+          tx,
+          {
+            actorId: actor.userId,
+            action: 'person.update',
+            entityType: 'person',
+            entityId: id,
+            caseId: c.id,
+            requestId,
+            changes,
+          },
+          now,
+        );
       }
       return updated;
     });
@@ -189,11 +246,30 @@ export class PeopleService {
       where: { AND: [{ legalNameBidx: bidx }, visiblePeopleWhere(actor), dob ? { dobBidx: dob } : {}] },
       orderBy: [{ createdAt: 'asc' }],
       take: 50,
-      select: { id: true, pseudonym: true, cases: { where: visibleCasesWhere(actor), select: { id: true, reference: true, teamId: true } } },
+      select: {
+        id: true,
+        pseudonym: true,
+        cases: { where: visibleCasesWhere(actor), select: { id: true, reference: true, teamId: true } },
+      },
     });
-    await appendAudit(this.app.db, { actorId: actor.userId, action: 'person.duplicate_check', entityType: 'person', requestId, changes: { matches: rows.length, withDateOfBirth: Boolean(dob) } }, this.app.clock());
+    await appendAudit(
+      this.app.db,
+      {
+        actorId: actor.userId,
+        action: 'person.duplicate_check',
+        entityType: 'person',
+        requestId,
+        changes: { matches: rows.length, withDateOfBirth: Boolean(dob) },
+      },
+      this.app.clock(),
+    );
     return {
-      items: rows.map((r) => ({ id: r.id, pseudonym: r.pseudonym, sameDateOfBirth: dob ? true : null, cases: r.cases })),
+      items: rows.map((r) => ({
+        id: r.id,
+        pseudonym: r.pseudonym,
+        sameDateOfBirth: dob ? true : null,
+        cases: r.cases,
+      })),
     };
   }
 }

@@ -19,12 +19,14 @@ export function reminderSchedule(d: ScheduledDeadline, cfg: ScheduleSettings): S
   const dueAt = d.dueAt;
   const out: ScheduledReminder[] = [];
   if (d.hourBased) {
-    for (const h of cfg.offsetsHours)
+    for (const h of cfg.offsetsHours) {
       out.push({ label: { kind: 'before', amount: h, unit: 'h', dueAt }, at: new Date(due - h * 3_600_000) });
+    }
     out.push({ label: { kind: 'overdue', dueAt }, at: new Date(due + 15 * 60_000) });
   } else {
-    for (const n of cfg.offsetsDays)
+    for (const n of cfg.offsetsDays) {
       out.push({ label: { kind: 'before', amount: n, unit: 'd', dueAt }, at: new Date(due - n * 86_400_000) });
+    }
     const day = d.dueDate ?? localDate(d.dueAt, d.timeZone);
     const morning = zonedToUtc(day, cfg.morningTime, d.timeZone);
     if (morning.getTime() < due) out.push({ label: { kind: 'morning', dueAt }, at: morning });

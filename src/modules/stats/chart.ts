@@ -10,16 +10,31 @@ import { AppError } from '../../lib/app-error.ts';
 import { PERIOD_DIMENSIONS, type Dimension, type StatsEventsResponse } from './stats.schemas.ts';
 
 const SERIES_DIMENSIONS: readonly Dimension[] = ['hostCountry', 'type'];
-const LABELS: Partial<Record<Dimension, string>> = { year: 'year', quarter: 'quarter', month: 'month', hostCountry: 'host country', type: 'event type' };
+const LABELS: Partial<Record<Dimension, string>> = {
+  year: 'year',
+  quarter: 'quarter',
+  month: 'month',
+  hostCountry: 'host country',
+  type: 'event type',
+};
 
 /** The chart needs one period dimension and at most one of hostCountry / type. */
 export function chartAxes(groupBy: readonly Dimension[]): { period: Dimension; series: Dimension | null } {
   const periods = groupBy.filter((d) => (PERIOD_DIMENSIONS as readonly string[]).includes(d));
   const series = groupBy.filter((d) => SERIES_DIMENSIONS.includes(d));
   if (periods.length !== 1 || series.length > 1 || periods.length + series.length !== groupBy.length) {
-    throw new AppError('VALIDATION', 'groupBy: a chart needs one of year, quarter, month and optionally one of hostCountry, type', {
-      errors: [{ path: 'querystring.groupBy', message: 'use one of year|quarter|month, optionally with one of hostCountry|type' }],
-    });
+    throw new AppError(
+      'VALIDATION',
+      'groupBy: a chart needs one of year, quarter, month and optionally one of hostCountry, type',
+      {
+        errors: [
+          {
+            path: 'querystring.groupBy',
+            message: 'use one of year|quarter|month, optionally with one of hostCountry|type',
+          },
+        ],
+      },
+    );
   }
   return { period: periods[0], series: series[0] ?? null };
 }
@@ -28,17 +43,28 @@ export type ChartOptions = { source: string };
 
 export async function renderEventsChart(table: StatsEventsResponse, opts: ChartOptions): Promise<string> {
   const { period, series } = chartAxes(table.groupBy);
+  // Casts below: a cell holds each grouped dimension as a string (toCell in stats.service.ts) and a published
+  // cell's events as a number; the cell type is indexed by any dimension name, so it cannot say which.
   const seriesOf = (c: (typeof table.cells)[number]) => (series ? (c[series] as string) : 'all events');
-  const published = table.cells.filter((c) => !c.suppressed).map((c) => ({ period: c[period] as string, series: seriesOf(c), events: c.events as number }));
-  const withheld = table.cells.filter((c) => c.suppressed).map((c) => ({ period: c[period] as string, series: seriesOf(c), marker: '×' }));
+  const published = table.cells
+    .filter((c) => !c.suppressed)
+    .map((c) => ({ period: c[period] as string, series: seriesOf(c), events: c.events as number }));
+  const withheld = table.cells
+    .filter((c) => c.suppressed)
+    .map((c) => ({ period: c[period] as string, series: seriesOf(c), marker: '×' }));
   const periods = [...new Set(table.cells.map((c) => c[period] as string))].sort();
   const m = table.metadata;
   // Team ids mean nothing to a reader and are internal identifiers: a
   // published chart says only that a team filter applied.
   const filters = Object.entries(m.filters)
-    .map(([key, v]) => (key === 'team' ? `${(v as string[]).length} team(s)` : `${key}: ${Array.isArray(v) ? v.join(', ') : v}`))
+    .map(([key, v]) =>
+      // The team filter is always a list of ids (stats.schemas.ts).
+      key === 'team' ? `${(v as string[]).length} team(s)` : `${key}: ${Array.isArray(v) ? v.join(', ') : v}`,
+    )
     .join('; ');
-  const noise = m.noise ? ` Geometric noise added (epsilon ${m.epsilon}, 95% of counts within ±${m.noise.bound95}).` : '';
+  const noise = m.noise
+    ? ` Geometric noise added (epsilon ${m.epsilon}, 95% of counts within ±${m.noise.bound95}).`
+    : '';
 
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -57,14 +83,28 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
     height: 320,
     background: 'white',
     config: { font: 'sans-serif', view: { stroke: null } },
-    encoding: { x: { field: 'period', type: 'ordinal', title: LABELS[period], sort: periods, scale: { domain: periods }, axis: { labelAngle: periods.length > 12 ? -45 : 0 } } },
+    encoding: {
+      x: {
+        field: 'period',
+        type: 'ordinal',
+        title: LABELS[period],
+        sort: periods,
+        scale: { domain: periods },
+        axis: { labelAngle: periods.length > 12 ? -45 : 0 },
+      },
+    },
     layer: [
       {
         data: { values: published },
         mark: { type: 'bar' },
         encoding: {
           y: { field: 'events', type: 'quantitative', aggregate: 'sum', stack: 'zero', title: 'documented events' },
-          color: { field: 'series', type: 'nominal', title: series ? LABELS[series] : 'series', legend: { orient: 'right' } },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: series ? LABELS[series] : 'series',
+            legend: { orient: 'right' },
+          },
         },
       },
       {

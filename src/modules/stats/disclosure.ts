@@ -69,7 +69,14 @@ export function protectCube(input: CubeEntry[], k: number, noise?: GeometricNois
   const entries = input.map((e) => {
     const events = noise ? Math.max(0, e.events + noise.sample()) : e.events;
     const cases = noise ? Math.max(0, e.cases + noise.sample()) : e.cases;
-    return { values: e.values, events, cases, status: (cases < k ? 'primary' : null) as Suppression | null };
+    const status: Suppression | null = cases < k ? 'primary' : null;
+    const entry: { values: typeof e.values; events: number; cases: number; status: Suppression | null } = {
+      values: e.values,
+      events,
+      cases,
+      status,
+    };
+    return entry;
   });
 
   // Lines: for axis d, entries grouped by their values with position d blanked.
@@ -90,7 +97,7 @@ export function protectCube(input: CubeEntry[], k: number, noise?: GeometricNois
   const smaller = (a: (typeof entries)[number], b: (typeof entries)[number]) =>
     a.cases - b.cases || a.events - b.events || (keyOf(a.values) < keyOf(b.values) ? -1 : 1);
 
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const line of lines) {
       const withheld = line.filter((e) => e.status).length;
@@ -163,7 +170,8 @@ export class GeometricNoise {
       standardDeviation: Math.sqrt(this.variance),
       bound95: this.bound(0.95),
       randomSource: 'node:crypto randomInt (CSPRNG)',
-      appliedTo: 'every published count (cells and totals) independently, before suppression; noisy counts below 0 are shown as 0',
+      appliedTo:
+        'every published count (cells and totals) independently, before suppression; noisy counts below 0 are shown as 0',
       unit: 'each count changes by at most 1 when one event (event counts) or one case (case counts) is added or removed; one case with many events can move several counts',
     };
   }

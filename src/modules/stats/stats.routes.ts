@@ -3,7 +3,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { csvStream, type CsvValue } from '../../lib/csv.ts';
 import { problems } from '../../lib/http-schemas.ts';
 import { chartAxes, renderEventsChart } from './chart.ts';
-import { StatsEventsQuery, StatsEventsResponse, StatsOverviewQuery, StatsOverviewResponse, type StatsCellDto } from './stats.schemas.ts';
+import {
+  StatsEventsQuery,
+  StatsEventsResponse,
+  StatsOverviewQuery,
+  StatsOverviewResponse,
+  type StatsCellDto,
+} from './stats.schemas.ts';
 import { StatsService } from './stats.service.ts';
 
 const CHART_SOURCE = 'Source: case records of the organisation';
@@ -40,13 +46,15 @@ export const statsRoutes: FastifyPluginAsyncZod = async (app) => {
         for (const c of table.totals) yield record(c, 'total');
         yield record(table.total, 'total');
       }
-      return reply
-        .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', 'attachment; filename="documented-events.csv"')
-        .header('x-stats-metadata', JSON.stringify(table.metadata))
-        // A stream bypasses the JSON serializer; the schema above describes format=json only.
-        // eslint-disable-next-line no-restricted-syntax
-        .send(csvStream(header, rows()) as never);
+      return (
+        reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="documented-events.csv"')
+          .header('x-stats-metadata', JSON.stringify(table.metadata))
+          // A stream bypasses the JSON serializer; the schema above describes format=json only.
+          // eslint-disable-next-line no-restricted-syntax
+          .send(csvStream(header, rows()) as never)
+      );
     },
   });
 
@@ -63,7 +71,10 @@ export const statsRoutes: FastifyPluginAsyncZod = async (app) => {
       chartAxes(q.groupBy);
       const table = await stats.events(q);
       const svg = await renderEventsChart(table, { source: CHART_SOURCE });
-      return reply.header('content-type', 'image/svg+xml; charset=utf-8').header('content-disposition', 'inline; filename="documented-events.svg"').send(svg);
+      return reply
+        .header('content-type', 'image/svg+xml; charset=utf-8')
+        .header('content-disposition', 'inline; filename="documented-events.svg"')
+        .send(svg);
     },
   });
 

@@ -3,7 +3,16 @@ import { CountryCode, Instant, IsoDate, Timestamp, Uuid } from '../../lib/http-s
 import { EventTypeEnum } from '../cases/cases.schemas.ts';
 import { DOCUMENTED_CASES, MIN_K } from './disclosure.ts';
 
-export const DIMENSIONS = ['hostCountry', 'type', 'year', 'quarter', 'month', 'citizenship', 'mechanism', 'chargeCategory'] as const;
+export const DIMENSIONS = [
+  'hostCountry',
+  'type',
+  'year',
+  'quarter',
+  'month',
+  'citizenship',
+  'mechanism',
+  'chargeCategory',
+] as const;
 export const Dimension = z.enum(DIMENSIONS);
 export type Dimension = z.infer<typeof Dimension>;
 export const PERIOD_DIMENSIONS = ['year', 'quarter', 'month'] as const;
@@ -16,7 +25,14 @@ const commaList = <T extends z.ZodType<string>>(item: T, max: number) =>
     .string()
     .max(2000)
     .transform((s, ctx) => {
-      const parts = [...new Set(s.split(',').map((p) => p.trim()).filter(Boolean))];
+      const parts = [
+        ...new Set(
+          s
+            .split(',')
+            .map((p) => p.trim())
+            .filter(Boolean),
+        ),
+      ];
       if (parts.length > max) ctx.addIssue({ code: 'custom', message: `at most ${max} values` });
       const out: z.infer<T>[] = [];
       for (const p of parts) {
@@ -51,25 +67,47 @@ export const EventFilterFields = {
 export const StatsEventsQuery = z.strictObject({
   groupBy: commaList(Dimension, 3)
     .default([])
-    .describe(`comma-separated, up to 3 of: ${DIMENSIONS.join(', ')}. hostCountry is the case's current host country; year/quarter/month of the event (UTC); citizenship, mechanism and chargeCategory are multi-valued (an event counts once per distinct value)`),
+    .describe(
+      `comma-separated, up to 3 of: ${DIMENSIONS.join(', ')}. hostCountry is the case's current host country; year/quarter/month of the event (UTC); citizenship, mechanism and chargeCategory are multi-valued (an event counts once per distinct value)`,
+    ),
   ...EventFilterFields,
   country: commaList(CountryCode, 50).optional().describe('host countries, comma-separated'),
   type: commaList(EventTypeEnum, 28).optional().describe('event types, comma-separated'),
   team: commaList(Uuid, 50).optional().describe('team ids, comma-separated'),
-  k: z.coerce.number().int().min(MIN_K).max(1000).optional().describe(`minimum number of distinct documented cases for a cell to be shown (default from configuration, never below ${MIN_K})`),
-  epsilon: z.coerce.number().min(0.05).max(10).optional().describe('privacy parameter for optional geometric noise (public releases); smaller means more noise'),
+  k: z.coerce
+    .number()
+    .int()
+    .min(MIN_K)
+    .max(1000)
+    .optional()
+    .describe(
+      `minimum number of distinct documented cases for a cell to be shown (default from configuration, never below ${MIN_K})`,
+    ),
+  epsilon: z.coerce
+    .number()
+    .min(0.05)
+    .max(10)
+    .optional()
+    .describe('privacy parameter for optional geometric noise (public releases); smaller means more noise'),
   format: z.enum(['json', 'csv']).default('json'),
 });
 export type StatsEventsQuery = z.infer<typeof StatsEventsQuery>;
 
-const dimensionFields = Object.fromEntries(DIMENSIONS.map((d) => [d, z.string().optional()])) as { [K in Dimension]: z.ZodOptional<z.ZodString> };
+const dimensionFields = Object.fromEntries(DIMENSIONS.map((d) => [d, z.string().optional()])) as {
+  [K in Dimension]: z.ZodOptional<z.ZodString>;
+};
 
 export const StatsCell = z.object({
   ...dimensionFields,
   events: z.number().int().nullable().describe('documented events; null when suppressed'),
   cases: z.number().int().nullable().describe('distinct documented cases; null when suppressed'),
   suppressed: z.boolean(),
-  suppression: z.enum(['primary', 'secondary']).optional().describe('primary: fewer than k cases; secondary: withheld so that a primary cell cannot be recovered from totals'),
+  suppression: z
+    .enum(['primary', 'secondary'])
+    .optional()
+    .describe(
+      'primary: fewer than k cases; secondary: withheld so that a primary cell cannot be recovered from totals',
+    ),
 });
 export type StatsCellDto = z.infer<typeof StatsCell>;
 
@@ -122,7 +160,11 @@ export const StatsOverviewQuery = z.strictObject({
   k: z.coerce.number().int().min(MIN_K).max(1000).optional(),
 });
 
-const Figure = z.object({ value: z.number().int().nullable(), suppressed: z.boolean(), suppression: z.enum(['primary', 'secondary']).optional() });
+const Figure = z.object({
+  value: z.number().int().nullable(),
+  suppressed: z.boolean(),
+  suppression: z.enum(['primary', 'secondary']).optional(),
+});
 
 export const StatsOverviewResponse = z.object({
   label: z.literal(DOCUMENTED_CASES),
@@ -130,9 +172,15 @@ export const StatsOverviewResponse = z.object({
     cells: z.array(z.object({ hostCountry: z.string(), ...Figure.shape })),
     total: Figure,
   }),
-  detentionsThisYear: z.object({ year: z.number().int(), ...Figure.shape }).describe('DETENTION events this calendar year (UTC)'),
-  peopleUnderTravelBan: Figure.describe('people whose latest travel-ban event is a TRAVEL_BAN not followed by TRAVEL_BAN_LIFTED'),
-  upcomingDeadlines: z.object({ days: z.number().int(), ...Figure.shape }).describe('OPEN legal deadlines due in the next days'),
+  detentionsThisYear: z
+    .object({ year: z.number().int(), ...Figure.shape })
+    .describe('DETENTION events this calendar year (UTC)'),
+  peopleUnderTravelBan: Figure.describe(
+    'people whose latest travel-ban event is a TRAVEL_BAN not followed by TRAVEL_BAN_LIFTED',
+  ),
+  upcomingDeadlines: z
+    .object({ days: z.number().int(), ...Figure.shape })
+    .describe('OPEN legal deadlines due in the next days'),
   metadata: z.object({
     generatedAt: Timestamp,
     label: z.literal(DOCUMENTED_CASES),

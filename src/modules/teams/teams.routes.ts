@@ -6,10 +6,28 @@ import { appendAudit } from '../audit/audit.log.ts';
 import { CountryCode, IdParams, iso, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 
-const TeamSchema = z.object({ id: Uuid, name: z.string(), countries: z.array(z.string()), memberIds: z.array(Uuid).optional().describe('admins, and members of the team, only'), createdAt: Timestamp });
+const TeamSchema = z.object({
+  id: Uuid,
+  name: z.string(),
+  countries: z.array(z.string()),
+  memberIds: z.array(Uuid).optional().describe('admins, and members of the team, only'),
+  createdAt: Timestamp,
+});
 
-const teamSelect = { id: true, name: true, countries: true, createdAt: true, members: { select: { userId: true } } } as const;
-const toTeamDto = (t: { id: string; name: string; countries: string[]; createdAt: Date; members: { userId: string }[] }) => ({
+const teamSelect = {
+  id: true,
+  name: true,
+  countries: true,
+  createdAt: true,
+  members: { select: { userId: true } },
+} as const;
+const toTeamDto = (t: {
+  id: string;
+  name: string;
+  countries: string[];
+  createdAt: Date;
+  members: { userId: string }[];
+}) => ({
   id: t.id,
   name: t.name,
   countries: t.countries,
@@ -33,25 +51,51 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
       const now = app.clock();
       try {
         const team = await app.db.$transaction(async (tx) => {
-          const t = await tx.team.create({ data: { id, name: req.body.name, countries, createdAt: now }, select: teamSelect });
-          await appendAudit(tx, { actorId: actor.userId, action: 'team.create', entityType: 'team', entityId: id, requestId: req.id, changes: { name: { new: t.name }, countries: { new: countries } } }, now);
+          const t = await tx.team.create({
+            data: { id, name: req.body.name, countries, createdAt: now },
+            select: teamSelect,
+          });
+          await appendAudit(
+            tx,
+            {
+              actorId: actor.userId,
+              action: 'team.create',
+              entityType: 'team',
+              entityId: id,
+              requestId: req.id,
+              changes: { name: { new: t.name }, countries: { new: countries } },
+            },
+            now,
+          );
           return t;
         });
         return reply.code(201).send(toTeamDto(team));
       } catch (e) {
-        if ((e as { code?: string }).code === 'P2002') throw new AppError('CONFLICT', 'A team with this name exists.', { errors: [{ path: 'body.name', message: 'already in use' }] });
+        if ((e as { code?: string }).code === 'P2002') {
+          throw new AppError('CONFLICT', 'A team with this name exists.', {
+            errors: [{ path: 'body.name', message: 'already in use' }],
+          });
+        }
         throw e;
       }
     },
   });
 
   app.get('/v1/teams', {
-    schema: { tags: ['teams'], summary: 'All teams', response: { 200: z.object({ items: z.array(TeamSchema) }), ...problems(401) } },
+    schema: {
+      tags: ['teams'],
+      summary: 'All teams',
+      response: { 200: z.object({ items: z.array(TeamSchema) }), ...problems(401) },
+    },
     handler: async (req) => {
       const actor = requireActor(req);
       const teams = (await app.db.team.findMany({ orderBy: { name: 'asc' }, select: teamSelect })).map(toTeamDto);
       // Who works where is itself sensitive: members are listed to admins and to the team's own members.
-      return { items: teams.map((t) => (actor.role === 'ADMIN' || actor.teamIds.includes(t.id) ? t : { ...t, memberIds: undefined })) };
+      return {
+        items: teams.map((t) =>
+          actor.role === 'ADMIN' || actor.teamIds.includes(t.id) ? t : { ...t, memberIds: undefined },
+        ),
+      };
     },
   });
 
@@ -71,9 +115,27 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
         const team = await tx.team.findUnique({ where: { id: req.params.id }, select: { id: true } });
         if (!team) throw new AppError('NOT_FOUND', 'Team not found.');
         const user = await tx.user.findUnique({ where: { id: req.body.userId }, select: { id: true } });
-        if (!user) throw new AppError('VALIDATION', 'userId: no such user', { errors: [{ path: 'body.userId', message: 'no such user' }] });
-        const inserted = await tx.$executeRaw`INSERT INTO team_members (team_id, user_id, added_at) VALUES (${team.id}::uuid, ${user.id}::uuid, ${now}) ON CONFLICT DO NOTHING`;
-        if (inserted) await appendAudit(tx, { actorId: actor.userId, action: 'team.member_add', entityType: 'team', entityId: team.id, requestId: req.id, changes: { userId: { new: user.id } } }, now);
+        if (!user) {
+          throw new AppError('VALIDATION', 'userId: no such user', {
+            errors: [{ path: 'body.userId', message: 'no such user' }],
+          });
+        }
+        const inserted =
+          await tx.$executeRaw`INSERT INTO team_members (team_id, user_id, added_at) VALUES (${team.id}::uuid, ${user.id}::uuid, ${now}) ON CONFLICT DO NOTHING`;
+        if (inserted) {
+          await appendAudit(
+            tx,
+            {
+              actorId: actor.userId,
+              action: 'team.member_add',
+              entityType: 'team',
+              entityId: team.id,
+              requestId: req.id,
+              changes: { userId: { new: user.id } },
+            },
+            now,
+          );
+        }
       });
       return reply.code(204).send(null);
     },
@@ -81,14 +143,32 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete('/v1/teams/:id/members/:userId', {
     config: { roles: ['ADMIN'] },
-    schema: { tags: ['teams'], summary: 'Remove a user from a team', params: z.object({ id: Uuid, userId: Uuid }), response: { 204: z.null(), ...problems(401, 403, 404) } },
+    schema: {
+      tags: ['teams'],
+      summary: 'Remove a user from a team',
+      params: z.object({ id: Uuid, userId: Uuid }),
+      response: { 204: z.null(), ...problems(401, 403, 404) },
+    },
     handler: async (req, reply) => {
       const actor = requireActor(req);
       const now = app.clock();
       await app.db.$transaction(async (tx) => {
-        const { count } = await tx.teamMember.deleteMany({ where: { teamId: req.params.id, userId: req.params.userId } });
+        const { count } = await tx.teamMember.deleteMany({
+          where: { teamId: req.params.id, userId: req.params.userId },
+        });
         if (!count) throw new AppError('NOT_FOUND', 'No such membership.');
-        await appendAudit(tx, { actorId: actor.userId, action: 'team.member_remove', entityType: 'team', entityId: req.params.id, requestId: req.id, changes: { userId: { old: req.params.userId } } }, now);
+        await appendAudit(
+          tx,
+          {
+            actorId: actor.userId,
+            action: 'team.member_remove',
+            entityType: 'team',
+            entityId: req.params.id,
+            requestId: req.id,
+            changes: { userId: { old: req.params.userId } },
+          },
+          now,
+        );
       });
       return reply.code(204).send(null);
     },

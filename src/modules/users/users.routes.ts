@@ -3,7 +3,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { AuthService } from '../auth/auth.service.ts';
-import { CreateUserBody, LawyerProfileBody, LawyerProfileSchema, ListUsersQuery, UpdateUserBody, UserSchema } from './users.schemas.ts';
+import {
+  CreateUserBody,
+  LawyerProfileBody,
+  LawyerProfileSchema,
+  ListUsersQuery,
+  UpdateUserBody,
+  UserSchema,
+} from './users.schemas.ts';
 import { UsersService } from './users.service.ts';
 
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -13,7 +20,12 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/v1/users', {
     config: admin,
-    schema: { tags: ['users'], summary: 'Create a user', body: CreateUserBody, response: { 201: UserSchema, ...problems(400, 401, 403, 409) } },
+    schema: {
+      tags: ['users'],
+      summary: 'Create a user',
+      body: CreateUserBody,
+      response: { 201: UserSchema, ...problems(400, 401, 403, 409) },
+    },
     handler: async (req, reply) => reply.code(201).send(await users.create(req.body, requireActor(req).userId, req.id)),
   });
 
@@ -23,7 +35,10 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['users'],
       summary: 'List users, newest first',
       querystring: ListUsersQuery,
-      response: { 200: z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }), ...problems(400, 401, 403) },
+      response: {
+        200: z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }),
+        ...problems(400, 401, 403),
+      },
     },
     handler: async (req) => users.list(req.query),
   });
@@ -36,13 +51,24 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch('/v1/users/:id', {
     config: admin,
-    schema: { tags: ['users'], summary: 'Change display name, role or active flag', params: IdParams, body: UpdateUserBody, response: { 200: UserSchema, ...problems(400, 401, 403, 404) } },
+    schema: {
+      tags: ['users'],
+      summary: 'Change display name, role or active flag',
+      params: IdParams,
+      body: UpdateUserBody,
+      response: { 200: UserSchema, ...problems(400, 401, 403, 404) },
+    },
     handler: async (req) => users.update(req.params.id, req.body, requireActor(req).userId, req.id),
   });
 
   app.post('/v1/users/:id/revoke-sessions', {
     config: admin,
-    schema: { tags: ['users'], summary: 'Sign the user out everywhere, effective immediately', params: IdParams, response: { 204: z.null(), ...problems(401, 403, 404) } },
+    schema: {
+      tags: ['users'],
+      summary: 'Sign the user out everywhere, effective immediately',
+      params: IdParams,
+      response: { 204: z.null(), ...problems(401, 403, 404) },
+    },
     handler: async (req, reply) => {
       await users.get(req.params.id);
       await auth.revokeAllSessions(req.params.id, requireActor(req).userId, 'admin_revoked', req.id);
@@ -52,7 +78,13 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.put('/v1/users/:id/lawyer-profile', {
     config: admin,
-    schema: { tags: ['users'], summary: 'Set a lawyer\'s profile (phone stored encrypted)', params: IdParams, body: LawyerProfileBody, response: { 200: LawyerProfileSchema, ...problems(400, 401, 403, 404, 422) } },
+    schema: {
+      tags: ['users'],
+      summary: "Set a lawyer's profile (phone stored encrypted)",
+      params: IdParams,
+      body: LawyerProfileBody,
+      response: { 200: LawyerProfileSchema, ...problems(400, 401, 403, 404, 422) },
+    },
     handler: async (req) => users.putLawyerProfile(req.params.id, req.body, requireActor(req).userId, req.id),
   });
 

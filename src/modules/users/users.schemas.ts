@@ -16,7 +16,10 @@ export const UserSchema = z.object({
 });
 export type UserDto = z.infer<typeof UserSchema>;
 
-export const Password = z.string().min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`).max(200);
+export const Password = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(200);
 
 export const CreateUserBody = z.strictObject({
   email: z.email().max(254),
@@ -36,7 +39,10 @@ export const UpdateUserBody = z
 export const ListUsersQuery = z.strictObject({
   ...PageQuery,
   role: RoleEnum.optional(),
-  active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  active: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 
 export const LawyerProfileBody = z.strictObject({

@@ -19,7 +19,16 @@ const userSelect = {
   memberships: { select: { teamId: true } },
 } as const;
 
-type UserRow = { id: string; email: string; displayName: string; role: Role; active: boolean; lockedUntil: Date | null; createdAt: Date; memberships: { teamId: string }[] };
+type UserRow = {
+  id: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  active: boolean;
+  lockedUntil: Date | null;
+  createdAt: Date;
+  memberships: { teamId: string }[];
+};
 
 export function toUserDto(u: UserRow): UserDto {
   return {
@@ -43,27 +52,55 @@ export class UsersService {
     return toUserDto(u);
   }
 
-  async create(input: { email: string; displayName: string; role: Role; password: string }, actorId: string | null, requestId: string | null): Promise<UserDto> {
+  async create(
+    input: { email: string; displayName: string; role: Role; password: string },
+    actorId: string | null,
+    requestId: string | null,
+  ): Promise<UserDto> {
     const email = input.email.trim().toLowerCase();
     const passwordHash = await hashPassword(input.password, this.app.config.auth.argon2);
     const id = randomUUID();
     const now = this.app.clock();
     try {
       const u = await this.app.db.$transaction(async (tx) => {
-        const created = await tx.user.create({ data: { id, email, displayName: input.displayName, role: input.role, passwordHash, createdAt: now }, select: userSelect });
-        await appendAudit(tx, { actorId, action: 'user.create', entityType: 'user', entityId: id, requestId, changes: diffChanges(null, { email, displayName: input.displayName, role: input.role }) }, now);
+        const created = await tx.user.create({
+          data: { id, email, displayName: input.displayName, role: input.role, passwordHash, createdAt: now },
+          select: userSelect,
+        });
+        await appendAudit(
+          tx,
+          {
+            actorId,
+            action: 'user.create',
+            entityType: 'user',
+            entityId: id,
+            requestId,
+            changes: diffChanges(null, { email, displayName: input.displayName, role: input.role }),
+          },
+          now,
+        );
         return created;
       });
       return toUserDto(u);
     } catch (e) {
-      if ((e as { code?: string }).code === 'P2002') throw new AppError('CONFLICT', 'A user with this email already exists.', { errors: [{ path: 'body.email', message: 'already in use' }] });
+      if ((e as { code?: string }).code === 'P2002') {
+        throw new AppError('CONFLICT', 'A user with this email already exists.', {
+          errors: [{ path: 'body.email', message: 'already in use' }],
+        });
+      }
       throw e;
     }
   }
 
   async list(q: { cursor?: string; limit: number; role?: Role; active?: boolean }) {
     const rows = await this.app.db.user.findMany({
-      where: { AND: [afterCursor(decodeCursor(q.cursor)), q.role ? { role: q.role } : {}, q.active === undefined ? {} : { active: q.active }] },
+      where: {
+        AND: [
+          afterCursor(decodeCursor(q.cursor)),
+          q.role ? { role: q.role } : {},
+          q.active === undefined ? {} : { active: q.active },
+        ],
+      },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,
       select: userSelect,
@@ -72,21 +109,46 @@ export class UsersService {
     return { items: p.rows.map(toUserDto), nextCursor: p.nextCursor };
   }
 
-  async update(id: string, patch: { displayName?: string; role?: Role; active?: boolean }, actorId: string, requestId: string): Promise<UserDto> {
+  async update(
+    id: string,
+    patch: { displayName?: string; role?: Role; active?: boolean },
+    actorId: string,
+    requestId: string,
+  ): Promise<UserDto> {
     const now = this.app.clock();
     const u = await this.app.db.$transaction(async (tx) => {
-      const before = await tx.user.findUnique({ where: { id }, select: { displayName: true, role: true, active: true } });
+      const before = await tx.user.findUnique({
+        where: { id },
+        select: { displayName: true, role: true, active: true },
+      });
       if (!before) throw new AppError('NOT_FOUND', 'User not found.');
       if (id === actorId && (patch.active === false || (patch.role && patch.role !== 'ADMIN'))) {
-        throw fieldError(patch.active === false ? 'body.active' : 'body.role', 'admins cannot deactivate or demote themselves (ask another admin)');
+        throw fieldError(
+          patch.active === false ? 'body.active' : 'body.role',
+          'admins cannot deactivate or demote themselves (ask another admin)',
+        );
       }
       const updated = await tx.user.update({ where: { id }, data: patch, select: userSelect });
       // A deactivated user is signed out everywhere at once.
       if (patch.active === false && before.active) {
-        await tx.session.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: now, revokeReason: 'deactivated' } });
+        await tx.session.updateMany({
+          where: { userId: id, revokedAt: null },
+          data: { revokedAt: now, revokeReason: 'deactivated' },
+        });
         await tx.calendarToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: now } });
       }
-      await appendAudit(tx, { actorId, action: 'user.update', entityType: 'user', entityId: id, requestId, changes: diffChanges(before, patch) }, now);
+      await appendAudit(
+        tx,
+        {
+          actorId,
+          action: 'user.update',
+          entityType: 'user',
+          entityId: id,
+          requestId,
+          changes: diffChanges(before, patch),
+        },
+        now,
+      );
       return updated;
     });
     return toUserDto(u);
@@ -104,9 +166,17 @@ export class UsersService {
   ) {
     const now = this.app.clock();
     return this.app.db.$transaction(async (tx) => {
-      const user = await tx.user.findUnique({ where: { id: userId }, select: { role: true, lawyerProfile: { select: { jurisdictions: true, languages: true, organisation: true, phoneEnc: true } } } });
+      const user = await tx.user.findUnique({
+        where: { id: userId },
+        select: {
+          role: true,
+          lawyerProfile: { select: { jurisdictions: true, languages: true, organisation: true, phoneEnc: true } },
+        },
+      });
       if (!user) throw new AppError('NOT_FOUND', 'User not found.');
-      if (user.role !== 'LAWYER') throw new AppError('UNPROCESSABLE', 'Only users with the LAWYER role have a lawyer profile.');
+      if (user.role !== 'LAWYER') {
+        throw new AppError('UNPROCESSABLE', 'Only users with the LAWYER role have a lawyer profile.');
+      }
       const data = {
         jurisdictions: [...new Set(body.jurisdictions)],
         languages: [...new Set(body.languages)],
@@ -124,11 +194,27 @@ export class UsersService {
           entityType: 'lawyer_profile',
           entityId: userId,
           requestId,
-          changes: diffChanges(prev ? { ...prev, phone: prevPhone } : null, { jurisdictions: data.jurisdictions, languages: data.languages, organisation: data.organisation, phone: body.phone ?? null }, ['phone']),
+          changes: diffChanges(
+            prev ? { ...prev, phone: prevPhone } : null,
+            {
+              jurisdictions: data.jurisdictions,
+              languages: data.languages,
+              organisation: data.organisation,
+              phone: body.phone ?? null,
+            },
+            ['phone'],
+          ),
         },
         now,
       );
-      return { userId, jurisdictions: saved.jurisdictions, languages: saved.languages, organisation: saved.organisation, phone: body.phone ?? null, updatedAt: iso(saved.updatedAt) };
+      return {
+        userId,
+        jurisdictions: saved.jurisdictions,
+        languages: saved.languages,
+        organisation: saved.organisation,
+        phone: body.phone ?? null,
+        updatedAt: iso(saved.updatedAt),
+      };
     });
   }
 
@@ -137,8 +223,26 @@ export class UsersService {
     if (!p) throw new AppError('NOT_FOUND', 'No lawyer profile for this user.');
     const phone = this.app.crypto.decryptNullable(p.phoneEnc, this.phoneRef(userId));
     if (phone !== null) {
-      await appendAudit(this.app.db, { actorId, action: 'lawyer_profile.read_personal', entityType: 'lawyer_profile', entityId: userId, requestId, changes: { fields: ['phone'] } }, this.app.clock());
+      await appendAudit(
+        this.app.db,
+        {
+          actorId,
+          action: 'lawyer_profile.read_personal',
+          entityType: 'lawyer_profile',
+          entityId: userId,
+          requestId,
+          changes: { fields: ['phone'] },
+        },
+        this.app.clock(),
+      );
     }
-    return { userId, jurisdictions: p.jurisdictions, languages: p.languages, organisation: p.organisation, phone, updatedAt: iso(p.updatedAt) };
+    return {
+      userId,
+      jurisdictions: p.jurisdictions,
+      languages: p.languages,
+      organisation: p.organisation,
+      phone,
+      updatedAt: iso(p.updatedAt),
+    };
   }
 }

@@ -18,10 +18,10 @@
 //   safety net: nothing depends on a notification arriving.
 import pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
+import { errorMessage } from '../../lib/error-message.ts';
 
 export const DUE_CHANNEL = 'reminders_due';
 const LOCK_SQL = "hashtextextended('reminders:enqueue-due', 0)";
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export function startDueListener(opts: {
   url: string;
@@ -77,7 +77,7 @@ export function startDueListener(opts: {
       } while (again && !closing);
     } catch (err) {
       failed = true;
-      opts.log.error({ error: messageOf(err) }, 'queueing due reminders failed (the periodic relay will)');
+      opts.log.error({ error: errorMessage(err) }, 'queueing due reminders failed (the periodic relay will)');
     } finally {
       running = false;
     }
@@ -124,7 +124,7 @@ export function startDueListener(opts: {
       await c.query(`LISTEN ${DUE_CHANNEL}`);
     } catch (err) {
       if (closing) return;
-      opts.log.warn({ error: messageOf(err) }, 'due-reminder listener could not connect; retrying');
+      opts.log.warn({ error: errorMessage(err) }, 'due-reminder listener could not connect; retrying');
       scheduleReconnect(c);
       return;
     } finally {

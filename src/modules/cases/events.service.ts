@@ -1,0 +1,158 @@
+// Host-country events of a case: create, list (details decrypted and the reveal audited), update
+// (If-Match); deadlines are recomputed in the same transaction.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/app-error.ts';
+import { appendAudit, diffChanges } from '../audit/audit.log.ts';
+import { iso } from '../../lib/http-schemas.ts';
+import { authoriseCase } from '../../plugins/access.ts';
+import type { Actor } from '../../plugins/auth.ts';
+import { DeadlinesService } from '../deadlines/deadlines.service.ts';
+import { caseOfRecord, toDate, type EventInput, type EventRow, type NewEvent } from './case-records.shared.ts';
+
+export class EventsService {
+  private readonly deadlines: DeadlinesService;
+  constructor(private readonly app: FastifyInstance) {
+    this.deadlines = new DeadlinesService({ db: app.db, config: app.config, clock: app.clock, log: app.log });
+  }
+
+  private detailsRef(id: string) {
+    return { table: 'events', column: 'details_enc', rowId: id };
+  }
+
+  toEventDto(e: EventRow, legal: boolean) {
+    return {
+      id: e.id,
+      caseId: e.caseId,
+      type: e.type,
+      country: e.country,
+      city: e.city,
+      occurredAt: iso(e.occurredAt),
+      occurredAtPrecision: e.occurredAtPrecision,
+      authority: e.authority,
+      legalBasis: e.legalBasis,
+      outcome: e.outcome,
+      sourceUrls: e.sourceUrls,
+      detailsVisible: legal,
+      ...(legal ? { details: this.app.crypto.decryptNullable(e.detailsEnc, this.detailsRef(e.id)) } : {}),
+      termDays: e.termDays,
+      verification: e.verification,
+      version: e.version,
+      createdAt: iso(e.createdAt),
+      updatedAt: iso(e.updatedAt),
+    };
+  }
+
+  /** Decrypted event details were revealed: one audit entry for the read (none when no event has details). */
+  async auditDetailsRead(actor: Actor, caseId: string, rows: readonly EventRow[], requestId: string) {
+    const withDetails = rows.filter((r) => r.detailsEnc).length;
+    if (!withDetails) return;
+    await appendAudit(
+      this.app.db,
+      {
+        actorId: actor.userId,
+        action: 'event.read_details',
+        entityType: 'case',
+        entityId: caseId,
+        caseId,
+        requestId,
+        changes: { events: withDetails },
+      },
+      this.app.clock(),
+    );
+  }
+
+  private eventData(id: string, input: EventInput) {
+    const { details, occurredAt, ...rest } = input;
+    return {
+      ...rest,
+      ...(occurredAt !== undefined ? { occurredAt: toDate(occurredAt) } : {}),
+      ...(details !== undefined ? { detailsEnc: this.app.crypto.encryptNullable(details, this.detailsRef(id)) } : {}),
+    };
+  }
+
+  async createEvent(actor: Actor, caseId: string, input: NewEvent, requestId: string) {
+    const now = this.app.clock();
+    return this.app.db.$transaction(async (tx) => {
+      const access = await authoriseCase(tx, actor, caseId, 'edit');
+      const id = randomUUID();
+      const row = await tx.event.create({
+        data: {
+          id,
+          caseId,
+          sourceUrls: [],
+          ...this.eventData(id, input),
+          // Repeated from input so the create's required fields are typed as present.
+          type: input.type,
+          country: input.country,
+          occurredAt: toDate(input.occurredAt),
+          createdAt: now,
+        },
+      });
+      await appendAudit(
+        tx,
+        {
+          actorId: actor.userId,
+          action: 'event.create',
+          entityType: 'event',
+          entityId: id,
+          caseId,
+          requestId,
+          changes: diffChanges(null, input, ['details']),
+        },
+        now,
+      );
+      // Rule-made deadlines (and their reminders) commit with the event or not at all.
+      await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId);
+      return this.toEventDto(row, access.legal);
+    });
+  }
+
+  async listEvents(actor: Actor, caseId: string, requestId: string) {
+    const access = await authoriseCase(this.app.db, actor, caseId, 'see');
+    const rows = await this.app.db.event.findMany({
+      where: { caseId },
+      orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }],
+    });
+    if (access.legal) await this.auditDetailsRead(actor, caseId, rows, requestId);
+    return { items: rows.map((r) => this.toEventDto(r, access.legal)) };
+  }
+
+  async updateEvent(actor: Actor, id: string, patch: EventInput, expected: number, requestId: string) {
+    const now = this.app.clock();
+    return this.app.db.$transaction(async (tx) => {
+      const access = await caseOfRecord(tx, actor, 'event', id, 'edit');
+      const before = await tx.event.findUniqueOrThrow({ where: { id } });
+      const { count } = await tx.event.updateMany({
+        where: { id, version: expected },
+        data: {
+          ...this.eventData(id, patch),
+          version: { increment: 1 },
+          updatedAt: now,
+        },
+      });
+      if (count !== 1) {
+        throw new AppError(
+          'PRECONDITION_FAILED',
+          `The event has changed since version ${expected} (current version ${before.version}).`,
+        );
+      }
+      const { detailsEnc: _omit, ...beforePlain } = before;
+      await appendAudit(
+        tx,
+        {
+          actorId: actor.userId,
+          action: 'event.update',
+          entityType: 'event',
+          entityId: id,
+          caseId: access.id,
+          requestId,
+          changes: diffChanges({ ...beforePlain, details: before.detailsEnc ? '(set)' : null }, patch, ['details']),
+        },
+        now,
+      );
+      await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId);
+      return this.toEventDto(await tx.event.findUniqueOrThrow({ where: { id } }), access.legal);
+    });
+  }
+}
