@@ -12,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
+import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config.ts';
@@ -43,6 +44,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: AppConfig;
     db: Db;
+    /**
+     * Plain pg for the request path's fixed-cost statements (session check,
+     * authorise-and-load, audited reads), where Prisma's per-query work showed
+     * in the profile. Everything else, and every transaction, goes through db.
+     */
+    sqlPool: pg.Pool;
     crypto: FieldCrypto;
     clock: () => Date;
     redis: Redis | null;
@@ -120,7 +127,12 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
         instance.decorate('clock', opts.clock ?? (() => new Date()));
         instance.decorate('redis', opts.redis ?? null);
         instance.decorate('queues', opts.queues ?? null);
+        const sqlPool = new pg.Pool({ connectionString: config.db.url, max: 10, application_name: 'api-hot-path' });
+        // An idle client's error (the server restarting) must not crash the process; the next query reports it.
+        sqlPool.on('error', (err) => instance.log.warn({ error: err.message }, 'idle database connection lost'));
+        instance.decorate('sqlPool', sqlPool);
         instance.addHook('onClose', async () => {
+          await sqlPool.end();
           if (ownsDb) await db.$disconnect();
         });
       },

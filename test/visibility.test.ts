@@ -10,7 +10,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Role } from '../src/generated/prisma/enums.ts';
 import { AppError } from '../src/lib/app-error.ts';
-import { caseVisibleToUserSql, maySeeCase, visibleCasesWhere, type Viewer } from '../src/modules/access/visibility.ts';
+import {
+  caseVisibleToUserSql,
+  maySeeCase,
+  visibleCaseCondition,
+  visibleCasesWhere,
+  type Viewer,
+} from '../src/modules/access/visibility.ts';
+import { sql as sqlTag } from '../src/lib/sql.ts';
 import { authoriseCase } from '../src/plugins/access.ts';
 import {
   clientFor,
@@ -129,7 +136,7 @@ async function viewerOf(userId: string): Promise<Viewer> {
   return { userId: u.id, role: u.role, teamIds: u.memberships.map((m) => m.teamId) };
 }
 
-/** The four answers to "may this user see this case?". */
+/** The five answers to "may this user see this case?". */
 async function answers(userId: string, caseId: string) {
   const viewer = await viewerOf(userId);
   const prisma =
@@ -142,6 +149,9 @@ async function answers(userId: string, caseId: string) {
     [userId, caseId],
   );
   expect(row, 'the user and case rows exist').toBeDefined();
+  // The per-viewer condition the hot read path (GET /v1/cases/:id) authorises with.
+  const cond = sqlTag`SELECT count(*)::int AS n FROM cases k WHERE k.id = ${caseId}::uuid AND ${visibleCaseCondition(viewer)}`;
+  const [{ n }] = await env.sql<{ n: number }>(cond.text, cond.values);
   const kase = await env.db.case.findUniqueOrThrow({ where: { id: caseId }, select: { teamId: true } });
   const current = await env.db.assignment.count({ where: { caseId, lawyerId: userId, endedAt: null } });
   const predicate = maySeeCase(viewer, { teamId: kase.teamId, lawyerAssigned: current > 0 });
@@ -154,10 +164,10 @@ async function answers(userId: string, caseId: string) {
       return false;
     },
   );
-  return { viewer, prisma, sql: row.v, predicate, authorised };
+  return { viewer, prisma, sql: row.v, condition: n === 1, predicate, authorised };
 }
 
-describe('case visibility: the three forms and authoriseCase agree with the truth table', () => {
+describe('case visibility: the four forms and authoriseCase agree with the truth table', () => {
   it('the table covers every role, and every user × case pair', () => {
     expect(new Set(USERS.map((u) => u.role))).toEqual(new Set(Object.values(Role)));
     expect(PAIRS).toHaveLength(USERS.length * CASES.length);
@@ -173,9 +183,16 @@ describe('case visibility: the three forms and authoriseCase agree with the trut
   for (const { user, kase, label, expected } of PAIRS) {
     it(`${label}: ${expected ? 'sees' : 'hidden'}`, async () => {
       const a = await answers(userIds[user], caseIds[kase]);
-      expect({ prisma: a.prisma, sql: a.sql, predicate: a.predicate, authoriseCase: a.authorised }).toEqual({
+      expect({
+        prisma: a.prisma,
+        sql: a.sql,
+        condition: a.condition,
+        predicate: a.predicate,
+        authoriseCase: a.authorised,
+      }).toEqual({
         prisma: expected,
         sql: expected,
+        condition: expected,
         predicate: expected,
         authoriseCase: expected,
       });

@@ -5,10 +5,11 @@
 //   LAWYER       sees and edits the cases they are assigned to now
 //   COORDINATOR  sees every case, never the person's legal data, edits none
 // Pure: no database access here. src/plugins/access.ts applies the rule to
-// requests; test/visibility.test.ts checks that the three forms agree on every
+// requests; test/visibility.test.ts checks that the forms agree on every
 // role × relation.
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Role } from '../../generated/prisma/enums.ts';
+import { rawSql, sql, type SqlFragment } from '../../lib/sql.ts';
 
 /** The facts about a caller that visibility depends on. */
 export type Viewer = { userId: string; role: Role; teamIds: readonly string[] };
@@ -100,4 +101,22 @@ export function caseVisibleToUserSql(user = 'u', kase = 'k'): string {
     WHEN 'CASEWORKER' THEN EXISTS (SELECT 1 FROM team_members tm WHERE tm.user_id = ${user}.id AND tm.team_id = ${kase}.team_id)
     WHEN 'LAWYER' THEN EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = ${kase}.id AND a.lawyer_id = ${user}.id AND a.ended_at IS NULL)
     ELSE false END`;
+}
+
+/**
+ * The rule for one viewer as a SQL condition over a case row (alias `k`), for
+ * hot paths that authorise and load in one statement (GET /v1/cases/:id).
+ */
+export function visibleCaseCondition(viewer: Viewer): SqlFragment {
+  switch (viewer.role) {
+    case 'ADMIN':
+    case 'COORDINATOR':
+      return rawSql('TRUE');
+    case 'CASEWORKER':
+      return sql`k.team_id = ANY(${[...viewer.teamIds]}::uuid[])`;
+    case 'LAWYER':
+      return sql`EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = ${viewer.userId}::uuid AND a.ended_at IS NULL)`;
+    default:
+      return rawSql('FALSE');
+  }
 }

@@ -10,7 +10,9 @@
 // Entries written before the tree existed carry a per-case hash chain
 // (chain, seq, prev_hash, hash); ./legacy-chain.ts still verifies them.
 import type { Tx } from '../../db.ts';
+import type pg from 'pg';
 import { canonicalJson } from '../../lib/canonical-json.ts';
+import { sql } from '../../lib/sql.ts';
 
 export const GLOBAL_CHAIN = 'global';
 
@@ -49,6 +51,18 @@ export async function appendAudit(tx: Tx, input: AuditInput, now: Date = new Dat
       changes: (jsonSafe(input.changes ?? null) ?? undefined) as object | undefined,
     },
   });
+}
+
+/**
+ * The same single INSERT on plain pg, for audited reads outside a transaction
+ * (the request path's hot reads): no ORM round trip on every reveal.
+ */
+export async function appendAuditSql(pool: pg.Pool, input: AuditInput, now: Date = new Date()): Promise<void> {
+  const q = sql`INSERT INTO audit_entries (chain, at, actor_id, action, entity_type, entity_id, case_id, request_id, changes)
+    VALUES (${input.caseId ?? GLOBAL_CHAIN}, ${now}, ${input.actorId}::uuid, ${input.action}, ${input.entityType},
+            ${input.entityId ?? null}, ${input.caseId ?? null}::uuid, ${input.requestId ?? null},
+            ${input.changes == null ? null : JSON.stringify(jsonSafe(input.changes))}::jsonb)`;
+  await pool.query(q.text, q.values);
 }
 
 /** The fields of an entry that its leaf commits to, as stored. */

@@ -7,7 +7,9 @@ import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
 import { authoriseCase, requireTeamMember, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
-import { PeopleService } from '../people/people.service.ts';
+import { PeopleService, type PersonRow } from '../people/people.service.ts';
+import { query, sql } from '../../lib/sql.ts';
+import { mayReadLegalData, maySeeCase, visibleCaseCondition } from '../access/visibility.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import type { CaseDto } from './cases.schemas.ts';
 
@@ -26,6 +28,12 @@ const caseSelect = {
 } as const;
 
 type CaseRow = Prisma.CaseGetPayload<{ select: typeof caseSelect }>;
+
+/** The one-statement read of GET /v1/cases/:id: the person arrives as JSON (dates as strings). */
+type CaseWithPersonRow = CaseRow & {
+  lawyerAssigned: boolean;
+  person: Omit<PersonRow, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+};
 
 export function toCaseDto(c: CaseRow): CaseDto {
   return {
@@ -128,30 +136,32 @@ export class CasesService {
   }
 
   async get(actor: Actor, id: string, requestId: string): Promise<CaseDto> {
-    const access = await authoriseCase(this.app.db, actor, id, 'see');
-    const row = await this.app.db.case.findUniqueOrThrow({
-      where: { id },
-      select: {
-        ...caseSelect,
-        person: {
-          select: {
-            id: true,
-            pseudonym: true,
-            legalNameEnc: true,
-            dateOfBirthEnc: true,
-            contactsEnc: true,
-            notesEnc: true,
-            citizenship: true,
-            travelDocumentStatus: true,
-            tags: true,
-            createdAt: true,
-            updatedAt: true,
-          },
-        },
-      },
-    });
-    const person = this.people.toDto(row.person, access.legal);
-    if (access.legal) await this.people.auditReveal(this.app.db, actor, row.personId, id, requestId);
+    // Authorise and load in one statement (the visibility rule as a condition,
+    // plus the lawyer-assignment fact that decides legal data), then one
+    // INSERT for the audited reveal: two round trips for a caseworker's read.
+    const [row] = await query<CaseWithPersonRow>(
+      this.app.sqlPool,
+      sql`SELECT k.id, k.reference, k.person_id AS "personId", k.team_id AS "teamId", k.host_country AS "hostCountry",
+                 k.status::text AS status, k.risk_level::text AS "riskLevel", k.summary, k.version,
+                 k.created_at AS "createdAt", k.updated_at AS "updatedAt",
+                 EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = ${actor.userId}::uuid
+                           AND a.ended_at IS NULL) AS "lawyerAssigned",
+                 json_build_object('id', p.id, 'pseudonym', p.pseudonym, 'legalNameEnc', p.legal_name_enc,
+                   'dateOfBirthEnc', p.date_of_birth_enc, 'contactsEnc', p.contacts_enc, 'notesEnc', p.notes_enc,
+                   'citizenship', p.citizenship, 'travelDocumentStatus', p.travel_document_status, 'tags', p.tags,
+                   'createdAt', p.created_at, 'updatedAt', p.updated_at) AS person
+          FROM cases k JOIN people p ON p.id = k.person_id
+          WHERE k.id = ${id}::uuid AND ${visibleCaseCondition(actor)}`,
+    );
+    const facts = row ? { teamId: row.teamId, lawyerAssigned: row.lawyerAssigned } : null;
+    if (!row || !facts || !maySeeCase(actor, facts)) throw new AppError('NOT_FOUND', 'Case not found.');
+    const legal = mayReadLegalData(actor, facts);
+    const p = row.person;
+    const person = this.people.toDto(
+      { ...p, createdAt: new Date(p.createdAt), updatedAt: new Date(p.updatedAt) },
+      legal,
+    );
+    if (legal) await this.people.auditReveal(actor, row.personId, id, requestId);
     return { ...toCaseDto(row), person };
   }
 

@@ -3,7 +3,8 @@
 // (src/workers/export-child.ts), so nothing here may import the generated
 // client. The k-anonymity check and the month -> quarter -> year
 // generalisation run in PostgreSQL.
-import { eventFilterWhere, rawSql, sql, type EventFilters, type SqlFragment } from '../stats/event-filters.ts';
+import { rawSql, sql, type SqlFragment } from '../../lib/sql.ts';
+import { eventFilterWhere, type EventFilters } from '../stats/event-filters.ts';
 
 /** The quasi-identifiers every published row shares with rows of at least k distinct cases. */
 export const QUASI_IDENTIFIERS = [

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit, diffChanges } from '../audit/audit.log.ts';
-import type { Tx } from '../../db.ts';
+import { appendAudit, appendAuditSql, diffChanges } from '../audit/audit.log.ts';
 import { normaliseName } from '../../lib/field-crypto.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
@@ -102,10 +101,10 @@ export class PeopleService {
     };
   }
 
-  /** Records that decrypted personal data was shown, in the chain of each case it belongs to. */
-  async auditReveal(tx: Tx, actor: Actor, personId: string, caseId: string | null, requestId: string): Promise<void> {
-    await appendAudit(
-      tx,
+  /** Records that decrypted personal data was shown, in the log of the case it was shown through. */
+  async auditReveal(actor: Actor, personId: string, caseId: string | null, requestId: string): Promise<void> {
+    await appendAuditSql(
+      this.app.sqlPool,
       {
         actorId: actor.userId,
         action: 'person.read_personal',
@@ -169,7 +168,7 @@ export class PeopleService {
       (actor.role === 'CASEWORKER' && row.createdById === actor.userId && row.cases.length === 0);
     // Decrypt first: the audit records a reveal only when one really happens.
     const dto = this.toDto(row, legal);
-    if (legal) await this.auditReveal(this.app.db, actor, id, viaCase?.id ?? null, requestId);
+    if (legal) await this.auditReveal(actor, id, viaCase?.id ?? null, requestId);
     return dto;
   }
 
