@@ -2,12 +2,15 @@
 // data in src/modules/access/visibility.ts; this file loads a case's facts for
 // a caller in one statement and answers 404 when the caller may not see it,
 // so a case's existence is not disclosed.
+import type pg from 'pg';
 import type { Tx } from '../db.ts';
 import { AppError } from '../lib/app-error.ts';
+import { query, sql } from '../lib/sql.ts';
 import {
   mayEditCase,
   mayReadLegalData,
   maySeeCase,
+  visibleCaseCondition,
   visibleCasesWhere,
   type Viewer,
 } from '../modules/access/visibility.ts';
@@ -52,6 +55,30 @@ export async function authoriseCase(db: Tx, viewer: Viewer, caseId: string, mode
     version: row.version,
     legal: mayReadLegalData(viewer, facts),
     canEdit,
+  };
+}
+
+/**
+ * The same decision in one plain-pg statement, for reads outside a transaction
+ * on the request path (lists and the timeline of a case): no ORM round trip.
+ */
+export async function authoriseCaseRead(pool: pg.Pool, viewer: Viewer, caseId: string): Promise<CaseAccess> {
+  const [row] = await query<{ id: string; teamId: string; personId: string; version: number; lawyerAssigned: boolean }>(
+    pool,
+    sql`SELECT k.id, k.team_id AS "teamId", k.person_id AS "personId", k.version,
+               EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = ${viewer.userId}::uuid
+                         AND a.ended_at IS NULL) AS "lawyerAssigned"
+        FROM cases k WHERE k.id = ${caseId}::uuid AND ${visibleCaseCondition(viewer)}`,
+  );
+  const facts = row ? { teamId: row.teamId, lawyerAssigned: row.lawyerAssigned } : null;
+  if (!row || !facts || !maySeeCase(viewer, facts)) throw new AppError('NOT_FOUND', 'Case not found.');
+  return {
+    id: row.id,
+    teamId: row.teamId,
+    personId: row.personId,
+    version: row.version,
+    legal: mayReadLegalData(viewer, facts),
+    canEdit: mayEditCase(viewer, facts),
   };
 }
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, diffChanges } from '../audit/audit.log.ts';
 import { iso } from '../../lib/http-schemas.ts';
-import { authoriseCase, requireTeamMember } from '../../plugins/access.ts';
+import { authoriseCase, requireTeamMember, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 
@@ -120,7 +120,7 @@ export class AssignmentsService {
   }
 
   async listAssignments(actor: Actor, caseId: string) {
-    await authoriseCase(this.app.db, actor, caseId, 'see');
+    await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const rows = await this.app.db.assignment.findMany({
       where: { caseId },
       orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, diffChanges } from '../audit/audit.log.ts';
 import { iso, isoDay } from '../../lib/http-schemas.ts';
-import { authoriseCase } from '../../plugins/access.ts';
+import { authoriseCase, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import { caseOfRecord, toDate, type ChargeInput, type ChargeRow, type NewCharge } from './case-records.shared.ts';
@@ -66,7 +66,7 @@ export class ChargesService {
   }
 
   async listCharges(actor: Actor, caseId: string) {
-    await authoriseCase(this.app.db, actor, caseId, 'see');
+    await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const rows = await this.app.db.charge.findMany({
       where: { caseId },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],

@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
-import { appendAudit, diffChanges } from '../audit/audit.log.ts';
+import { appendAudit, appendAuditSql, diffChanges } from '../audit/audit.log.ts';
 import { iso } from '../../lib/http-schemas.ts';
-import { authoriseCase } from '../../plugins/access.ts';
+import { authoriseCase, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import { caseOfRecord, toDate, type EventInput, type EventRow, type NewEvent } from './case-records.shared.ts';
@@ -47,8 +47,8 @@ export class EventsService {
   async auditDetailsRead(actor: Actor, caseId: string, rows: readonly EventRow[], requestId: string) {
     const withDetails = rows.filter((r) => r.detailsEnc).length;
     if (!withDetails) return;
-    await appendAudit(
-      this.app.db,
+    await appendAuditSql(
+      this.app.sqlPool,
       {
         actorId: actor.userId,
         action: 'event.read_details',
@@ -109,7 +109,7 @@ export class EventsService {
   }
 
   async listEvents(actor: Actor, caseId: string, requestId: string) {
-    const access = await authoriseCase(this.app.db, actor, caseId, 'see');
+    const access = await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const rows = await this.app.db.event.findMany({
       where: { caseId },
       orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }],

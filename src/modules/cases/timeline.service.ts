@@ -1,7 +1,7 @@
 // The timeline of a case: charges, events, assignments and deadlines in time order.
 import type { FastifyInstance } from 'fastify';
 import { iso } from '../../lib/http-schemas.ts';
-import { authoriseCase } from '../../plugins/access.ts';
+import { authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { toDeadlineDto } from '../deadlines/deadlines.dto.ts';
 import { AssignmentsService, assignmentSelect } from './assignments.service.ts';
@@ -19,7 +19,7 @@ export class TimelineService {
   }
 
   async timeline(actor: Actor, caseId: string, requestId: string) {
-    const access = await authoriseCase(this.app.db, actor, caseId, 'see');
+    const access = await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const [charges, events, assignments, deadlines] = await Promise.all([
       this.app.db.charge.findMany({ where: { caseId } }),
       this.app.db.event.findMany({ where: { caseId } }),
