@@ -17,7 +17,7 @@ import type { Db } from '../../db.ts';
 import { formatCheckpoint, signNote } from '../../lib/checkpoint.ts';
 import { postJson } from '../../lib/http-post.ts';
 import { leafHash } from '../../lib/merkle.ts';
-import { assertWebhookTarget } from '../../lib/webhook-target.ts';
+import { resolveWebhookTarget } from '../../lib/webhook-target.ts';
 import { leafData, type LeafSource } from './audit.log.ts';
 import { auditSigner } from './audit.keys.ts';
 import { appendToTree, rootAt, treeSize } from './audit.tree.ts';
@@ -115,7 +115,7 @@ export class AuditSequencer {
     }
     if (witnessUrl && witnessSecret) {
       try {
-        await assertWebhookTarget(witnessUrl, config.webhooks.allowPrivate);
+        const vetted = await resolveWebhookTarget(witnessUrl, config.webhooks.allowPrivate);
         const body = JSON.stringify({
           origin: config.audit.origin,
           treeSize: cp.treeSize,
@@ -134,6 +134,7 @@ export class AuditSequencer {
           },
           body,
           10_000,
+          { connectTo: vetted.addresses },
         );
         if (res.status < 200 || res.status >= 300) throw new Error(`answered ${res.status}`);
       } catch (e) {

@@ -1,12 +1,14 @@
 // Webhook delivery: a JSON body signed with HMAC-SHA256 over `<timestamp>.<body>`
 // with the user's secret, carrying the reminder id as a stable idempotency key,
-// posted over kept-alive connections to a target checked at send time.
+// posted over kept-alive connections to a target checked at send time: the
+// host is resolved once, every address vetted, and the connection made only to
+// those addresses (no second DNS answer can redirect it).
 import { createHmac } from 'node:crypto';
 import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import { postJson } from '../../lib/http-post.ts';
 import type { FieldCrypto } from '../../lib/field-crypto.ts';
-import { assertWebhookTarget } from '../../lib/webhook-target.ts';
+import { resolveWebhookTarget } from '../../lib/webhook-target.ts';
 import { labelCode, type ReminderLabel } from '../../modules/reminders/label.ts';
 import { webhookSecretRef } from '../../modules/reminders/notification-settings.service.ts';
 import { reminderMessage, type DeliveryDeadline } from './message.ts';
@@ -48,7 +50,7 @@ export class WebhookSender {
   async send(reminderId: string, userId: string, label: ReminderLabel, d: DeliveryDeadline): Promise<void> {
     const target = await this.target(userId);
     if (!target.url || !target.secret) throw new Error('webhook disabled or incomplete');
-    await assertWebhookTarget(target.url, this.deps.config.webhooks.allowPrivate);
+    const vetted = await resolveWebhookTarget(target.url, this.deps.config.webhooks.allowPrivate);
     const body = JSON.stringify({
       id: reminderId,
       idempotencyKey: reminderId,
@@ -76,7 +78,7 @@ export class WebhookSender {
       'x-signature-timestamp': ts,
       'x-signature-256': signWebhook(target.secret, ts, body),
     };
-    const res = await postJson(target.url, headers, body, TIMEOUT_MS);
+    const res = await postJson(target.url, headers, body, TIMEOUT_MS, { connectTo: vetted.addresses });
     if (res.status < 200 || res.status >= 300) throw new Error(`webhook answered ${res.status}`);
   }
 }
