@@ -29,12 +29,86 @@ function zodPath(instancePath: string, params: Record<string, unknown> | undefin
   return joined || context;
 }
 
-/** ioredis and pg connection failures (and Prisma's "can't reach database"). */
+/** Seconds a client is told to wait when a backing service is down: a database restart takes a few. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+// Socket-level failures (Node's codes), as pg and ioredis report them.
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+// PostgreSQL SQLSTATEs of a server that is going away, coming back or full:
+// 57P01 admin_shutdown (fast shutdown terminates sessions), 57P02
+// crash_shutdown, 57P03 cannot_connect_now ("the database system is starting
+// up" / "shutting down"), 53300 too_many_connections; and class 08, connection
+// exception (08000, 08001, 08003, 08004, 08006, 08P01).
+const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300']);
+// Prisma: P1001 can't reach the server, P1002 timed out reaching it, P1008
+// socket timeout, P1017 server closed the connection, P2024 timed out waiting
+// for a pooled connection. (P2028, transaction API errors, only when a
+// transaction could not start within maxWait: matched by its message below.)
+const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+// Driver adapter error kinds (@prisma/driver-adapter-utils) that mean the same.
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+// Messages without a code: pg's client and pool, Prisma's transaction start, ioredis.
+const UNAVAILABLE_MESSAGE =
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect)$|Unable to start a transaction in the given time|Stream isn't writeable|Connection is closed|enableOfflineQueue options is false/;
+
+type ErrorLike = {
+  name?: unknown;
+  code?: unknown;
+  kind?: unknown;
+  originalCode?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+};
+
+/** The error, the errors it wraps (cause, Prisma's meta.driverAdapterError) and their adapter cause objects. */
+function errorChain(err: unknown): ErrorLike[] {
+  const out: ErrorLike[] = [];
+  const queue: unknown[] = [err];
+  while (queue.length && out.length < 8) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object' || out.includes(e as ErrorLike)) continue;
+    const el = e as ErrorLike;
+    out.push(el);
+    queue.push(el.cause, el.meta?.driverAdapterError);
+  }
+  return out;
+}
+
+function isUnavailableCode(code: unknown): boolean {
+  if (typeof code !== 'string') return false;
+  return (
+    SOCKET_CODES.has(code) || PG_UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code) || PRISMA_UNAVAILABLE.has(code)
+  );
+}
+
+/**
+ * The database (pg, directly or through Prisma's driver adapter) or Redis
+ * (ioredis) cannot be reached right now: refused, reset or closed connections,
+ * a server shutting down or starting up, pool and transaction-start timeouts.
+ * These answer 503 with Retry-After; anything else stays a 500.
+ */
 export function isBackingServiceDown(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'MaxRetriesPerRequestError') return true;
-  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'P1001', 'P1017'].includes(e.code)) return true;
-  return /Stream isn't writeable|Connection is closed|enableOfflineQueue options is false/.test(e.message ?? '');
+  return errorChain(err).some((e) => {
+    if (e.name === 'MaxRetriesPerRequestError') return true;
+    if (isUnavailableCode(e.code) || isUnavailableCode(e.originalCode)) return true;
+    if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
+    return typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message);
+  });
+}
+
+/** What to log about an outage error: its type and codes, never a Prisma message (it can echo query arguments). */
+function outageSummary(err: Error): Record<string, unknown> {
+  const chain = errorChain(err);
+  const codes = [...new Set(chain.flatMap((e) => [e.code, e.originalCode]).filter((c) => typeof c === 'string'))];
+  const kind = chain.map((e) => e.kind).find((k) => typeof k === 'string');
+  const fromPrisma = err.name.startsWith('PrismaClient');
+  return {
+    type: err.name,
+    ...(codes.length ? { codes } : {}),
+    ...(kind ? { kind } : {}),
+    ...(fromPrisma ? {} : { message: err.message.slice(0, 200) }),
+  };
 }
 
 export const errorsPlugin = fp(
@@ -83,8 +157,8 @@ export const errorsPlugin = fp(
       if (isBackingServiceDown(err)) {
         // Producers fail fast when Redis (or the database) is unreachable:
         // the client is told to retry instead of waiting on a hung request.
-        req.log.error({ error: err.message }, 'backing service unavailable');
-        reply.header('retry-after', '30');
+        req.log.error({ err: outageSummary(err) }, 'backing service unavailable');
+        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
         return sendProblem(reply, req, {
           type: problemType('UNAVAILABLE'),
           title: 'Service unavailable',
