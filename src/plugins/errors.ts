@@ -157,7 +157,8 @@ export const errorsPlugin = fp(
       if (isBackingServiceDown(err)) {
         // Producers fail fast when Redis (or the database) is unreachable:
         // the client is told to retry instead of waiting on a hung request.
-        req.log.error({ err: outageSummary(err) }, 'backing service unavailable');
+        // warn, not error: one outage answers hundreds of requests this way.
+        req.log.warn({ err: outageSummary(err) }, 'backing service unavailable');
         reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
         return sendProblem(reply, req, {
           type: problemType('UNAVAILABLE'),
