@@ -19,7 +19,14 @@ import {
 } from './stats.schemas.ts';
 
 export type { EventFilters } from './event-filters.ts';
-import { buildEventsCubeSql, eventFilterSql, rowsToCube, runStatsQuery, type CubeRow } from './stats.sql.ts';
+import {
+  buildEventsCubeSql,
+  eventFilterSql,
+  rowsToCube,
+  runStatsQuery,
+  withStatsTransaction,
+  type CubeRow,
+} from './stats.sql.ts';
 
 const compareValues = (a: (string | null)[], b: (string | null)[]) => {
   for (let i = 0; i < a.length; i++) {
@@ -123,40 +130,34 @@ export class StatsService {
     const k = q.k ?? this.app.config.stats.defaultK;
     const now = this.app.clock();
     const year = now.getUTCFullYear();
-    const db = this.app.db;
-
-    const open = await runStatsQuery<{ g: number; hc: string | null; n: number }>(
-      db,
-      Prisma.sql`SELECT GROUPING(c.host_country)::int AS g, c.host_country::text AS hc, count(*)::int AS n FROM cases c WHERE c.status = 'OPEN' GROUP BY CUBE (c.host_country)`,
-    );
+    const horizonDays = 30;
+    const { open, det, bans, dl } = await withStatsTransaction(this.app.db, async (run) => {
+      const open = await run<{ g: number; hc: string | null; n: number }>(
+        Prisma.sql`SELECT GROUPING(c.host_country)::int AS g, c.host_country::text AS hc, count(*)::int AS n FROM cases c WHERE c.status = 'OPEN' GROUP BY CUBE (c.host_country)`,
+      );
+      const [det] = await run<{ events: number; cases: number }>(
+        Prisma.sql`SELECT count(*)::int AS events, count(DISTINCT e.case_id)::int AS cases FROM events e
+                   WHERE e.type = 'DETENTION' AND e.occurred_at >= ${new Date(Date.UTC(year, 0, 1))} AND e.occurred_at < ${new Date(Date.UTC(year + 1, 0, 1))}`,
+      );
+      const [bans] = await run<{ people: number }>(
+        Prisma.sql`SELECT count(DISTINCT c.person_id)::int AS people FROM (
+                     SELECT DISTINCT ON (e.case_id) e.case_id, e.type FROM events e
+                     WHERE e.type IN ('TRAVEL_BAN', 'TRAVEL_BAN_LIFTED') AND e.occurred_at <= ${now}
+                     ORDER BY e.case_id, e.occurred_at DESC, (e.type = 'TRAVEL_BAN_LIFTED') DESC
+                   ) latest JOIN cases c ON c.id = latest.case_id WHERE latest.type = 'TRAVEL_BAN'`,
+      );
+      const [dl] = await run<{ deadlines: number; cases: number }>(
+        Prisma.sql`SELECT count(*)::int AS deadlines, count(DISTINCT d.case_id)::int AS cases FROM deadlines d
+                   WHERE d.status = 'OPEN' AND d.due_at >= ${now} AND d.due_at < ${new Date(now.getTime() + horizonDays * 86_400_000)}`,
+      );
+      return { open, det, bans, dl };
+    });
     const openCube = protectCube(
       rowsToCube(
         open.map((r) => ({ g: r.g, d0: r.hc, events: r.n, cases: r.n })),
         1,
       ),
       k,
-    );
-
-    const [det] = await runStatsQuery<{ events: number; cases: number }>(
-      db,
-      Prisma.sql`SELECT count(*)::int AS events, count(DISTINCT e.case_id)::int AS cases FROM events e
-                 WHERE e.type = 'DETENTION' AND e.occurred_at >= ${new Date(Date.UTC(year, 0, 1))} AND e.occurred_at < ${new Date(Date.UTC(year + 1, 0, 1))}`,
-    );
-    // Latest ban-related event per case; on a tie the lifting counts as later
-    // (same-day entries with day precision are stored at the same instant).
-    const [bans] = await runStatsQuery<{ people: number }>(
-      db,
-      Prisma.sql`SELECT count(DISTINCT c.person_id)::int AS people FROM (
-                   SELECT DISTINCT ON (e.case_id) e.case_id, e.type FROM events e
-                   WHERE e.type IN ('TRAVEL_BAN', 'TRAVEL_BAN_LIFTED') AND e.occurred_at <= ${now}
-                   ORDER BY e.case_id, e.occurred_at DESC, (e.type = 'TRAVEL_BAN_LIFTED') DESC
-                 ) latest JOIN cases c ON c.id = latest.case_id WHERE latest.type = 'TRAVEL_BAN'`,
-    );
-    const horizonDays = 30;
-    const [dl] = await runStatsQuery<{ deadlines: number; cases: number }>(
-      db,
-      Prisma.sql`SELECT count(*)::int AS deadlines, count(DISTINCT d.case_id)::int AS cases FROM deadlines d
-                 WHERE d.status = 'OPEN' AND d.due_at >= ${now} AND d.due_at < ${new Date(now.getTime() + horizonDays * 86_400_000)}`,
     );
     const single = (value: number, contributors: number) => {
       const [e] = protectCube([{ values: [], events: value, cases: contributors }], k).entries;

@@ -93,12 +93,25 @@ export function buildEventsCubeSql(groupBy: readonly Dimension[], filters: Event
 export type CubeRow = { g: number; events: number; cases: number } & Record<string, string | number | null>;
 
 /** Runs one statistics statement in a read-only transaction with its own settings. */
+/** Runs one query the way statistics run: read-only, with the statistics settings. */
 export async function runStatsQuery<T>(db: Db, sql: Prisma.Sql): Promise<T[]> {
+  return withStatsTransaction(db, (q) => q<T>(sql));
+}
+
+/**
+ * Several statistics queries in one read-only transaction (one snapshot, so
+ * headline figures agree with each other; and one BEGIN/settings/COMMIT for
+ * all of them instead of per query).
+ */
+export async function withStatsTransaction<R>(
+  db: Db,
+  fn: (q: <T>(sql: Prisma.Sql) => Promise<T[]>) => Promise<R>,
+): Promise<R> {
   return db.$transaction(
     async (tx) => {
       await tx.$executeRawUnsafe('SET TRANSACTION READ ONLY');
       for (const s of STATS_SESSION_SETTINGS) await tx.$executeRawUnsafe(s);
-      return tx.$queryRaw<T[]>(sql);
+      return fn(<T>(sql: Prisma.Sql) => tx.$queryRaw<T[]>(sql));
     },
     { maxWait: 10_000, timeout: 130_000 },
   );
