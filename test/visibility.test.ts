@@ -13,7 +13,9 @@ import { AppError } from '../src/lib/app-error.ts';
 import {
   caseVisibleToUserSql,
   maySeeCase,
+  maySeePerson,
   visibleCaseCondition,
+  visiblePeopleWhere,
   visibleCasesWhere,
   type Viewer,
 } from '../src/modules/access/visibility.ts';
@@ -152,7 +154,24 @@ async function answers(userId: string, caseId: string) {
   // The per-viewer condition the hot read path (GET /v1/cases/:id) authorises with.
   const cond = sqlTag`SELECT count(*)::int AS n FROM cases k WHERE k.id = ${caseId}::uuid AND ${visibleCaseCondition(viewer)}`;
   const [{ n }] = await env.sql<{ n: number }>(cond.text, cond.values);
-  const kase = await env.db.case.findUniqueOrThrow({ where: { id: caseId }, select: { teamId: true } });
+  const kase = await env.db.case.findUniqueOrThrow({ where: { id: caseId }, select: { teamId: true, personId: true } });
+  // The case's person (one case each here): the Prisma form and the predicate over loaded facts.
+  const personPrisma =
+    (await env.db.person.findFirst({
+      where: { AND: [{ id: kase.personId }, visiblePeopleWhere(viewer)] },
+      select: { id: true },
+    })) !== null;
+  const person = await env.db.person.findUniqueOrThrow({
+    where: { id: kase.personId },
+    select: { createdById: true, cases: { select: { teamId: true, id: true } } },
+  });
+  const personFacts = await Promise.all(
+    person.cases.map(async (c) => ({
+      teamId: c.teamId,
+      lawyerAssigned: (await env.db.assignment.count({ where: { caseId: c.id, lawyerId: userId, endedAt: null } })) > 0,
+    })),
+  );
+  const personPredicate = maySeePerson(viewer, { createdById: person.createdById, cases: personFacts });
   const current = await env.db.assignment.count({ where: { caseId, lawyerId: userId, endedAt: null } });
   const predicate = maySeeCase(viewer, { teamId: kase.teamId, lawyerAssigned: current > 0 });
   const authorised = await authoriseCase(env.db, viewer, caseId, 'see').then(
@@ -164,7 +183,7 @@ async function answers(userId: string, caseId: string) {
       return false;
     },
   );
-  return { viewer, prisma, sql: row.v, condition: n === 1, predicate, authorised };
+  return { viewer, prisma, sql: row.v, condition: n === 1, predicate, authorised, personPrisma, personPredicate };
 }
 
 describe('case visibility: the four forms and authoriseCase agree with the truth table', () => {
@@ -189,12 +208,16 @@ describe('case visibility: the four forms and authoriseCase agree with the truth
         condition: a.condition,
         predicate: a.predicate,
         authoriseCase: a.authorised,
+        personPrisma: a.personPrisma,
+        personPredicate: a.personPredicate,
       }).toEqual({
         prisma: expected,
         sql: expected,
         condition: expected,
         predicate: expected,
         authoriseCase: expected,
+        personPrisma: expected,
+        personPredicate: expected,
       });
     });
   }

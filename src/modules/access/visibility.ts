@@ -71,6 +71,13 @@ export function visiblePeopleWhere(viewer: Viewer): Prisma.PersonWhereInput {
     : viaCase;
 }
 
+/** visiblePeopleWhere over facts already loaded: who registered the person, and each of their cases. */
+export function maySeePerson(viewer: Viewer, p: { createdById: string | null; cases: readonly CaseFacts[] }): boolean {
+  if (viewer.role === 'ADMIN' || viewer.role === 'COORDINATOR') return true;
+  if (p.cases.some((c) => maySeeCase(viewer, c))) return true;
+  return viewer.role === 'CASEWORKER' && p.createdById === viewer.userId && p.cases.length === 0;
+}
+
 /**
  * Deadlines on cases the user works on (assigned lawyer, team caseworker or
  * coordinator, or named assignee), never beyond what they may see: being named
