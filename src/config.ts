@@ -1,5 +1,7 @@
 // Configuration is parsed once, here, from the environment. Bad or missing
 // values stop the process with their names listed; weak secrets are refused.
+import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DATA_DIR } from './lib/paths.ts';
@@ -20,11 +22,73 @@ export function secretWeakness(value: Buffer | string, minBytes = 32): string | 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
+/** What we give Fastify's `trustProxy`: off, everyone, or the proxies' addresses/CIDRs. */
+export type TrustProxy = boolean | string[];
+
+// proxy-addr's named ranges (Fastify resolves them).
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function validProxyEntry(entry: string): boolean {
+  if (NAMED_RANGES.has(entry)) return true;
+  const slash = entry.indexOf('/');
+  const addr = slash < 0 ? entry : entry.slice(0, slash);
+  const family = isIP(addr);
+  if (!family) return false;
+  if (slash < 0) return true;
+  const bits = entry.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: `false` (default: X-Forwarded-For is ignored), `true` (trusted
+ * from ANY peer: only when nothing but the proxy can reach the port), or a
+ * comma-separated list of the proxies' addresses, CIDRs or proxy-addr names
+ * (loopback, linklocal, uniquelocal): X-Forwarded-For is then read only from
+ * those peers. `1`/`0` stay aliases of true/false. A hop count is refused:
+ * Fastify 5 trusts no peer for a number (it cannot check the immediate peer).
+ */
+export const TrustProxySchema = z
+  .string()
+  .trim()
+  .transform((v, ctx): TrustProxy => {
+    const lower = v.toLowerCase();
+    if (lower === 'false' || lower === '0' || lower === '') return false;
+    if (lower === 'true' || lower === '1') return true;
+    if (/^\d+$/.test(lower)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a hop count is not supported (Fastify trusts no peer for it): list the proxy addresses or CIDRs',
+      });
+      return z.NEVER;
+    }
+    const entries = lower
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = entries.filter((e) => !validProxyEntry(e));
+    if (!entries.length || bad.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected true, false or comma-separated proxy IPs/CIDRs (not an address: ${bad.join(', ') || v})`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+/** Default concurrent argon2 verifications: 2 per CPU, at least 2, and one libuv thread left for fs/dns/crypto. */
+export function defaultLoginConcurrency(
+  cpus = os.availableParallelism(),
+  threadpool = Number(process.env.UV_THREADPOOL_SIZE) || 4,
+): number {
+  return Math.max(2, Math.min(2 * cpus, threadpool - 1));
+}
+
 const EnvSchema = z.object({
   ROLE: z.enum(['all', 'api', 'worker']).default('all'),
   HOST: z.string().default('127.0.0.1'),
   PORT: int(3000, 0),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: TrustProxySchema.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.string().url(),
   REDIS_URL: z.string().url().optional(),
@@ -42,7 +106,15 @@ const EnvSchema = z.object({
   ARGON2_MEMORY_KIB: int(65536, 19456),
   ARGON2_TIME_COST: int(12, 2),
   LOGIN_MAX_FAILURES: int(5, 1),
-  LOGIN_LOCKOUT_MINUTES: int(15, 1),
+  LOGIN_LOCKOUT_MINUTES: int(15, 1).describe('first block after LOGIN_MAX_FAILURES failures; doubles per block'),
+  LOGIN_LOCKOUT_MAX_MINUTES: int(1440, 1).describe('longest block (the backoff cap)'),
+  LOGIN_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('concurrent argon2 verifications per process (default 2 per CPU, >= 2, < UV_THREADPOOL_SIZE)'),
+  LOGIN_QUEUE_MAX: int(64, 0).describe('logins waiting for a verification slot; past it 503 + Retry-After'),
   LOGIN_IP_MAX_ATTEMPTS: int(30, 1),
   LOGIN_IP_WINDOW_MINUTES: int(15, 1),
   IDEMPOTENCY_TTL_HOURS: int(24, 1),
@@ -109,7 +181,7 @@ const EnvSchema = z.object({
 
 export type AppConfig = {
   role: 'all' | 'api' | 'worker';
-  http: { host: string; port: number; trustProxy: boolean };
+  http: { host: string; port: number; trustProxy: TrustProxy };
   log: { level: string };
   db: { url: string };
   redis: { url: string | undefined };
@@ -122,6 +194,9 @@ export type AppConfig = {
     argon2: { memoryCost: number; timeCost: number; parallelism: number };
     loginMaxFailures: number;
     lockoutMinutes: number;
+    lockoutMaxMinutes: number;
+    verifyConcurrency: number;
+    verifyQueueMax: number;
     ipMaxAttempts: number;
     ipWindowMinutes: number;
   };
@@ -221,6 +296,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'AUDIT_WITNESS_SECRET: missing or weak; AUDIT_WITNESS_URL needs it to sign checkpoints (openssl rand -base64 32)',
     );
   }
+  if (e.LOGIN_LOCKOUT_MAX_MINUTES < e.LOGIN_LOCKOUT_MINUTES) {
+    problems.push('LOGIN_LOCKOUT_MAX_MINUTES must be at least LOGIN_LOCKOUT_MINUTES');
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     role: e.ROLE,
@@ -237,6 +315,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_TIME_COST, parallelism: 1 },
       loginMaxFailures: e.LOGIN_MAX_FAILURES,
       lockoutMinutes: e.LOGIN_LOCKOUT_MINUTES,
+      lockoutMaxMinutes: e.LOGIN_LOCKOUT_MAX_MINUTES,
+      verifyConcurrency: e.LOGIN_CONCURRENCY ?? defaultLoginConcurrency(),
+      verifyQueueMax: e.LOGIN_QUEUE_MAX,
       ipMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS,
       ipWindowMinutes: e.LOGIN_IP_WINDOW_MINUTES,
     },

@@ -3,7 +3,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, defaultLoginConcurrency, loadConfig } from '../src/config.ts';
 import {
   clientFor,
   createTeam,
@@ -1081,6 +1081,78 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...base(), DATABASE_URL: 'not a url' }).problems.some((p) => p.includes('DATABASE_URL'))).toBe(
       true,
     );
+  });
+
+  it('TRUST_PROXY: false by default; true/false (and 1/0); a list of proxy IPs, CIDRs or proxy-addr names', () => {
+    expect(loadConfig(base()).http.trustProxy).toBe(false);
+    const tp = (v: string) => loadConfig({ ...base(), TRUST_PROXY: v }).http.trustProxy;
+    expect(tp('false')).toBe(false);
+    expect(tp('0')).toBe(false);
+    expect(tp('true')).toBe(true);
+    expect(tp('TRUE')).toBe(true);
+    expect(tp('1')).toBe(true);
+    expect(tp('10.0.0.1')).toEqual(['10.0.0.1']);
+    expect(tp(' 172.16.0.0/12 , 10.0.0.0/8,192.168.1.7 ')).toEqual(['172.16.0.0/12', '10.0.0.0/8', '192.168.1.7']);
+    expect(tp('loopback,uniquelocal')).toEqual(['loopback', 'uniquelocal']);
+    expect(tp('::1,fd00::/8,2001:db8::/32')).toEqual(['::1', 'fd00::/8', '2001:db8::/32']);
+  });
+
+  it('TRUST_PROXY: refuses hop counts (Fastify 5 trusts no peer for them), host names, bad CIDRs and words', () => {
+    for (const v of [
+      '2',
+      '10',
+      'yes',
+      'proxy.example.org',
+      '10.0.0.0/33',
+      '::1/129',
+      '10.0.0.0/',
+      '10.0.0.1,nonsense',
+      ',',
+    ]) {
+      const { problems } = problemsOf({ ...base(), TRUST_PROXY: v });
+      expect(
+        problems.some((p) => p.startsWith('TRUST_PROXY')),
+        `${v}: ${problems.join(' | ')}`,
+      ).toBe(true);
+    }
+  });
+
+  it('LOGIN_*: backoff cap, verification concurrency and queue bound', () => {
+    const cfg = loadConfig(base());
+    expect(cfg.auth.lockoutMinutes).toBe(15);
+    expect(cfg.auth.lockoutMaxMinutes).toBe(1440);
+    expect(cfg.auth.verifyConcurrency).toBe(defaultLoginConcurrency());
+    expect(cfg.auth.verifyConcurrency).toBeGreaterThanOrEqual(2);
+    expect(cfg.auth.verifyQueueMax).toBe(64);
+    const set = loadConfig({
+      ...base(),
+      LOGIN_CONCURRENCY: '1',
+      LOGIN_QUEUE_MAX: '0',
+      LOGIN_LOCKOUT_MINUTES: '5',
+      LOGIN_LOCKOUT_MAX_MINUTES: '60',
+    }).auth;
+    expect([set.verifyConcurrency, set.verifyQueueMax, set.lockoutMinutes, set.lockoutMaxMinutes]).toEqual([
+      1, 0, 5, 60,
+    ]);
+    // 2 per CPU, at least 2, and one libuv thread left for fs/dns/crypto.
+    expect(defaultLoginConcurrency(1, 4)).toBe(2);
+    expect(defaultLoginConcurrency(2, 4)).toBe(3);
+    expect(defaultLoginConcurrency(16, 4)).toBe(3);
+    expect(defaultLoginConcurrency(4, 16)).toBe(8);
+    expect(defaultLoginConcurrency(1, 2)).toBe(2);
+    for (const [name, value] of [
+      ['LOGIN_CONCURRENCY', '0'],
+      ['LOGIN_CONCURRENCY', 'many'],
+      ['LOGIN_QUEUE_MAX', '-1'],
+      ['LOGIN_LOCKOUT_MAX_MINUTES', '0'],
+    ]) {
+      expect(problemsOf({ ...base(), [name]: value }).problems.some((p) => p.includes(name))).toBe(true);
+    }
+    expect(
+      problemsOf({ ...base(), LOGIN_LOCKOUT_MINUTES: '30', LOGIN_LOCKOUT_MAX_MINUTES: '20' }).problems.some((p) =>
+        p.includes('LOGIN_LOCKOUT_MAX_MINUTES'),
+      ),
+    ).toBe(true);
   });
 
   it('rejects argon2 parameters below the OWASP floor', () => {

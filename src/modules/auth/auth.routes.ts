@@ -17,6 +17,9 @@ const TokenPairSchema = z.object({
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const auth = new AuthService(app);
   const users = new UsersService(app);
+  auth.warmUp();
+  auth.startPruning();
+  app.addHook('onClose', async () => auth.stopPruning());
 
   app.post('/v1/auth/login', {
     config: { public: true },
@@ -25,7 +28,10 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'Sign in with email and password',
       security: [],
       body: z.strictObject({ email: z.string().min(3).max(254), password: z.string().min(1).max(200) }),
-      response: { 200: TokenPairSchema, ...problems(400, 401, 429) },
+      description:
+        '401 on bad credentials; 429 with Retry-After when this address or this email is throttled (the same for ' +
+        'an email without an account); 503 with Retry-After when too many sign-ins are already being checked.',
+      response: { 200: TokenPairSchema, ...problems(400, 401, 429, 503) },
     },
     handler: async (req) => {
       const pair = await auth.login(req.body.email, req.body.password, req.ip, req.id);
