@@ -4,6 +4,10 @@
 //   3. an embedded PostgreSQL started here (needs nothing installed).
 // Redis: TEST_REDIS_URL, else 127.0.0.1:6379 when it answers, else none.
 // Extra arguments go to vitest (e.g. `npm test -- test/auth.test.ts`).
+// Reports: test-results/<TEST_REPORT>.json (default `vitest`) and, for the queue
+// suites re-run on PostgreSQL, <TEST_REPORT>-pg-queue.json; CI gives another
+// run (the subset on Node 24) its own name so its report is counted too.
+// Vitest runs on the same Node as this script (process.execPath).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +16,11 @@ import { startEmbedded } from '../src/lib/embedded-db.ts';
 import { PROJECT_ROOT } from '../src/lib/paths.ts';
 import { postgresAnswers, redisAnswers } from '../src/lib/service-probe.ts';
 
+const report = process.env.TEST_REPORT || 'vitest';
+if (!/^[\w.-]+$/.test(report)) {
+  console.error(`TEST_REPORT must be a plain file name (letters, digits, . _ -), got ${JSON.stringify(report)}`);
+  process.exit(2);
+}
 let release = async () => {};
 let dbUrl = process.env.TEST_DATABASE_URL;
 let mode: string;
@@ -36,7 +45,7 @@ console.log(
 );
 
 mkdirSync(path.join(PROJECT_ROOT, 'test-results'), { recursive: true });
-function vitest(args: string[], report: string, extraEnv: Record<string, string> = {}): Promise<number> {
+function vitest(args: string[], reportFile: string, extraEnv: Record<string, string> = {}): Promise<number> {
   const child = spawn(
     process.execPath,
     [
@@ -44,7 +53,7 @@ function vitest(args: string[], report: string, extraEnv: Record<string, string>
       'run',
       '--reporter=default',
       '--reporter=json',
-      `--outputFile.json=test-results/${report}`,
+      `--outputFile.json=test-results/${reportFile}`,
       ...args,
     ],
     {
@@ -56,7 +65,8 @@ function vitest(args: string[], report: string, extraEnv: Record<string, string>
   return new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
 }
 const args = process.argv.slice(2);
-let code = await vitest(args, 'vitest.json');
+console.log(`tests: node ${process.version}; report test-results/${report}.json`);
+let code = await vitest(args, `${report}.json`);
 // The queue suites run on Redis above; run them once more on BullMQ's
 // PostgreSQL backend (the embedded single-machine mode) so both stay green.
 if (redisUrl && args.length === 0) {
@@ -68,7 +78,7 @@ if (redisUrl && args.length === 0) {
   ].filter((f) => existsSync(path.join(PROJECT_ROOT, f)));
   if (queueSuites.length) {
     console.log('tests: queue suites again on the PostgreSQL queue backend');
-    const second = await vitest(queueSuites, 'vitest-pg-queue.json', { TEST_QUEUE_BACKEND: 'postgres' });
+    const second = await vitest(queueSuites, `${report}-pg-queue.json`, { TEST_QUEUE_BACKEND: 'postgres' });
     code = code || second;
   }
 }

@@ -23,7 +23,14 @@ export type ExportWorkerDeps = {
 };
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
-const CHILD = fileURLToPath(new URL('./export-child.ts', import.meta.url));
+/**
+ * Compiled (dist/, `npm start`, the image): this module is .js, so fork the
+ * compiled child with plain node. From source (tsx, vitest): fork the .ts
+ * child with tsx, whatever the parent was started with.
+ */
+const COMPILED = import.meta.url.endsWith('.js');
+const CHILD = fileURLToPath(new URL(COMPILED ? './export-child.js' : './export-child.ts', import.meta.url));
+const CHILD_LOADER = COMPILED ? [] : ['--import', 'tsx'];
 /** Heap cap of a build: its working set is flat; the cap keeps garbage from piling up. */
 const CHILD_HEAP_MB = 96;
 /** The last line a build prints on success (export-child.ts). */
@@ -32,9 +39,8 @@ const ChildReport = z.object({ maxRssBytes: z.number() });
 /** Runs one build in a child process; resolves with the child's peak RSS. */
 function buildInChild(config: AppConfig, exportId: string): Promise<{ maxRssBytes: number | null }> {
   return new Promise((resolve, reject) => {
-    // The child is TypeScript: run it with tsx whatever the parent was started
-    // with (node --import tsx, the tsx CLI, or a test runner), plus the heap cap.
-    const execArgv = ['--import', 'tsx', `--max-old-space-size=${CHILD_HEAP_MB}`];
+    // The parent's execArgv is not inherited: only the loader (from source) and the heap cap.
+    const execArgv = [...CHILD_LOADER, `--max-old-space-size=${CHILD_HEAP_MB}`];
     const child = fork(CHILD, [exportId], {
       execArgv,
       env: {
