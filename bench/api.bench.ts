@@ -1,5 +1,5 @@
 // API request-path benchmark (issue: "The request path at the speed of the database"): each hot route of
-// the real API process (`node --import tsx src/main.ts`, ROLE=api) against a "raw-pg floor", a minimal
+// the real API process (compiled: `node dist/main.js`, ROLE=api; `--tsx` for the tsx way) against a "raw-pg floor", a minimal
 // Fastify + pg server (this file run with --floor) doing the same SQL for each route without auth,
 // audit or response-schema checks: what the route would cost if the framework and our layers were free.
 //
@@ -28,7 +28,7 @@
 // next to the targets, and the API process's RSS (/proc/<pid>/status VmRSS every 250 ms): idle before
 // load and peak during the run. --cpu-prof DIR starts the API with --cpu-prof and prints the top self-time
 // functions and packages of its profile. The whole run is bounded by --timeout (default from the plan).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -985,7 +985,13 @@ async function main() {
     t = Date.now();
     const nodeArgs = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
     if (o.profileDir) mkdirSync(o.profileDir, { recursive: true });
-    const api = spawnProc('API', [...nodeArgs, '--import', 'tsx', 'src/main.ts'], env);
+    // Production runs compiled JavaScript: build dist/ when stale, then run it (--tsx: the development way).
+    if (!process.argv.includes('--tsx')) {
+      const built = spawnSync(process.execPath, ['scripts/start.mjs', '--build'], { stdio: 'inherit' });
+      if (built.status !== 0) throw new Error('npm run build failed');
+    }
+    const apiArgs = process.argv.includes('--tsx') ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js'];
+    const api = spawnProc('API', [...nodeArgs, ...apiArgs], env);
     procs.push(api);
     const apiBase = (await api.waitFor(/API listening on (http:\/\/\S+)/, 120_000))[1];
     const apiStartS = (Date.now() - t) / 1000;

@@ -2,8 +2,10 @@
 // the sequencer puts every entry in the tree once, proofs verify, and every
 // way a database writer could rewrite history is caught by audit:verify.
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -346,3 +348,84 @@ describe('request ids', () => {
     await env.close();
   });
 });
+
+describe('witnesses and the verifier command', () => {
+  it('every checkpoint reaches the file and the signed webhook; audit:verify --checkpoint accepts the file and refuses a cut log', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'witness-'));
+    const file = path.join(dir, 'nested', 'checkpoints.txt');
+    const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+    const sink = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const secret = randomBytes(32).toString('base64');
+    const env = await setupTestEnv({
+      env: {
+        AUDIT_CHECKPOINT_FILE: file,
+        AUDIT_WITNESS_URL: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/cp`,
+        AUDIT_WITNESS_SECRET: secret,
+      },
+    });
+    try {
+      const seq = sequencer(env);
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 3; i++) {
+          await appendAudit(env.db, { actorId: null, action: `test.w${round}`, entityType: 'system' });
+        }
+        await seq.drain();
+        expect(await seq.checkpoint()).not.toBeNull();
+      }
+      const text = readFileSync(file, 'utf8');
+      expect(text.match(/^— /gm)).toHaveLength(2);
+      expect(received).toHaveLength(2);
+      const last = received[1];
+      const expected = createHmac('sha256', secret)
+        .update(`${String(last.headers['x-signature-timestamp'])}.${last.body}`)
+        .digest('hex');
+      expect(last.headers['x-signature-256']).toBe(`sha256=${expected}`);
+      expect(JSON.parse(last.body).checkpoint).toBe(
+        text
+          .split(/\n\n(?=[^\n—])/)
+          .pop()!
+          .trim() + '\n',
+      );
+
+      const cli = (args: string[]) =>
+        spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', 'cli.ts'), ...args], {
+          encoding: 'utf8',
+          env: { ...process.env, ...testEnvFor(env) },
+        });
+      const ok = cli(['audit-verify', '--checkpoint', file]);
+      expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/no problem found/);
+      await asTamperer(env, async (c) => {
+        await c.query('DELETE FROM audit_entries WHERE leaf_index >= (SELECT max(leaf_index) - 1 FROM audit_entries)');
+      });
+      const bad = cli(['audit-verify', '--checkpoint', file]);
+      expect(bad.status).toBe(1);
+      expect(bad.stdout).toMatch(/PROBLEM: .*(missing|cut)/);
+    } finally {
+      await env.close();
+      sink.close();
+    }
+  });
+});
+
+/** The environment a script needs to reach the same database with the same keys. */
+function testEnvFor(env: TestEnv): Record<string, string> {
+  const c = env.config;
+  return {
+    DATABASE_URL: env.url,
+    JWT_SECRET: c.auth.jwtSecret,
+    ENCRYPTION_KEYS: [...c.crypto.keys].map(([id, k]) => `${id}:${k.toString('base64')}`).join(','),
+    BLIND_INDEX_KEY: c.crypto.blindIndexKey.toString('base64'),
+    AUDIT_SIGNING_KEY: c.audit.signingSeed.toString('base64'),
+    AUDIT_ORIGIN: c.audit.origin,
+    LOG_LEVEL: 'warn',
+  };
+}

@@ -9,7 +9,8 @@
 // A database writer can add or change rows but cannot sign: a rewritten or
 // truncated history no longer matches the checkpoints the witnesses kept.
 import { createHmac } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Transporter } from 'nodemailer';
 import type { AppConfig } from '../../config.ts';
@@ -109,9 +110,9 @@ export class AuditSequencer {
     const { config, log } = this.deps;
     const { checkpointFile, witnessUrl, witnessSecret, witnessEmail } = config.audit;
     if (checkpointFile) {
-      await appendFile(checkpointFile, `${cp.note}\n`, { mode: 0o600 }).catch((e: Error) =>
-        log.error({ error: e.message }, 'audit checkpoint file write failed'),
-      );
+      await mkdir(path.dirname(checkpointFile), { recursive: true })
+        .then(() => appendFile(checkpointFile, `${cp.note}\n`, { mode: 0o600 }))
+        .catch((e: Error) => log.error({ error: e.message }, 'audit checkpoint file write failed'));
     }
     if (witnessUrl && witnessSecret) {
       try {
