@@ -18,6 +18,7 @@ import {
   uniq,
   type Client,
   type TestEnv,
+  expectProblem,
 } from './helpers.ts';
 
 const BASE = Date.parse('2027-03-01T09:00:00.000Z'); // a Monday
@@ -400,9 +401,9 @@ describe('rule-made deadlines from events, per host country', () => {
     const coord = await clientFor(env, 'COORDINATOR', { teamIds: [teamId] });
     const other = await clientFor(env, 'CASEWORKER', { teamIds: [await createTeam(env, ['KZ'])] });
     const body = { type: 'DETENTION', country: 'KZ', occurredAt: '2027-03-01T04:00:00Z', termDays: 3 };
-    expect((await coord.post(`/v1/cases/${c.caseId}/events`, body)).statusCode).toBe(403);
-    expect((await other.post(`/v1/cases/${c.caseId}/events`, body)).statusCode).toBe(404);
-    expect((await other.get(`/v1/cases/${c.caseId}/deadlines`)).statusCode).toBe(404);
+    expectProblem(await coord.post(`/v1/cases/${c.caseId}/events`, body), 403);
+    expectProblem(await other.post(`/v1/cases/${c.caseId}/events`, body), 404);
+    expectProblem(await other.get(`/v1/cases/${c.caseId}/deadlines`), 404);
     expect(await deadlinesOf(cw, c.caseId)).toEqual([]);
     expect((await env.sql('SELECT 1 FROM deadlines WHERE case_id = $1', [c.caseId])).length).toBe(0);
   });
@@ -461,13 +462,13 @@ describe('editing the trigger event', () => {
 
     // A stale version changes nothing.
     const stale = await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-04T05:00:00Z' }, { 'if-match': '"1"' });
-    expect(stale.statusCode).toBe(412);
-    expect((await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-04T05:00:00Z' })).statusCode).toBe(428);
+    expectProblem(stale, 412);
+    expectProblem(await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-04T05:00:00Z' }), 428);
     expect((await deadlinesOf(cw, c.caseId))[0].dueAt).toBe('2027-03-16T18:59:59.999Z');
     // The coordinator reads the history, an outsider cannot.
     expect((await coordinator!.get(`/v1/deadlines/${appeal.id}/history`)).statusCode).toBe(200);
     const outsider = await clientFor(env, 'CASEWORKER', { teamIds: [await createTeam(env, ['KZ'])] });
-    expect((await outsider.get(`/v1/deadlines/${appeal.id}/history`)).statusCode).toBe(404);
+    expectProblem(await outsider.get(`/v1/deadlines/${appeal.id}/history`), 404);
   });
 
   it('changing the event type cancels the deadlines it no longer produces, with their reminders', async () => {
@@ -617,33 +618,33 @@ describe('manual deadlines', () => {
     const paths = (r: { json: () => { errors?: { path: string }[] } }) => (r.json().errors ?? []).map((e) => e.path);
 
     const both = await post({ kind: 'CUSTOM', title: 't', dueAt: '2027-04-01T10:00:00Z', dueDate: '2027-04-01' });
-    expect(both.statusCode).toBe(400);
+    expectProblem(both, 400);
     expect(both.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(paths(both)).toContain('body.dueAt');
     const neither = await post({ kind: 'CUSTOM', title: 't' });
-    expect(neither.statusCode).toBe(400);
+    expectProblem(neither, 400);
     expect(paths(neither)).toContain('body.dueAt');
     const pastDate = await post({ kind: 'CUSTOM', title: 't', dueDate: '2027-02-27' });
-    expect(pastDate.statusCode).toBe(400);
+    expectProblem(pastDate, 400);
     expect(paths(pastDate)).toEqual(['body.dueDate']);
     const pastAt = await post({ kind: 'CUSTOM', title: 't', dueAt: '2027-03-01T08:00:00Z' });
-    expect(pastAt.statusCode).toBe(400);
+    expectProblem(pastAt, 400);
     expect(paths(pastAt)).toEqual(['body.dueAt']);
     const noOffset = await post({ kind: 'CUSTOM', title: 't', dueAt: '2027-04-01T10:00:00' });
-    expect(noOffset.statusCode).toBe(400);
+    expectProblem(noOffset, 400);
     const badKind = await post({ kind: 'NAP', title: 't', dueDate: '2027-04-01' });
-    expect(badKind.statusCode).toBe(400);
+    expectProblem(badKind, 400);
     expect(paths(badKind)).toContain('body.kind');
     const emptyTitle = await post({ kind: 'CUSTOM', title: '  ', dueDate: '2027-04-01' });
-    expect(emptyTitle.statusCode).toBe(400);
-    expect((await post({ kind: 'CUSTOM', title: 't', dueDate: '2027-04-01', status: 'DONE' })).statusCode).toBe(400);
+    expectProblem(emptyTitle, 400);
+    expectProblem(await post({ kind: 'CUSTOM', title: 't', dueDate: '2027-04-01', status: 'DONE' }), 400);
     const ghost = await post({
       kind: 'CUSTOM',
       title: 't',
       dueDate: '2027-04-01',
       assigneeId: '00000000-0000-4000-8000-000000000000',
     });
-    expect(ghost.statusCode).toBe(400);
+    expectProblem(ghost, 400);
     expect(paths(ghost)).toEqual(['body.assigneeId']);
     expect((await env.sql('SELECT 1 FROM deadlines WHERE case_id = $1', [c.caseId])).length).toBe(0);
     expect(
@@ -662,13 +663,13 @@ describe('manual deadlines', () => {
     const otherCw = await clientFor(env, 'CASEWORKER', { teamIds: [await createTeam(env, ['GE'])] });
     const freeLawyer = await clientFor(env, 'LAWYER');
     const admin = await clientFor(env, 'ADMIN');
-    expect((await coord.post(`/v1/cases/${c.caseId}/deadlines`, body)).statusCode).toBe(403);
-    expect((await otherCw.post(`/v1/cases/${c.caseId}/deadlines`, body)).statusCode).toBe(404);
-    expect((await freeLawyer.post(`/v1/cases/${c.caseId}/deadlines`, body)).statusCode).toBe(404);
+    expectProblem(await coord.post(`/v1/cases/${c.caseId}/deadlines`, body), 403);
+    expectProblem(await otherCw.post(`/v1/cases/${c.caseId}/deadlines`, body), 404);
+    expectProblem(await freeLawyer.post(`/v1/cases/${c.caseId}/deadlines`, body), 404);
     expect(
       (await env.app.inject({ method: 'POST', url: `/v1/cases/${c.caseId}/deadlines`, payload: body })).statusCode,
     ).toBe(401);
-    expect((await otherCw.post(`/v1/cases/00000000-0000-4000-8000-000000000000/deadlines`, body)).statusCode).toBe(404);
+    expectProblem(await otherCw.post(`/v1/cases/00000000-0000-4000-8000-000000000000/deadlines`, body), 404);
     expect((await env.sql('SELECT 1 FROM deadlines WHERE case_id = $1', [c.caseId])).length).toBe(0);
     const byLawyer = await lawyer!.post(`/v1/cases/${c.caseId}/deadlines`, body);
     expect(byLawyer.statusCode, byLawyer.body).toBe(201);
@@ -676,9 +677,9 @@ describe('manual deadlines', () => {
     expect((await cw.post(`/v1/cases/${c.caseId}/deadlines`, body)).statusCode).toBe(201);
     // PATCH follows the same rules.
     const id = byLawyer.json().id;
-    expect((await coord.patch(`/v1/deadlines/${id}`, { status: 'DONE' })).statusCode).toBe(403);
-    expect((await otherCw.patch(`/v1/deadlines/${id}`, { status: 'DONE' })).statusCode).toBe(404);
-    expect((await freeLawyer.patch(`/v1/deadlines/${id}`, { status: 'DONE' })).statusCode).toBe(404);
+    expectProblem(await coord.patch(`/v1/deadlines/${id}`, { status: 'DONE' }), 403);
+    expectProblem(await otherCw.patch(`/v1/deadlines/${id}`, { status: 'DONE' }), 404);
+    expectProblem(await freeLawyer.patch(`/v1/deadlines/${id}`, { status: 'DONE' }), 404);
     expect(
       (await cw.get(`/v1/cases/${c.caseId}/deadlines`)).json().items.every((d: Deadline) => d.status === 'OPEN'),
     ).toBe(true);
@@ -720,8 +721,8 @@ describe('manual deadlines', () => {
     expect((await reminders(d2.id)).every((r) => r.status === 'CANCELLED')).toBe(true);
 
     // MISSED is the system's word, not a client's; an empty patch is refused.
-    expect((await cw.patch(`/v1/deadlines/${d.id}`, { status: 'MISSED' })).statusCode).toBe(400);
-    expect((await cw.patch(`/v1/deadlines/${d.id}`, {})).statusCode).toBe(400);
+    expectProblem(await cw.patch(`/v1/deadlines/${d.id}`, { status: 'MISSED' }), 400);
+    expectProblem(await cw.patch(`/v1/deadlines/${d.id}`, {}), 400);
     expect(
       (await cw.patch(`/v1/deadlines/${d.id}`, { dueAt: '2027-04-01T10:00:00Z', dueDate: '2027-04-01' })).statusCode,
     ).toBe(400);
@@ -753,7 +754,7 @@ describe('manual deadlines', () => {
     });
 
     const stale = await cw.patch(`/v1/deadlines/${d.id}`, { dueDate: '2027-05-01' }, { 'if-match': '"1"' });
-    expect(stale.statusCode).toBe(412);
+    expectProblem(stale, 412);
     expect((await deadlinesOf(cw, c.caseId))[0].dueAt).toBe('2027-04-10T06:00:00.000Z');
     // The same date again is not a change: no new version, no new reminders.
     const same = await cw.patch(`/v1/deadlines/${d.id}`, { dueAt: '2027-04-10T06:00:00Z' });
@@ -834,7 +835,7 @@ describe('reminder recipients and channels', () => {
       dueDate: '2027-03-20',
       assigneeId: L.userId,
     });
-    expect(refused.statusCode).toBe(400);
+    expectProblem(refused, 400);
     expect(refused.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.assigneeId']);
     expect((await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: L.userId, role: 'LEAD' })).statusCode).toBe(
       201,
@@ -865,13 +866,13 @@ describe('reminder recipients and channels', () => {
       email: { enabled: true },
       webhook: { url: 'https://hooks.example.org/x', enabled: true },
     });
-    expect(noSecret.statusCode).toBe(400);
+    expectProblem(noSecret, 400);
     expect(noSecret.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.webhook.secret']);
     const noUrl = await L.put('/v1/me/notification-settings', {
       email: { enabled: true },
       webhook: { url: null, secret: 'a-long-enough-secret-1', enabled: true },
     });
-    expect(noUrl.statusCode).toBe(400);
+    expectProblem(noUrl, 400);
     expect(noUrl.json().errors.map((e: { path: string }) => e.path)).toEqual(['body.webhook.url']);
     expect(
       (
@@ -889,7 +890,7 @@ describe('reminder recipients and channels', () => {
         })
       ).statusCode,
     ).toBe(400);
-    expect((await L.put('/v1/me/notification-settings', { email: { enabled: true }, sms: true })).statusCode).toBe(400);
+    expectProblem(await L.put('/v1/me/notification-settings', { email: { enabled: true }, sms: true }), 400);
     expect((await L.get('/v1/me/notification-settings')).json()).toEqual(def.json());
     expect(await reminderKeys(d.id)).toEqual(plan(stamp, ['14d', '3d', '1d', 'morning'], [cw.userId, L.userId]));
 
@@ -1000,8 +1001,8 @@ describe('GET /v1/me/deadlines', () => {
 
     expect(ids(await cw.get('/v1/me/deadlines?from=2027-01-01T00:00:00Z&to=2027-03-24T23:59:59Z'))).toEqual([later.id]);
     expect(ids(await cw.get('/v1/me/deadlines?status=CANCELLED'))).toEqual([]);
-    expect((await cw.get('/v1/me/deadlines?status=LOST')).statusCode).toBe(400);
-    expect((await env.app.inject({ method: 'GET', url: '/v1/me/deadlines' })).statusCode).toBe(401);
+    expectProblem(await cw.get('/v1/me/deadlines?status=LOST'), 400);
+    expectProblem(await env.app.inject({ method: 'GET', url: '/v1/me/deadlines' }), 401);
   });
 });
 
@@ -1033,7 +1034,7 @@ describe('deadline rules API', () => {
       timeZone: 'Europe/Paris',
       cutoffTime: '16:00',
     });
-    expect((await env.app.inject({ method: 'GET', url: '/v1/deadline-rules' })).statusCode).toBe(401);
+    expectProblem(await env.app.inject({ method: 'GET', url: '/v1/deadline-rules' }), 401);
   });
 
   it('an admin can edit a shipped Turkish 60-day rule (tr-residence-permit-cancelled-60d) and GET lists every rule', async () => {
@@ -1071,10 +1072,10 @@ describe('deadline rules API', () => {
       confidence: 'LOW',
       verifyWithCounsel: true,
     };
-    for (const who of [cw, coord, lawyer]) expect((await who.post('/v1/deadline-rules', body)).statusCode).toBe(403);
-    expect((await admin.post('/v1/deadline-rules', { ...body, jurisdiction: 'SERBIA' })).statusCode).toBe(400);
-    expect((await admin.post('/v1/deadline-rules', { ...body, cutoffTime: '25:00' })).statusCode).toBe(400);
-    expect((await admin.post('/v1/deadline-rules', { ...body, surprise: 1 })).statusCode).toBe(400);
+    for (const who of [cw, coord, lawyer]) expectProblem(await who.post('/v1/deadline-rules', body), 403);
+    expectProblem(await admin.post('/v1/deadline-rules', { ...body, jurisdiction: 'SERBIA' }), 400);
+    expectProblem(await admin.post('/v1/deadline-rules', { ...body, cutoffTime: '25:00' }), 400);
+    expectProblem(await admin.post('/v1/deadline-rules', { ...body, surprise: 1 }), 400);
     expect((await env.sql('SELECT 1 FROM deadline_rules WHERE key = $1', [key])).length).toBe(0);
     const created = await admin.post('/v1/deadline-rules', body);
     expect(created.statusCode, created.body).toBe(201);
@@ -1088,7 +1089,7 @@ describe('deadline rules API', () => {
       cutoffTime: null,
       holidayNote: null,
     });
-    expect((await admin.post('/v1/deadline-rules', body)).statusCode).toBe(409);
+    expectProblem(await admin.post('/v1/deadline-rules', body), 409);
 
     // Wed 28 April 2027 + 5 Serbian working days: Thu 29; Fri 30 (Good Friday), 1-2 May, Mon 3 May (holidays) skipped; Tue 4 … Fri 7 May.
     await addEvent(cw, c.caseId, { type: 'TRAVEL_BAN', country: 'RS', occurredAt: '2027-04-28T08:00:00Z' });
@@ -1098,12 +1099,12 @@ describe('deadline rules API', () => {
     ]);
 
     for (const who of [cw, coord, lawyer]) {
-      expect((await who.put(`/v1/deadline-rules/${rule.id}`, { offsetValue: 2 })).statusCode).toBe(403);
+      expectProblem(await who.put(`/v1/deadline-rules/${rule.id}`, { offsetValue: 2 }), 403);
     }
     expect(
       (await admin.put('/v1/deadline-rules/00000000-0000-4000-8000-000000000000', { offsetValue: 2 })).statusCode,
     ).toBe(404);
-    expect((await admin.put(`/v1/deadline-rules/${rule.id}`, { key: 'renamed' })).statusCode).toBe(400);
+    expectProblem(await admin.put(`/v1/deadline-rules/${rule.id}`, { key: 'renamed' }), 400);
     const edited = await admin.put(`/v1/deadline-rules/${rule.id}`, { offsetValue: 2 });
     expect(edited.statusCode, edited.body).toBe(200);
     expect(edited.json()).toMatchObject({ offsetValue: 2, version: 2, key });
