@@ -1128,6 +1128,12 @@ describe('deadline rules API', () => {
     });
     await addEvent(cw, c.caseId, { type: 'TRAVEL_BAN', country: 'RS', occurredAt: '2027-04-28T08:00:00Z' });
     expect(await deadlinesOf(cw, c.caseId)).toHaveLength(2);
+
+    // A later edit of another field keeps it deactivated (defaults are for creation only).
+    const later = await admin.put(`/v1/deadline-rules/${rule.id}`, { title: 'Renamed while inactive' });
+    expect(later.json()).toMatchObject({ active: false, title: 'Renamed while inactive', version: 4 });
+    await addEvent(cw, c.caseId, { type: 'TRAVEL_BAN', country: 'RS', occurredAt: '2027-04-29T08:00:00Z' });
+    expect(await deadlinesOf(cw, c.caseId)).toHaveLength(2);
   });
 });
 

@@ -99,8 +99,13 @@ const ruleFields = {
   active: z.boolean().default(true),
 };
 export const CreateRuleBody = z.strictObject(ruleFields);
-/** Every field but the key, each optional (a field with a default still gets it when left out). */
-export const UpdateRuleBody = CreateRuleBody.omit({ key: true }).partial();
+/**
+ * Every field but the key, each optional; a field left out keeps its stored value (defaults apply to creation
+ * only: an edit of the offset must not reactivate a deactivated rule or reset its anchor).
+ */
+export const UpdateRuleBody = CreateRuleBody.omit({ key: true, anchor: true, active: true })
+  .extend({ anchor: z.enum(['EVENT', 'TERM_END']), active: z.boolean() })
+  .partial();
 export const RuleSchema = z.object({
   id: Uuid,
   version: z.number().int(),
