@@ -1,88 +1,16 @@
 // Configuration is parsed once, here, from the environment. Bad or missing
 // values stop the process with their names listed; weak secrets are refused.
-import { isIP } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DATA_DIR } from './lib/paths.ts';
+import { defaultLoginConcurrency } from './lib/passwords.ts';
+import { parseKeyring, secretWeakness } from './lib/secrets.ts';
+import { TrustProxySchema, type TrustProxy } from './lib/trust-proxy.ts';
 
-const KNOWN_PLACEHOLDERS = ['change-me', 'changeme', 'secret', 'password', 'example', 'placeholder', 'replace'];
-
-/** A secret is weak when it is short, a known placeholder, or barely varied. */
-export function secretWeakness(value: Buffer | string, minBytes = 32): string | null {
-  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
-  if (bytes.length < minBytes) return `shorter than ${minBytes} bytes`;
-  if (typeof value === 'string' && KNOWN_PLACEHOLDERS.some((p) => value.toLowerCase().includes(p))) {
-    return 'contains a placeholder word';
-  }
-  if (new Set(bytes).size < 12) return 'too few distinct characters';
-  return null;
-}
+export { defaultLoginConcurrency };
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-
-/** What we give Fastify's `trustProxy`: off, everyone, or the proxies' addresses/CIDRs. */
-export type TrustProxy = boolean | string[];
-
-// proxy-addr's named ranges (Fastify resolves them).
-const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
-
-function validProxyEntry(entry: string): boolean {
-  if (NAMED_RANGES.has(entry)) return true;
-  const slash = entry.indexOf('/');
-  const addr = slash < 0 ? entry : entry.slice(0, slash);
-  const family = isIP(addr);
-  if (!family) return false;
-  if (slash < 0) return true;
-  const bits = entry.slice(slash + 1);
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
-}
-
-/**
- * TRUST_PROXY: `false` (default: X-Forwarded-For is ignored), `true` (trusted
- * from ANY peer: only when nothing but the proxy can reach the port), or a
- * comma-separated list of the proxies' addresses, CIDRs or proxy-addr names
- * (loopback, linklocal, uniquelocal): X-Forwarded-For is then read only from
- * those peers. `1`/`0` stay aliases of true/false. A hop count is refused:
- * Fastify 5 trusts no peer for a number (it cannot check the immediate peer).
- */
-export const TrustProxySchema = z
-  .string()
-  .trim()
-  .transform((v, ctx): TrustProxy => {
-    const lower = v.toLowerCase();
-    if (lower === 'false' || lower === '0' || lower === '') return false;
-    if (lower === 'true' || lower === '1') return true;
-    if (/^\d+$/.test(lower)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'a hop count is not supported (Fastify trusts no peer for it): list the proxy addresses or CIDRs',
-      });
-      return z.NEVER;
-    }
-    const entries = lower
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const bad = entries.filter((e) => !validProxyEntry(e));
-    if (!entries.length || bad.length) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected true, false or comma-separated proxy IPs/CIDRs (not an address: ${bad.join(', ') || v})`,
-      });
-      return z.NEVER;
-    }
-    return entries;
-  });
-
-/** Default concurrent argon2 verifications: 2 per CPU, at least 2, and one libuv thread left for fs/dns/crypto. */
-export function defaultLoginConcurrency(
-  cpus = os.availableParallelism(),
-  threadpool = Number(process.env.UV_THREADPOOL_SIZE) || 4,
-): number {
-  return Math.max(2, Math.min(2 * cpus, threadpool - 1));
-}
 
 const EnvSchema = z.object({
   ROLE: z.enum(['all', 'api', 'worker']).default('all'),
@@ -233,33 +161,6 @@ export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
-}
-
-export function parseKeyring(spec: string): { keys: Map<string, Buffer>; currentKeyId: string; problems: string[] } {
-  const keys = new Map<string, Buffer>();
-  const problems: string[] = [];
-  let currentKeyId = '';
-  for (const [n, part] of spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .entries()) {
-    const idx = part.indexOf(':');
-    const id = idx > 0 ? part.slice(0, idx) : '';
-    const key = Buffer.from(part.slice(idx + 1), 'base64');
-    // Never echo the entry itself: a malformed entry may be raw key material.
-    if (idx < 1 || !/^[A-Za-z0-9_-]{1,16}$/.test(id)) {
-      problems.push(`ENCRYPTION_KEYS: entry #${n + 1} must be <keyId>:<base64 key> (key id: letters, digits, _ or -)`);
-    } else if (key.length !== 32) {
-      problems.push(`ENCRYPTION_KEYS: key ${id} must decode to 32 bytes (got ${key.length})`);
-    } else if (secretWeakness(key)) problems.push(`ENCRYPTION_KEYS: key ${id} is weak (${secretWeakness(key)})`);
-    else {
-      keys.set(id, key);
-      currentKeyId = id;
-    }
-  }
-  if (!keys.size && !problems.length) problems.push('ENCRYPTION_KEYS: no key given');
-  return { keys, currentKeyId, problems };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {

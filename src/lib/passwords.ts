@@ -1,5 +1,6 @@
 // argon2id password hashing (OWASP Password Storage Cheat Sheet: at least
 // m=19 MiB, t=2, p=1; config.ts enforces that floor).
+import os from 'node:os';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 
 export type Argon2Params = { memoryCost: number; timeCost: number; parallelism: number };
@@ -97,4 +98,12 @@ export class VerifyLimiter {
   get stats() {
     return { running: this.running, waiting: this.waiting.length, admitted: this.admitted };
   }
+}
+
+/** Default concurrent argon2 verifications: 2 per CPU, at least 2, and one libuv thread left for fs/dns/crypto. */
+export function defaultLoginConcurrency(
+  cpus = os.availableParallelism(),
+  threadpool = Number(process.env.UV_THREADPOOL_SIZE) || 4,
+): number {
+  return Math.max(2, Math.min(2 * cpus, threadpool - 1));
 }
