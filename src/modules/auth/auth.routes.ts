@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { problems } from '../../lib/http-schemas.ts';
+import { IdParams, problems, Timestamp } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { UserSchema } from '../users/users.schemas.ts';
 import { UsersService } from '../users/users.service.ts';
 import { AuthService } from './auth.service.ts';
+import { MAX_LISTED_SESSIONS, SessionsService, USER_AGENT_MAX } from './sessions.service.ts';
 
 const TokenPairSchema = z.object({
   accessToken: z.string(),
@@ -14,9 +15,19 @@ const TokenPairSchema = z.object({
   user: UserSchema,
 });
 
+const SessionSchema = z.object({
+  id: z.uuid(),
+  createdAt: Timestamp.describe('sign-in time'),
+  lastUsedAt: Timestamp.describe('last token refresh or login (not every request)'),
+  ip: z.string().nullable().describe('client address at sign-in'),
+  userAgent: z.string().nullable().describe(`User-Agent at sign-in (at most ${USER_AGENT_MAX} characters)`),
+  current: z.boolean().describe('the session of the access token of this request'),
+});
+
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const auth = new AuthService(app);
   const users = new UsersService(app);
+  const sessions = new SessionsService(app);
   auth.warmUp();
   auth.startPruning();
   app.addHook('onClose', async () => auth.stopPruning());
@@ -34,7 +45,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: TokenPairSchema, ...problems(400, 401, 429, 503) },
     },
     handler: async (req) => {
-      const pair = await auth.login(req.body.email, req.body.password, req.ip, req.id);
+      const pair = await auth.login(req.body.email, req.body.password, req.ip, req.id, req.headers['user-agent']);
       return { ...pair, user: await users.get(pair.userId) };
     },
   });
@@ -75,5 +86,55 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: UserSchema, ...problems(401) },
     },
     handler: async (req) => users.get(requireActor(req).userId),
+  });
+
+  app.get('/v1/me/sessions', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Your signed-in sessions, newest first',
+      description:
+        `Sessions not revoked and not expired (at most ${MAX_LISTED_SESSIONS}). lastUsedAt is the last token ` +
+        'refresh or sign-in, not the last request. ip and userAgent are those of the sign-in.',
+      response: { 200: z.object({ items: z.array(SessionSchema) }), ...problems(401) },
+    },
+    handler: async (req) => {
+      const actor = requireActor(req);
+      return { items: await sessions.list(actor.userId, actor.sessionId) };
+    },
+  });
+
+  app.delete('/v1/me/sessions/:id', {
+    schema: {
+      tags: ['auth'],
+      summary: 'End one of your sessions',
+      description:
+        'Its access tokens are refused from the next request on and its refresh tokens stop working. Ending the ' +
+        "current session signs you out. 404 for an unknown id or another user's session; a session of yours " +
+        'that already ended answers 204.',
+      params: IdParams,
+      response: { 204: z.null().describe('session ended'), ...problems(400, 401, 404) },
+    },
+    handler: async (req, reply) => {
+      await sessions.endOne(requireActor(req).userId, req.params.id, req.id);
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.post('/v1/me/revoke-sessions', {
+    schema: {
+      tags: ['auth'],
+      summary: 'After a compromise: end every other session, disable your webhook, revoke your calendar feed',
+      description:
+        'Ends all your sessions except the current one, turns your reminder webhook off (URL and secret are kept: ' +
+        're-enable it with PUT /v1/me/notification-settings after checking it; pending webhook reminders are ' +
+        'cancelled) and revokes your calendar feed token (create a new one with POST /v1/me/calendar-token), in ' +
+        'one transaction.',
+      response: { 204: z.null().describe('done'), ...problems(401, 404) },
+    },
+    handler: async (req, reply) => {
+      const actor = requireActor(req);
+      await sessions.endOthers(actor.userId, actor.sessionId, req.id);
+      return reply.code(204).send(null);
+    },
   });
 };

@@ -3,7 +3,9 @@
 // Refresh tokens are opaque random strings stored only as SHA-256 hashes. Each
 // refresh rotates the token; presenting a token that was already rotated means
 // it was copied, so the whole session (every token descended from the login)
-// is revoked (OAuth 2.0 Security BCP, refresh token rotation).
+// is revoked (OAuth 2.0 Security BCP, refresh token rotation). A session keeps
+// the client's IP and User-Agent from its login and `last_used_at` (its last
+// login or refresh); listing and ending sessions: ./sessions.service.ts.
 //
 // Sign-in throttling (all counters in `login_throttle`, shared by every API
 // instance; keys are HMAC-SHA256 under a key derived from BLIND_INDEX_KEY, so
@@ -42,6 +44,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { appendAudit } from '../audit/audit.log.ts';
 import { hashPassword, verifyPassword, VerifyLimiter } from '../../lib/passwords.ts';
 import { hashToken } from '../../lib/token-hash.ts';
+import { sessionUserAgent } from './sessions.service.ts';
 
 const newRefreshToken = () => `rt_${randomBytes(32).toString('base64url')}`;
 
@@ -204,7 +207,14 @@ export class AuthService {
     });
   }
 
-  async login(email: string, password: string, ip: string, requestId: string): Promise<TokenPair & { userId: string }> {
+  /** Signs in; the session keeps the client's `ip` (as Fastify gives it) and `userAgent` (see sessionUserAgent). */
+  async login(
+    email: string,
+    password: string,
+    ip: string,
+    requestId: string,
+    userAgent?: string,
+  ): Promise<TokenPair & { userId: string }> {
     const { auth } = this.app.config;
     const now = this.app.clock();
     await this.throttleIp(ip, now);
@@ -255,6 +265,9 @@ export class AuthService {
             id: sessionId,
             userId: user.id,
             createdAt: now,
+            lastUsedAt: now,
+            ip,
+            userAgent: sessionUserAgent(userAgent),
             expiresAt: new Date(now.getTime() + auth.refreshTtlDays * 86_400_000),
           },
         });
@@ -307,6 +320,8 @@ export class AuthService {
         data: { rotatedAt: now },
       });
       if (count !== 1) return false;
+      // lastUsedAt means "last login or token refresh": the request path never writes it.
+      await tx.session.update({ where: { id: row.sessionId }, data: { lastUsedAt: now } });
       await tx.refreshToken.create({
         data: { id: randomUUID(), sessionId: row.sessionId, tokenHash: hashToken(next), createdAt: now },
       });
@@ -372,30 +387,5 @@ export class AuthService {
       if (row && row.session.userId === actorUserId) sessionId = row.sessionId;
     }
     await this.revokeSession(sessionId, actorUserId, 'logout', requestId);
-  }
-
-  async revokeAllSessions(userId: string, actorId: string, reason: string, requestId: string): Promise<number> {
-    const now = this.app.clock();
-    return this.db.$transaction(async (tx) => {
-      const { count } = await tx.session.updateMany({
-        where: { userId, revokedAt: null },
-        data: { revokedAt: now, revokeReason: reason },
-      });
-      // "Every token of that user": the calendar feed URL too (a seized phone).
-      await tx.calendarToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
-      await appendAudit(
-        tx,
-        {
-          actorId,
-          action: 'auth.sessions_revoked',
-          entityType: 'user',
-          entityId: userId,
-          requestId,
-          changes: { reason, sessions: count },
-        },
-        now,
-      );
-      return count;
-    });
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
-import { AuthService } from '../auth/auth.service.ts';
+import { SessionsService } from '../auth/sessions.service.ts';
 import {
   CreateUserBody,
   LawyerProfileBody,
@@ -15,7 +15,7 @@ import { UsersService } from './users.service.ts';
 
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const users = new UsersService(app);
-  const auth = new AuthService(app);
+  const sessions = new SessionsService(app);
   const admin = { roles: ['ADMIN' as const] };
 
   app.post('/v1/users', {
@@ -66,12 +66,14 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     schema: {
       tags: ['users'],
       summary: 'Sign the user out everywhere, effective immediately',
+      description:
+        "Ends every session of the user, turns the user's reminder webhook off (URL kept; pending webhook " +
+        'reminders cancelled) and revokes their calendar feed tokens, in one transaction.',
       params: IdParams,
-      response: { 204: z.null(), ...problems(401, 403, 404) },
+      response: { 204: z.null(), ...problems(400, 401, 403, 404) },
     },
     handler: async (req, reply) => {
-      await users.get(req.params.id);
-      await auth.revokeAllSessions(req.params.id, requireActor(req).userId, 'admin_revoked', req.id);
+      await sessions.endAll(req.params.id, requireActor(req).userId, 'admin_revoked', req.id);
       return reply.code(204).send(null);
     },
   });
