@@ -37,6 +37,8 @@ type ClaimedRow = {
   reference: string;
   pseudonym: string;
   may_see: boolean;
+  /** When the recipient's channels last changed, read in the claim: a cached webhook target older than this is dropped. */
+  settings_at: Date | null;
 };
 
 export type DeliveryDeps = {
@@ -105,9 +107,11 @@ export class ReminderDelivery {
              d.id::text AS deadline_id, d.kind::text AS kind, d.title, d.due_at, d.due_date, d.time_zone,
              d.status::text AS status, d.citation, d.verify_with_counsel, d.source::text AS source,
              k.id::text AS case_id, k.reference, p.pseudonym,
-             ${Prisma.raw(caseVisibleToUserSql('u', 'k'))} AS may_see
+             ${Prisma.raw(caseVisibleToUserSql('u', 'k'))} AS may_see,
+             ns.updated_at AS settings_at
       FROM claimed c
       JOIN users u ON u.id = c.recipient_id
+      LEFT JOIN notification_settings ns ON ns.user_id = u.id
       JOIN deadlines d ON d.id = c.deadline_id
       JOIN cases k ON k.id = d.case_id
       JOIN people p ON p.id = k.person_id`;
@@ -206,7 +210,7 @@ export class ReminderDelivery {
   }
 
   private async send(r: ClaimedRow, label: ReminderLabel, d: DeliveryDeadline): Promise<void> {
-    if (r.channel === 'WEBHOOK') return this.deps.webhooks.send(r.id, r.user_id, label, d);
+    if (r.channel === 'WEBHOOK') return this.deps.webhooks.send(r.id, r.user_id, label, d, r.settings_at);
     const { mailer, config } = this.deps;
     if (!mailer) throw new Error('no SMTP server configured (SMTP_URL)');
     const m = reminderMessage(label, d);

@@ -16,7 +16,7 @@ import { reminderMessage, type DeliveryDeadline } from './message.ts';
 const SECRET_CACHE_MS = 30_000;
 const TIMEOUT_MS = 10_000;
 
-type Target = { at: number; url: string; secret: string } | { at: number; url: null; secret: null };
+type Target = ({ url: string; secret: string } | { url: null; secret: null }) & { at: number; settingsAt: number };
 
 /** The signature header value of a body sent at `timestamp` (seconds). */
 export function signWebhook(secret: string, timestamp: string, body: string): string {
@@ -30,25 +30,36 @@ export class WebhookSender {
 
   constructor(private readonly deps: { db: Db; config: AppConfig; crypto: FieldCrypto }) {}
 
-  private async target(userId: string): Promise<Target> {
+  // A change of settings (a new URL, the channel turned off by "sign out everywhere") is seen at once: the
+  // claim reads the settings' updated_at, and a cached target older than that is not used.
+  private async target(userId: string, settingsAt: Date | null): Promise<Target> {
     const cached = this.cache.get(userId);
-    if (cached && Date.now() - cached.at < SECRET_CACHE_MS) return cached;
+    const changedAt = settingsAt?.getTime() ?? 0;
+    if (cached && Date.now() - cached.at < SECRET_CACHE_MS && cached.settingsAt >= changedAt) return cached;
     const s = await this.deps.db.notificationSettings.findUnique({ where: { userId } });
+    const seen = s?.updatedAt.getTime() ?? 0;
     const entry: Target =
       s?.webhookEnabled && s.webhookUrl && s.webhookSecretEnc
         ? {
             at: Date.now(),
+            settingsAt: seen,
             url: s.webhookUrl,
             secret: this.deps.crypto.decrypt(s.webhookSecretEnc, webhookSecretRef(userId)),
           }
-        : { at: Date.now(), url: null, secret: null };
+        : { at: Date.now(), settingsAt: seen, url: null, secret: null };
     this.cache.set(userId, entry);
     return entry;
   }
 
   /** Sends one reminder to the user's webhook; throws unless it answers 2xx. */
-  async send(reminderId: string, userId: string, label: ReminderLabel, d: DeliveryDeadline): Promise<void> {
-    const target = await this.target(userId);
+  async send(
+    reminderId: string,
+    userId: string,
+    label: ReminderLabel,
+    d: DeliveryDeadline,
+    settingsAt: Date | null = null,
+  ): Promise<void> {
+    const target = await this.target(userId, settingsAt);
     if (!target.url || !target.secret) throw new Error('webhook disabled or incomplete');
     const vetted = await resolveWebhookTarget(target.url, this.deps.config.webhooks.allowPrivate);
     const body = JSON.stringify({
