@@ -67,6 +67,7 @@ function errorChain(err: unknown): ErrorLike[] {
   const queue: unknown[] = [err];
   while (queue.length && out.length < 8) {
     const e = queue.shift();
+    // Any object is read as a possible error: only its optional fields (code, kind, cause…) are looked at.
     if (!e || typeof e !== 'object' || out.includes(e as ErrorLike)) continue;
     const el = e as ErrorLike;
     out.push(el);
@@ -128,12 +129,11 @@ export const errorsPlugin = fp(
       if (hasZodFastifySchemaValidationErrors(err)) {
         // Fastify sets validationContext on schema errors; the zod error type does not declare it.
         const context = (err as { validationContext?: string }).validationContext ?? 'body';
-        // Ajv-style params are a plain object of strings and numbers.
-
-        const errors = err.validation.map((v) => ({
-          path: `${context}${zodPath(v.instancePath, v.params as Record<string, unknown>, '') ? '.' + zodPath(v.instancePath, v.params as Record<string, unknown>, '') : ''}`,
-          message: v.message ?? 'invalid',
-        }));
+        const errors = err.validation.map((v) => {
+          // Ajv-style params are a plain object of strings and numbers.
+          const sub = zodPath(v.instancePath, v.params as Record<string, unknown>, '');
+          return { path: `${context}${sub ? '.' + sub : ''}`, message: v.message ?? 'invalid' };
+        });
         return sendProblem(reply, req, {
           type: problemType('VALIDATION'),
           title: 'Invalid request',
@@ -189,6 +189,7 @@ export const errorsPlugin = fp(
       if (status && status >= 400 && status < 500) {
         // Fastify's own client errors (bad JSON, wrong media type, body too large).
         return sendProblem(reply, req, {
+          // As above: it carries a statusCode, so it is a FastifyError.
           type: problemType((err as FastifyError).code ?? 'BAD_REQUEST'),
           title: 'Bad request',
           status,

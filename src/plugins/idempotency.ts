@@ -51,6 +51,7 @@ export function holdsPassword(body: unknown): boolean {
       for (const item of v) stack.push(item);
       continue;
     }
+    // A non-null object here (arrays included): its own keys are what a body can carry.
     for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
       if (PASSWORD_FIELD.test(k)) return true;
       stack.push(child);
@@ -123,7 +124,7 @@ export const idempotencyPlugin = fp(
         response = null;
       }
       const field = (name: string) => {
-        const v = response && typeof response === 'object' ? (response as Record<string, unknown>)[name] : undefined;
+        const v: unknown = response && typeof response === 'object' ? Reflect.get(response, name) : undefined;
         return typeof v === 'string' && UUID_RE.test(v) ? v : null;
       };
       const inCasePath = /^\/v1\/cases\/([^/]+)(?:\/|$)/.exec(path)?.[1];

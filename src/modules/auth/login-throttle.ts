@@ -63,7 +63,10 @@ export class LoginThrottle {
     if (this.pruneTimer) return;
     this.pruneTimer = setInterval(() => {
       this.pruneThrottle().catch((err: unknown) =>
-        this.app.log.warn({ err: { type: (err as Error)?.name } }, 'login_throttle prune failed'),
+        this.app.log.warn(
+          { err: { type: err instanceof Error ? err.name : typeof err } },
+          'login_throttle prune failed',
+        ),
       );
     }, THROTTLE_PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
