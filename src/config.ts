@@ -45,7 +45,17 @@ const EnvSchema = z.object({
   LOGIN_QUEUE_MAX: int(64, 0).describe('logins waiting for a verification slot; past it 503 + Retry-After'),
   LOGIN_IP_MAX_ATTEMPTS: int(30, 1),
   LOGIN_IP_WINDOW_MINUTES: int(15, 1),
+  REAUTH_MAX_AGE_SECONDS: int(600, 30).describe('step-up routes need a sign-in or reauth within this many seconds'),
+  MFA_REQUIRED_ROLES: z
+    .string()
+    .regex(/^$|^(ADMIN|COORDINATOR|CASEWORKER|LAWYER)(,(ADMIN|COORDINATOR|CASEWORKER|LAWYER))*$/)
+    .default('ADMIN')
+    .describe('roles that must enrol a second factor (comma-separated; empty: none)'),
+  WEBAUTHN_RP_ID: z.string().optional().describe('passkey relying party id (default: the host of PUBLIC_BASE_URL)'),
+  WEBAUTHN_ORIGIN: z.string().url().optional().describe('origin of the web client (default: PUBLIC_BASE_URL)'),
+  WEBAUTHN_RP_NAME: z.string().default('Exile case backend'),
   IDEMPOTENCY_TTL_HOURS: int(24, 1),
+  DOCUMENT_MAX_BYTES: int(50 * 1024 * 1024, 1).describe('largest document upload in bytes (counted while streaming; 413 past it)'),
   PUBLIC_BASE_URL: z
     .string()
     .url()
@@ -127,6 +137,9 @@ export type AppConfig = {
     verifyQueueMax: number;
     ipMaxAttempts: number;
     ipWindowMinutes: number;
+    reauthMaxAgeSeconds: number;
+    mfaRequiredRoles: string[];
+    webauthn: { rpId: string; origin: string; rpName: string };
   };
   crypto: { keys: Map<string, Buffer>; currentKeyId: string; blindIndexKey: Buffer };
   idempotencyTtlHours: number;
@@ -221,6 +234,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       verifyQueueMax: e.LOGIN_QUEUE_MAX,
       ipMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS,
       ipWindowMinutes: e.LOGIN_IP_WINDOW_MINUTES,
+      reauthMaxAgeSeconds: e.REAUTH_MAX_AGE_SECONDS,
+      mfaRequiredRoles: e.MFA_REQUIRED_ROLES ? e.MFA_REQUIRED_ROLES.split(',') : [],
+      webauthn: {
+        rpId: e.WEBAUTHN_RP_ID ?? new URL(e.PUBLIC_BASE_URL).hostname,
+        origin: (e.WEBAUTHN_ORIGIN ?? e.PUBLIC_BASE_URL).replace(/\/$/, ''),
+        rpName: e.WEBAUTHN_RP_NAME,
+      },
     },
     crypto: { keys: ring.keys, currentKeyId: ring.currentKeyId, blindIndexKey: bidx },
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,

@@ -802,7 +802,7 @@ describe('"done when" scenario over real HTTP', () => {
       return r.json().accessToken as string;
     };
     const u = uniq();
-    const password = `a long passphrase ${u}`;
+    const password = `a long passphrase ${[...u].reverse().join('')}-x`; // not the uniq in display names (policy)
 
     const adminUser = await createUser(env, 'ADMIN');
     const admin = await httpLogin(adminUser.email, DEFAULT_PASSWORD);

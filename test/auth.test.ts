@@ -75,6 +75,7 @@ function claimsFor(sub: string, sid: string, extra: Record<string, unknown> = {}
     typ: 'access',
     iat,
     exp: iat + 600,
+    auth_time: iat,
     iss: env.config.auth.issuer,
     aud: env.config.auth.audience,
     ...extra,
@@ -356,7 +357,15 @@ describe('access tokens', () => {
   it('expired token -> 401', async () => {
     const past = nowSec() - 3600;
     const expired = hs256(claimsFor(user.id, sid, { iat: past, exp: past + 60 }), env.config.auth.jwtSecret);
-    expect401(await me(env, expired));
+    const res = await me(env, expired);
+    // RFC 6750 §3: a client can tell "refresh" from "sign in again".
+    expect(expect401(res).type).toMatch(/\/token-expired$/);
+    expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token", error_description="expired"');
+  });
+
+  it('a token without auth_time (issued before step-up existed) -> 401', async () => {
+    const { auth_time: _drop, ...claims } = claimsFor(user.id, sid);
+    expect401(await me(env, hs256(claims, env.config.auth.jwtSecret)));
   });
 
   it('a token without exp -> 401', async () => {

@@ -35,6 +35,8 @@ export function testEnvVars(dbUrl: string, overrides: Record<string, string> = {
     LOG_LEVEL: 'info',
     // Webhook sinks in tests listen on 127.0.0.1 over http.
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    // Most suites sign admins in without a second factor; test/mfa*.test.ts checks the ADMIN default.
+    MFA_REQUIRED_ROLES: '',
     ...overrides,
   };
 }

@@ -65,7 +65,7 @@ function plainHashes(method: string, path: string, body: unknown): string[] {
 describe('what the idempotency table stores', () => {
   it('holds an HMAC of the request: no plain hash of any body, no legal name, no password', async () => {
     const legalName = `Vasilisa Hashova ${uniq()}`;
-    const password = `idem-secret-${uniq()}-${uniq()}`;
+    const password = `held-secret-${uniq()}-${uniq()}`;
     const person = personBody({ legalName });
     const personKey = idemKey('person');
     const p = await cw.post('/v1/people', person, { 'idempotency-key': personKey });

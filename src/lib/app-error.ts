@@ -6,11 +6,18 @@ const CODES = {
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
   INVALID_TOKEN: { status: 401, title: 'Invalid or expired token' },
+  TOKEN_EXPIRED: { status: 401, title: 'Access token expired' },
+  REAUTHENTICATION_REQUIRED: { status: 401, title: 'Recent authentication required' },
+  MFA_ENROLMENT_REQUIRED: { status: 403, title: 'Second factor enrolment required' },
+  PASSWORD_CHANGE_REQUIRED: { status: 403, title: 'Password change required' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   CONFLICT: { status: 409, title: 'Conflict' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
   IDEMPOTENCY_MISMATCH: { status: 422, title: 'Idempotency-Key reused with a different request' },
   UNPROCESSABLE: { status: 422, title: 'Unprocessable request' },
   PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required' },
@@ -27,7 +34,7 @@ export class AppError extends Error {
   constructor(
     readonly code: AppErrorCode,
     readonly detail?: string,
-    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number; wwwAuthenticate?: string } = {},
   ) {
     super(detail ?? CODES[code].title);
     this.status = CODES[code].status;

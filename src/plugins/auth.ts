@@ -1,6 +1,12 @@
 // Authentication for every route, in one place. Routes declare
 // `config: { public: true }` to opt out, or `config: { roles: [...] }` to
 // restrict by role; everything else needs a valid access token.
+// `config: { recentAuth: true }` (step-up) also needs the token's auth_time
+// within REAUTH_MAX_AGE_SECONDS (else 401 reauthentication-required; POST
+// /v1/auth/reauth gives a fresh token). A user who must enrol a second factor
+// (MFA_REQUIRED_ROLES) or change an admin-reset password reaches only routes
+// whose `config.allowWhile` names that state (403 otherwise); the state is
+// read from the database on each request, so it lifts at the very next one.
 //
 // Access tokens are short-lived HS256 JWTs (one algorithm pinned, so `alg:none`
 // and algorithm-confusion tokens fail) that name their session. The session
@@ -13,13 +19,29 @@ import type { Role } from '../generated/prisma/enums.ts';
 import { AppError } from '../lib/app-error.ts';
 import { query, sql } from '../lib/sql.ts';
 
-export type Actor = { userId: string; role: Role; teamIds: string[]; sessionId: string };
+export type Actor = {
+  userId: string;
+  role: Role;
+  teamIds: string[];
+  sessionId: string;
+  /** When the user last proved who they are in this session (sign-in or reauth), seconds since the epoch. */
+  authTime: number;
+};
+
+/** What a restricted account may still do: see `config.allowWhile`. */
+export type AccountRestriction = 'mfaEnrolment' | 'passwordChange';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type SessionRow = { userId: string; role: Role; teamIds: string[] };
+type SessionRow = {
+  userId: string;
+  role: Role;
+  teamIds: string[];
+  passwordChangeRequired: boolean;
+  mfaMissing: boolean;
+};
 
-export type AccessClaims = { sub: string; sid: string; typ: 'access'; iat: number; exp: number };
+export type AccessClaims = { sub: string; sid: string; typ: 'access'; iat: number; exp: number; auth_time: number };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,9 +50,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     public?: boolean;
     roles?: Role[];
+    /** Step-up: the token's auth_time must be within REAUTH_MAX_AGE_SECONDS. */
+    recentAuth?: boolean;
+    /** Account states in which this route stays reachable (see the top of this file). */
+    allowWhile?: AccountRestriction[];
   }
   interface FastifyInstance {
-    signAccessToken(userId: string, sessionId: string): { token: string; expiresIn: number };
+    signAccessToken(userId: string, sessionId: string, authTime: Date): { token: string; expiresIn: number };
   }
 }
 
@@ -46,9 +72,20 @@ export function requireActor(req: FastifyRequest): Actor {
   return req.actor;
 }
 
+/** Step-up check for a route that needs recent authentication only in some cases. */
+export function requireRecentAuth(actor: Actor, now: Date, maxAgeSeconds: number): void {
+  if (now.getTime() / 1000 - actor.authTime > maxAgeSeconds) {
+    throw new AppError(
+      'REAUTHENTICATION_REQUIRED',
+      `This action needs a sign-in within the last ${maxAgeSeconds} seconds: POST /v1/auth/reauth, then retry with the new access token.`,
+    );
+  }
+}
+
 export const authPlugin = fp(
   async (app) => {
     const { auth } = app.config;
+    const mfaRoles = auth.mfaRequiredRoles;
     await app.register(fastifyJwt, {
       secret: auth.jwtSecret,
       sign: { algorithm: 'HS256', iss: auth.issuer, aud: auth.audience },
@@ -60,10 +97,17 @@ export const authPlugin = fp(
       },
     });
 
-    app.decorate('signAccessToken', (userId: string, sessionId: string) => {
+    app.decorate('signAccessToken', (userId: string, sessionId: string, authTime: Date) => {
       const iat = Math.floor(app.clock().getTime() / 1000);
       const exp = iat + auth.accessTtlSeconds;
-      const token = app.jwt.sign({ sub: userId, sid: sessionId, typ: 'access', iat, exp });
+      const token = app.jwt.sign({
+        sub: userId,
+        sid: sessionId,
+        typ: 'access',
+        iat,
+        exp,
+        auth_time: Math.floor(authTime.getTime() / 1000),
+      });
       return { token, expiresIn: auth.accessTtlSeconds };
     });
 
@@ -79,10 +123,24 @@ export const authPlugin = fp(
       let claims: AccessClaims;
       try {
         claims = await req.jwtVerify<AccessClaims>();
-      } catch {
+      } catch (err) {
+        if (err instanceof Error && 'code' in err && err.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') {
+          throw new AppError(
+            'TOKEN_EXPIRED',
+            'The access token has expired: get a new one with POST /v1/auth/refresh.',
+            {
+              wwwAuthenticate: 'Bearer error="invalid_token", error_description="expired"',
+            },
+          );
+        }
         throw new AppError('INVALID_TOKEN');
       }
-      if (claims.typ !== 'access' || !UUID_RE.test(String(claims.sid)) || !UUID_RE.test(String(claims.sub))) {
+      if (
+        claims.typ !== 'access' ||
+        !UUID_RE.test(String(claims.sid)) ||
+        !UUID_RE.test(String(claims.sub)) ||
+        !Number.isInteger(claims.auth_time)
+      ) {
         throw new AppError('INVALID_TOKEN');
       }
       // One indexed statement (primary keys of sessions and users, the team_members
@@ -91,16 +149,39 @@ export const authPlugin = fp(
       const [row] = await query<SessionRow>(
         app.sqlPool,
         sql`SELECT u.id AS "userId", u.role::text AS role,
-                   ARRAY(SELECT tm.team_id::text FROM team_members tm WHERE tm.user_id = u.id ORDER BY tm.team_id) AS "teamIds"
+                   ARRAY(SELECT tm.team_id::text FROM team_members tm WHERE tm.user_id = u.id ORDER BY tm.team_id) AS "teamIds",
+                   u.password_change_required AS "passwordChangeRequired",
+                   (u.role::text = ANY(${mfaRoles}::text[])
+                     AND NOT EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+                     AND NOT EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)) AS "mfaMissing"
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.id = ${claims.sid}::uuid AND s.user_id = ${claims.sub}::uuid
               AND s.revoked_at IS NULL AND s.expires_at > ${app.clock()} AND u.active`,
       );
       if (!row) throw new AppError('INVALID_TOKEN');
-      req.actor = { userId: row.userId, role: row.role, teamIds: row.teamIds, sessionId: claims.sid };
+      req.actor = {
+        userId: row.userId,
+        role: row.role,
+        teamIds: row.teamIds,
+        sessionId: claims.sid,
+        authTime: claims.auth_time,
+      };
+      if (row.passwordChangeRequired && !cfg?.allowWhile?.includes('passwordChange')) {
+        throw new AppError(
+          'PASSWORD_CHANGE_REQUIRED',
+          'Your password was reset by an administrator: choose a new one with POST /v1/me/password first.',
+        );
+      }
+      if (row.mfaMissing && !cfg?.allowWhile?.includes('mfaEnrolment')) {
+        throw new AppError(
+          'MFA_ENROLMENT_REQUIRED',
+          'Your role must use a second factor: enrol one under /v1/me/mfa (TOTP or a passkey) first.',
+        );
+      }
       if (cfg?.roles && !cfg.roles.includes(req.actor.role)) {
         throw new AppError('FORBIDDEN', 'Your role may not do this.');
       }
+      if (cfg?.recentAuth) requireRecentAuth(req.actor, app.clock(), auth.reauthMaxAgeSeconds);
     });
   },
   { name: 'auth', dependencies: ['core'] },

@@ -117,6 +117,7 @@ export const errorsPlugin = fp(
     app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => {
       if (err instanceof AppError) {
         if (err.extra.retryAfterSeconds) reply.header('retry-after', String(err.extra.retryAfterSeconds));
+        if (err.extra.wwwAuthenticate) reply.header('www-authenticate', err.extra.wwwAuthenticate);
         if (err.status >= 500) req.log.error({ code: err.code }, 'service error');
         return sendProblem(reply, req, {
           type: problemType(err.code),

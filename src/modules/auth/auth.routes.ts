@@ -5,15 +5,37 @@ import { requireActor } from '../../plugins/auth.ts';
 import { UserSchema } from '../users/users.schemas.ts';
 import { UsersService } from '../users/users.service.ts';
 import { AuthService } from './auth.service.ts';
+import { registerMfaRoutes } from '../mfa/mfa.routes.ts';
+import { registerCredentialRoutes } from './credentials.routes.ts';
 import { MAX_LISTED_SESSIONS, SessionsService, USER_AGENT_MAX } from './sessions.service.ts';
 
-const TokenPairSchema = z.object({
+export const TokenPairSchema = z.object({
   accessToken: z.string(),
   refreshToken: z.string(),
   expiresIn: z.number().int().describe('access token lifetime in seconds'),
   tokenType: z.literal('Bearer'),
   user: UserSchema,
 });
+
+export const SignInFlags = {
+  mfaEnrolmentRequired: z
+    .literal(true)
+    .optional()
+    .describe('your role must enrol a second factor: these tokens reach only /v1/me, /v1/me/mfa/* and logout'),
+  passwordChangeRequired: z
+    .literal(true)
+    .optional()
+    .describe('an admin reset your password: these tokens reach only /v1/me, /v1/me/password and logout'),
+};
+
+const LoginResponseSchema = z.union([
+  TokenPairSchema.extend(SignInFlags),
+  z.object({
+    mfaRequired: z.literal(true),
+    mfaToken: z.string().describe('complete the sign-in with POST /v1/auth/mfa within 5 minutes; single use'),
+    methods: z.array(z.enum(['totp', 'webauthn', 'recovery'])),
+  }),
+]);
 
 const SessionSchema = z.object({
   id: z.uuid(),
@@ -32,6 +54,9 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   auth.startPruning();
   app.addHook('onClose', async () => auth.stopPruning());
 
+  registerMfaRoutes(app, auth);
+  registerCredentialRoutes(app, auth);
+
   app.post('/v1/auth/login', {
     config: { public: true },
     schema: {
@@ -40,13 +65,25 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       security: [],
       body: z.strictObject({ email: z.string().min(3).max(254), password: z.string().min(1).max(200) }),
       description:
-        '401 on bad credentials; 429 with Retry-After when this address or this email is throttled (the same for ' +
-        'an email without an account); 503 with Retry-After when too many sign-ins are already being checked.',
-      response: { 200: TokenPairSchema, ...problems(400, 401, 429, 503) },
+        'With a second factor enrolled the answer is `{mfaRequired: true, mfaToken, methods}` and no tokens: ' +
+        'complete with POST /v1/auth/mfa within 5 minutes. When your role must enrol a second factor and has ' +
+        'none, the tokens come with `mfaEnrolmentRequired: true` and reach only /v1/me, /v1/me/mfa/* and logout ' +
+        '(403 mfa-enrolment-required elsewhere); after an admin reset, `passwordChangeRequired: true` and only ' +
+        '/v1/me, /v1/me/password and logout. 401 on bad credentials; 429 with Retry-After when this address or ' +
+        'this email is throttled (the same for an email without an account); 503 with Retry-After when too many ' +
+        'sign-ins are already being checked.',
+      response: { 200: LoginResponseSchema, ...problems(400, 401, 429, 503) },
     },
     handler: async (req) => {
-      const pair = await auth.login(req.body.email, req.body.password, req.ip, req.id, req.headers['user-agent']);
-      return { ...pair, user: await users.get(pair.userId) };
+      const result = await auth.login(req.body.email, req.body.password, req.ip, req.id, req.headers['user-agent']);
+      if (result.kind === 'mfa')
+        {return { mfaRequired: true as const, mfaToken: result.mfaToken, methods: result.methods };}
+      return {
+        ...result.pair,
+        user: await users.get(result.userId),
+        ...(result.mfaEnrolmentRequired ? { mfaEnrolmentRequired: true as const } : {}),
+        ...(result.passwordChangeRequired ? { passwordChangeRequired: true as const } : {}),
+      };
     },
   });
 
@@ -66,6 +103,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/v1/auth/logout', {
+    config: { allowWhile: ['mfaEnrolment', 'passwordChange'] },
     schema: {
       tags: ['auth'],
       summary: 'End the session of the given refresh token (or the current one)',
@@ -80,6 +118,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/me', {
+    config: { allowWhile: ['mfaEnrolment', 'passwordChange'] },
     schema: {
       tags: ['auth'],
       summary: 'The signed-in user, with role and team ids',

@@ -17,23 +17,37 @@ import { AppError } from '../../lib/app-error.ts';
 import { appendAudit } from '../audit/audit.log.ts';
 import { hashPassword, verifyPassword, VerifyLimiter } from '../../lib/passwords.ts';
 import { hashToken } from '../../lib/token-hash.ts';
-import { sessionUserAgent } from './sessions.service.ts';
+import { MfaLogin } from '../mfa/mfa-login.ts';
+import { SecondFactors, type FactorMethod } from '../mfa/second-factors.ts';
 import { LoginThrottle } from './login-throttle.ts';
+import { issueSession, newRefreshToken, type TokenPair } from './session-issuer.ts';
 
 export { loginThrottleHmacKey, loginThrottleKey, THROTTLE_PRUNE_INTERVAL_MS } from './login-throttle.ts';
 
-const newRefreshToken = () => `rt_${randomBytes(32).toString('base64url')}`;
+export type { TokenPair };
 
-export type TokenPair = { accessToken: string; refreshToken: string; expiresIn: number; tokenType: 'Bearer' };
+export type LoginResult =
+  | {
+      kind: 'tokens';
+      userId: string;
+      pair: TokenPair;
+      mfaEnrolmentRequired: boolean;
+      passwordChangeRequired: boolean;
+    }
+  | { kind: 'mfa'; mfaToken: string; methods: FactorMethod[] };
 
 export class AuthService {
   readonly throttle: LoginThrottle;
+  readonly factors: SecondFactors;
+  readonly mfaLogin: MfaLogin;
   private readonly limiter: VerifyLimiter;
   private dummyHash: Promise<string> | null = null;
 
   constructor(private readonly app: FastifyInstance) {
     const { auth } = app.config;
     this.throttle = new LoginThrottle(app);
+    this.factors = new SecondFactors(app);
+    this.mfaLogin = new MfaLogin(app, this.throttle, this.factors);
     this.limiter = new VerifyLimiter(auth.verifyConcurrency, auth.verifyQueueMax);
   }
 
@@ -66,17 +80,62 @@ export class AuthService {
     });
   }
 
-  /** Signs in; the session keeps the client's `ip` (as Fastify gives it) and `userAgent` (see sessionUserAgent). */
+  /**
+   * Signs in with a password. Without a second factor enrolled the session
+   * opens at once (keeping the client's `ip` and `userAgent`); with one, the
+   * answer is an mfaToken for POST /v1/auth/mfa and the email's throttle
+   * streak goes on counting until that step succeeds.
+   */
   async login(
     email: string,
     password: string,
     ip: string,
     requestId: string,
     userAgent?: string,
-  ): Promise<TokenPair & { userId: string }> {
-    const { auth } = this.app.config;
+  ): Promise<LoginResult> {
     const now = this.app.clock();
     await this.throttle.throttleIp(ip, now);
+    const normalised = email.trim().toLowerCase();
+    const user = await this.checkPassword(normalised, password, requestId, now);
+    const key = this.throttle.key('e', normalised);
+    const methods = this.factors.methodsOf(await this.factors.enrolment(user.id));
+    if (methods.length) {
+      const mfaToken = await this.mfaLogin.begin(user.id, ip, userAgent, now);
+      return { kind: 'mfa', mfaToken, methods };
+    }
+    const pair = await this.db.$transaction((tx) =>
+      issueSession(this.app, tx, {
+        userId: user.id,
+        throttleKey: key,
+        ip,
+        userAgent,
+        method: 'password',
+        requestId,
+        now,
+      }),
+    );
+    return {
+      kind: 'tokens',
+      userId: user.id,
+      pair,
+      mfaEnrolmentRequired: this.app.config.auth.mfaRequiredRoles.includes(user.role),
+      passwordChangeRequired: user.passwordChangeRequired,
+    };
+  }
+
+  /** After a successful password check outside sign-in: the email's streak of tries starts over. */
+  async forgetFailures(normalisedEmail: string): Promise<void> {
+    await this.db.$executeRaw`DELETE FROM login_throttle WHERE key = ${this.throttle.key('e', normalisedEmail)}`;
+  }
+
+  /**
+   * The password check shared by sign-in, reauthentication, password change
+   * and TOTP enrolment: the email's try is reserved atomically first (429
+   * while blocked), the argon2 work waits for a slot (503 past the queue),
+   * unknown emails verify a dummy hash, and a failure is audited and answers
+   * the same 401 whether or not the account exists.
+   */
+  async checkPassword(normalisedEmail: string, password: string, requestId: string, now: Date) {
     // Refuse a flood before it touches the per-email counter: a 503 must not
     // spend the owner's tries.
     const ticket = this.limiter.admit();
@@ -86,12 +145,11 @@ export class AuthService {
       });
     }
     try {
-      const normalised = email.trim().toLowerCase();
-      const key = this.throttle.key('e', normalised);
-      const reservation = await this.throttle.reserve(key, normalised, now);
+      const key = this.throttle.key('e', normalisedEmail);
+      const reservation = await this.throttle.reserve(key, normalisedEmail, now);
       const user = await this.db.user.findUnique({
-        where: { email: normalised },
-        select: { id: true, passwordHash: true, active: true },
+        where: { email: normalisedEmail },
+        select: { id: true, passwordHash: true, active: true, role: true, passwordChangeRequired: true },
       });
       const stored = user ? user.passwordHash : await this.dummy();
       const ok = await ticket.run(() => verifyPassword(stored, password));
@@ -114,39 +172,7 @@ export class AuthService {
         });
         throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong.');
       }
-      const sessionId = randomUUID();
-      const refreshToken = newRefreshToken();
-      await this.db.$transaction(async (tx) => {
-        await tx.$executeRaw`DELETE FROM login_throttle WHERE key = ${key}`;
-        await tx.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: null } });
-        await tx.session.create({
-          data: {
-            id: sessionId,
-            userId: user.id,
-            createdAt: now,
-            lastUsedAt: now,
-            ip,
-            userAgent: sessionUserAgent(userAgent),
-            expiresAt: new Date(now.getTime() + auth.refreshTtlDays * 86_400_000),
-          },
-        });
-        await tx.refreshToken.create({
-          data: { id: randomUUID(), sessionId, tokenHash: hashToken(refreshToken), createdAt: now },
-        });
-        await appendAudit(
-          tx,
-          { actorId: user.id, action: 'auth.login', entityType: 'session', entityId: sessionId, requestId },
-          now,
-        );
-      });
-      const access = this.app.signAccessToken(user.id, sessionId);
-      return {
-        userId: user.id,
-        accessToken: access.token,
-        refreshToken,
-        expiresIn: access.expiresIn,
-        tokenType: 'Bearer',
-      };
+      return user;
     } finally {
       ticket.release();
     }
@@ -160,7 +186,15 @@ export class AuthService {
         id: true,
         rotatedAt: true,
         sessionId: true,
-        session: { select: { userId: true, revokedAt: true, expiresAt: true, user: { select: { active: true } } } },
+        session: {
+          select: {
+            userId: true,
+            revokedAt: true,
+            expiresAt: true,
+            authTime: true,
+            user: { select: { active: true } },
+          },
+        },
       },
     });
     if (!row) throw new AppError('INVALID_TOKEN');
@@ -190,7 +224,7 @@ export class AuthService {
       await this.revokeSession(row.sessionId, session.userId, 'refresh_token_reuse', requestId);
       throw new AppError('INVALID_TOKEN', 'This refresh token was already used; the session has been revoked.');
     }
-    const access = this.app.signAccessToken(session.userId, row.sessionId);
+    const access = this.app.signAccessToken(session.userId, row.sessionId, session.authTime);
     return {
       userId: session.userId,
       accessToken: access.token,

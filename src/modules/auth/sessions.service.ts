@@ -129,28 +129,31 @@ export class SessionsService {
    */
   async endAll(userId: string, actorId: string, reason: string, requestId: string): Promise<number> {
     const now = this.app.clock();
-    return this.app.db.$transaction(async (tx) => {
-      const user = await tx.user.findUnique({ where: { id: userId }, select: { id: true } });
-      if (!user) throw new AppError('NOT_FOUND', 'User not found.');
-      const { count } = await tx.session.updateMany({
-        where: { userId, revokedAt: null },
-        data: { revokedAt: now, revokeReason: reason },
-      });
-      const channels = await this.endExternalChannels(tx, userId, actorId, reason, requestId, now);
-      await appendAudit(
-        tx,
-        {
-          actorId,
-          action: 'auth.sessions_revoked',
-          entityType: 'user',
-          entityId: userId,
-          requestId,
-          changes: { reason, sessions: count, ...channels },
-        },
-        now,
-      );
-      return count;
+    return this.app.db.$transaction((tx) => this.endAllWithin(tx, userId, actorId, reason, requestId, now));
+  }
+
+  /** endAll inside the caller's transaction (an admin's password reset ends everything with the password). */
+  async endAllWithin(tx: Tx, userId: string, actorId: string, reason: string, requestId: string, now: Date) {
+    const user = await tx.user.findUnique({ where: { id: userId }, select: { id: true } });
+    if (!user) throw new AppError('NOT_FOUND', 'User not found.');
+    const { count } = await tx.session.updateMany({
+      where: { userId, revokedAt: null },
+      data: { revokedAt: now, revokeReason: reason },
     });
+    const channels = await this.endExternalChannels(tx, userId, actorId, reason, requestId, now);
+    await appendAudit(
+      tx,
+      {
+        actorId,
+        action: 'auth.sessions_revoked',
+        entityType: 'user',
+        entityId: userId,
+        requestId,
+        changes: { reason, sessions: count, ...channels },
+      },
+      now,
+    );
+    return count;
   }
 
   /**

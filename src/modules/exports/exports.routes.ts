@@ -13,7 +13,7 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   const who: { roles: Role[] } = { roles: ['COORDINATOR', 'ADMIN'] };
 
   app.post('/v1/exports', {
-    config: who,
+    config: { ...who, recentAuth: true },
     schema: {
       tags: ['exports'],
       summary: 'Start an anonymised research export; it runs as a background job',

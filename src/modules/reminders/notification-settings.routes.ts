@@ -22,6 +22,7 @@ export const notificationSettingsRoutes: FastifyPluginAsyncZod = async (app) => 
   });
 
   app.put('/v1/me/notification-settings', {
+    config: { recentAuth: true },
     schema: {
       tags: ['reminders'],
       body: PutNotificationSettingsBody,

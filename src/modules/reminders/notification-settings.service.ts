@@ -9,6 +9,7 @@ import type { FieldCrypto } from '../../lib/field-crypto.ts';
 import { assertWebhookTarget } from '../../lib/webhook-target.ts';
 import type { Viewer } from '../access/visibility.ts';
 import { appendAudit } from '../audit/audit.log.ts';
+import { queueSecurityNotice } from '../auth/security-notices.ts';
 import { ReminderPlanner } from './planner.ts';
 import type { NotificationSettingsDto, PutNotificationSettings } from './reminders.schemas.ts';
 
@@ -80,9 +81,13 @@ export class NotificationSettingsService {
         webhookSecretEnc: secretEnc,
       };
       const s = await tx.notificationSettings.upsert({ where: { userId }, create: { userId, ...data }, update: data });
+      // The host (never the path or query, which may carry tokens) is recorded and told to the user: an
+      // attacker's webhook shows up in the audit log and in the owner's inbox.
+      const webhookHost = data.webhookUrl ? new URL(data.webhookUrl).host : null;
       const changes = {
         emailEnabled: { new: data.emailEnabled },
         webhookUrl: { personal: true },
+        webhookHost: { old: prev?.webhookUrl ? new URL(prev.webhookUrl).host : null, new: webhookHost },
         webhookEnabled: { new: data.webhookEnabled },
         webhookSecret: { personal: true },
       };
@@ -96,6 +101,13 @@ export class NotificationSettingsService {
           requestId,
           changes,
         },
+        now,
+      );
+      await queueSecurityNotice(
+        tx,
+        userId,
+        'channels_changed',
+        { emailEnabled: data.emailEnabled, webhookEnabled: data.webhookEnabled, webhookHost },
         now,
       );
       await this.planner.replanForUser(tx, viewer);

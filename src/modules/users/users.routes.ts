@@ -16,10 +16,11 @@ import { UsersService } from './users.service.ts';
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const users = new UsersService(app);
   const sessions = new SessionsService(app);
+  const adminStepUp = { roles: ['ADMIN' as const], recentAuth: true };
   const admin = { roles: ['ADMIN' as const] };
 
   app.post('/v1/users', {
-    config: admin,
+    config: adminStepUp,
     schema: {
       tags: ['users'],
       summary: 'Create a user',
@@ -50,7 +51,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.patch('/v1/users/:id', {
-    config: admin,
+    config: adminStepUp,
     schema: {
       tags: ['users'],
       summary: 'Change display name, role or active flag',
@@ -62,7 +63,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/v1/users/:id/revoke-sessions', {
-    config: admin,
+    config: adminStepUp,
     schema: {
       tags: ['users'],
       summary: 'Sign the user out everywhere, effective immediately',

@@ -6,6 +6,7 @@ import { appendAudit, diffChanges } from '../audit/audit.log.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, page } from '../../lib/pagination.ts';
 import { hashPassword } from '../../lib/passwords.ts';
+import { assertPasswordAcceptable } from '../auth/password-policy.ts';
 import type { UserDto } from './users.schemas.ts';
 
 const userSelect = {
@@ -58,6 +59,7 @@ export class UsersService {
     requestId: string | null,
   ): Promise<UserDto> {
     const email = input.email.trim().toLowerCase();
+    assertPasswordAcceptable('body.password', input.password, { email, displayName: input.displayName });
     const passwordHash = await hashPassword(input.password, this.app.config.auth.argon2);
     const id = randomUUID();
     const now = this.app.clock();

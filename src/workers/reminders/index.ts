@@ -24,6 +24,7 @@ import { ReminderDelivery } from './delivery.ts';
 import { sendDigests } from './digest.ts';
 import { startDueListener } from './due-listener.ts';
 import { ReminderRelay } from './relay.ts';
+import { sendSecurityNotices } from './security-notices.ts';
 import { WebhookSender } from './webhook.ts';
 
 export type ReminderDeps = {
@@ -83,6 +84,11 @@ export class ReminderService {
   sendDigests() {
     return sendDigests({ ...this.deps, mailer: this.mailer });
   }
+
+  /** Emails queued security notices (a factor, the password or reminder channels changed). */
+  sendSecurityNotices() {
+    return sendSecurityNotices({ ...this.deps, mailer: this.mailer });
+  }
 }
 
 /** Starts the relay scheduler and the delivery worker on the queue kit. */
@@ -123,8 +129,12 @@ export async function startReminderWorkers(deps: ReminderDeps, opts: { concurren
     await ensureSchedulers();
     const relay = kit.worker(
       RELAY_QUEUE,
-      async (job: Job) =>
-        parseJob('reminderRelay', job.name, job.data).name === 'digest' ? service.sendDigests() : service.relayOnce(),
+      async (job: Job) => {
+        if (parseJob('reminderRelay', job.name, job.data).name === 'digest') return service.sendDigests();
+        const relayed = await service.relayOnce();
+        await service.sendSecurityNotices().catch(failed('security notices failed'));
+        return relayed;
+      },
       { concurrency: 1 },
     );
     relay.on('error', (err) => log.error({ error: err.message }, 'relay worker error'));
