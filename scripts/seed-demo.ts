@@ -17,7 +17,13 @@ import { prepareRuntime } from '../src/runtime.ts';
 const rt = await prepareRuntime();
 await migrate(rt.config.db.url, MIGRATIONS_DIR);
 const db = createDb(rt.config.db.url, 4);
-const app = await buildApp({ ...rt.config, log: { level: 'warn' } }, { db });
+// The seeding process itself acts as the demo admin without a second factor;
+// the running server still applies MFA_REQUIRED_ROLES (the demo admin enrols
+// at first sign-in).
+const app = await buildApp(
+  { ...rt.config, log: { level: 'warn' }, auth: { ...rt.config.auth, mfaRequiredRoles: [] } },
+  { db },
+);
 await app.ready();
 
 async function finish(code: number) {
@@ -32,7 +38,7 @@ if ((await db.user.count()) > 0) {
   await finish(1);
 }
 
-const password = () => `demo-${randomBytes(9).toString('base64url')}`;
+const password = () => `pw-${randomBytes(12).toString('base64url')}`;
 const credentials: { email: string; role: string; password: string }[] = [];
 
 async function call<T = Record<string, unknown>>(

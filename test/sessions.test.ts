@@ -15,6 +15,7 @@ import {
   type Client,
   type TestEnv,
 } from './helpers.ts';
+import { pruneAuthRecords } from '../src/modules/auth/retention.ts';
 
 let offsetMs = 0;
 const clock = () => new Date(Date.now() + offsetMs);
@@ -337,10 +338,48 @@ describe('POST /v1/users/:id/revoke-sessions (admin)', () => {
     for (const e of entries) expect(e).toEqual({ actor_id: admin.userId, entity_id: cw.id });
   });
 
+  it('deactivating a user ends the same channels: sessions, webhook (pending webhook reminders cancelled), calendar feeds', async () => {
+    const cw = await caseworkerWithDeadline();
+    const res = await admin.patch(`/v1/users/${cw.id}`, { active: false });
+    expect(res.statusCode, res.body).toBe(200);
+    for (const t of [cw.a, cw.b]) expectProblem(await get(t.accessToken, '/v1/me'), 401);
+    expect((await reminderCounts(cw.id))['WEBHOOK:PENDING'] ?? 0).toBe(0);
+    const [settings] = await env.sql<{ webhook_enabled: boolean }>(
+      'SELECT webhook_enabled FROM notification_settings WHERE user_id = $1',
+      [cw.id],
+    );
+    expect(settings.webhook_enabled).toBe(false);
+    expect((await env.app.inject({ url: cw.feed })).statusCode).toBe(404);
+    expect(await auditActions(requestIdOf(res))).toEqual([
+      'auth.sessions_revoked',
+      'calendar_token.revoke',
+      'notification_settings.webhook_disabled',
+      'user.update',
+    ]);
+  });
+
   it('an unknown user is 404 and nothing is written', async () => {
     const before = await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
     expectProblem(await admin.post(`/v1/users/${randomUUID()}/revoke-sessions`), 404);
     const after = await env.sql<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
     expect(after[0].n).toBe(before[0].n);
+  });
+});
+
+describe('retention of session details', () => {
+  it('erases the address and User-Agent of sessions ended more than 30 days ago, and only those', async () => {
+    const u = await createUser(env, 'LAWYER');
+    const ended = await signIn(u.email, '203.0.113.77', 'OldPhone');
+    const live = await signIn(u.email, '203.0.113.78', 'NewPhone');
+    await env.sql(`UPDATE sessions SET revoked_at = now() - interval '31 days' WHERE id = $1`, [ended.sessionId]);
+    const result = await pruneAuthRecords(env.app);
+    expect(result.sessionDetailsErased).toBeGreaterThanOrEqual(1);
+    const rows = await env.sql<{ id: string; ip: string | null; user_agent: string | null }>(
+      'SELECT id::text, ip, user_agent FROM sessions WHERE id = ANY($1::uuid[])',
+      [[ended.sessionId, live.sessionId]],
+    );
+    const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+    expect(byId[ended.sessionId]).toMatchObject({ ip: null, user_agent: null });
+    expect(byId[live.sessionId]).toMatchObject({ ip: '203.0.113.78', user_agent: 'NewPhone' });
   });
 });

@@ -7,6 +7,7 @@ import { UsersService } from '../users/users.service.ts';
 import { AuthService } from './auth.service.ts';
 import { registerMfaRoutes } from '../mfa/mfa.routes.ts';
 import { registerCredentialRoutes } from './credentials.routes.ts';
+import { startAuthRetention } from './retention.ts';
 import { MAX_LISTED_SESSIONS, SessionsService, USER_AGENT_MAX } from './sessions.service.ts';
 
 export const TokenPairSchema = z.object({
@@ -52,7 +53,11 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const sessions = new SessionsService(app);
   auth.warmUp();
   auth.startPruning();
-  app.addHook('onClose', async () => auth.stopPruning());
+  const stopRetention = startAuthRetention(app);
+  app.addHook('onClose', async () => {
+    auth.stopPruning();
+    stopRetention();
+  });
 
   registerMfaRoutes(app, auth);
   registerCredentialRoutes(app, auth);
@@ -76,8 +81,9 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (req) => {
       const result = await auth.login(req.body.email, req.body.password, req.ip, req.id, req.headers['user-agent']);
-      if (result.kind === 'mfa')
-        {return { mfaRequired: true as const, mfaToken: result.mfaToken, methods: result.methods };}
+      if (result.kind === 'mfa') {
+        return { mfaRequired: true as const, mfaToken: result.mfaToken, methods: result.methods };
+      }
       return {
         ...result.pair,
         user: await users.get(result.userId),

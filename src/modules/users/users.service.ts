@@ -7,6 +7,7 @@ import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, page } from '../../lib/pagination.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { assertPasswordAcceptable } from '../auth/password-policy.ts';
+import { SessionsService } from '../auth/sessions.service.ts';
 import type { UserDto } from './users.schemas.ts';
 
 const userSelect = {
@@ -131,13 +132,11 @@ export class UsersService {
         );
       }
       const updated = await tx.user.update({ where: { id }, data: patch, select: userSelect });
-      // A deactivated user is signed out everywhere at once.
+      // A deactivated user is signed out everywhere at once, and what could
+      // still carry data out without a session ends with it: the webhook
+      // channel (pending webhook reminders cancelled) and calendar feeds.
       if (patch.active === false && before.active) {
-        await tx.session.updateMany({
-          where: { userId: id, revokedAt: null },
-          data: { revokedAt: now, revokeReason: 'deactivated' },
-        });
-        await tx.calendarToken.updateMany({ where: { userId: id, revokedAt: null }, data: { revokedAt: now } });
+        await new SessionsService(this.app).endAllWithin(tx, id, actorId, 'deactivated', requestId, now);
       }
       await appendAudit(
         tx,
