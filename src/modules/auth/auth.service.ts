@@ -94,9 +94,8 @@ export class AuthService {
     userAgent?: string,
   ): Promise<LoginResult> {
     const now = this.app.clock();
-    await this.throttle.throttleIp(ip, now);
     const normalised = email.trim().toLowerCase();
-    const user = await this.checkPassword(normalised, password, requestId, now);
+    const user = await this.checkPassword(normalised, password, requestId, now, ip);
     const key = this.throttle.key('e', normalised);
     const methods = this.factors.methodsOf(await this.factors.enrolment(user.id));
     if (methods.length) {
@@ -135,9 +134,9 @@ export class AuthService {
    * unknown emails verify a dummy hash, and a failure is audited and answers
    * the same 401 whether or not the account exists.
    */
-  async checkPassword(normalisedEmail: string, password: string, requestId: string, now: Date) {
-    // Refuse a flood before it touches the per-email counter: a 503 must not
-    // spend the owner's tries.
+  async checkPassword(normalisedEmail: string, password: string, requestId: string, now: Date, ip?: string) {
+    // Refuse a flood before it touches any counter or the database: a 503
+    // must not spend the owner's tries, and costs the server nothing.
     const ticket = this.limiter.admit();
     if (!ticket) {
       throw new AppError('UNAVAILABLE', 'Too many sign-ins in progress; retry shortly.', {
@@ -145,6 +144,7 @@ export class AuthService {
       });
     }
     try {
+      if (ip) await this.throttle.throttleIp(ip, now);
       const key = this.throttle.key('e', normalisedEmail);
       const reservation = await this.throttle.reserve(key, normalisedEmail, now);
       const user = await this.db.user.findUnique({
