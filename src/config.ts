@@ -45,6 +45,9 @@ const EnvSchema = z.object({
   LOGIN_QUEUE_MAX: int(64, 0).describe('logins waiting for a verification slot; past it 503 + Retry-After'),
   LOGIN_IP_MAX_ATTEMPTS: int(30, 1),
   LOGIN_IP_WINDOW_MINUTES: int(15, 1),
+  REFRESH_REUSE_GRACE_SECONDS: int(10, 0).describe(
+    'a rotated refresh token presented again this soon gets the same new one',
+  ),
   REAUTH_MAX_AGE_SECONDS: int(600, 30).describe('step-up routes need a sign-in or reauth within this many seconds'),
   MFA_REQUIRED_ROLES: z
     .string()
@@ -55,7 +58,9 @@ const EnvSchema = z.object({
   WEBAUTHN_ORIGIN: z.string().url().optional().describe('origin of the web client (default: PUBLIC_BASE_URL)'),
   WEBAUTHN_RP_NAME: z.string().default('Exile case backend'),
   IDEMPOTENCY_TTL_HOURS: int(24, 1),
-  DOCUMENT_MAX_BYTES: int(50 * 1024 * 1024, 1).describe('largest document upload in bytes (counted while streaming; 413 past it)'),
+  DOCUMENT_MAX_BYTES: int(50 * 1024 * 1024, 1).describe(
+    'largest document upload in bytes (counted while streaming; 413 past it)',
+  ),
   PUBLIC_BASE_URL: z
     .string()
     .url()
@@ -138,6 +143,7 @@ export type AppConfig = {
     ipMaxAttempts: number;
     ipWindowMinutes: number;
     reauthMaxAgeSeconds: number;
+    refreshReuseGraceSeconds: number;
     mfaRequiredRoles: string[];
     webauthn: { rpId: string; origin: string; rpName: string };
   };
@@ -235,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       ipMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS,
       ipWindowMinutes: e.LOGIN_IP_WINDOW_MINUTES,
       reauthMaxAgeSeconds: e.REAUTH_MAX_AGE_SECONDS,
+      refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
       mfaRequiredRoles: e.MFA_REQUIRED_ROLES ? e.MFA_REQUIRED_ROLES.split(',') : [],
       webauthn: {
         rpId: e.WEBAUTHN_RP_ID ?? new URL(e.PUBLIC_BASE_URL).hostname,

@@ -33,7 +33,13 @@ let ipEnv: TestEnv;
 beforeAll(async () => {
   [env, ipEnv] = await Promise.all([
     setupTestEnv({
-      env: { LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT_MINUTES: '15', LOGIN_IP_MAX_ATTEMPTS: '100000' },
+      // Reuse detection is tested without the refresh grace here; test/refresh-grace.test.ts covers the grace.
+      env: {
+        LOGIN_MAX_FAILURES: '3',
+        LOGIN_LOCKOUT_MINUTES: '15',
+        LOGIN_IP_MAX_ATTEMPTS: '100000',
+        REFRESH_REUSE_GRACE_SECONDS: '0',
+      },
       clock,
     }),
     setupTestEnv({

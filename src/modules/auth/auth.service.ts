@@ -11,7 +11,7 @@
 // Argon2 work: at most LOGIN_CONCURRENCY verifications run at once per
 //    process and LOGIN_QUEUE_MAX wait; past that a login answers 503 with
 //    Retry-After before it touches any counter (see VerifyLimiter).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { appendAudit } from '../audit/audit.log.ts';
@@ -20,7 +20,8 @@ import { hashToken } from '../../lib/token-hash.ts';
 import { MfaLogin } from '../mfa/mfa-login.ts';
 import { SecondFactors, type FactorMethod } from '../mfa/second-factors.ts';
 import { LoginThrottle } from './login-throttle.ts';
-import { issueSession, newRefreshToken, type TokenPair } from './session-issuer.ts';
+import { rotateRefreshToken } from './refresh-rotation.ts';
+import { issueSession, type TokenPair } from './session-issuer.ts';
 
 export { loginThrottleHmacKey, loginThrottleKey, THROTTLE_PRUNE_INTERVAL_MS } from './login-throttle.ts';
 
@@ -178,60 +179,11 @@ export class AuthService {
     }
   }
 
-  async refresh(refreshToken: string, requestId: string): Promise<TokenPair & { userId: string }> {
-    const now = this.app.clock();
-    const row = await this.db.refreshToken.findUnique({
-      where: { tokenHash: hashToken(refreshToken) },
-      select: {
-        id: true,
-        rotatedAt: true,
-        sessionId: true,
-        session: {
-          select: {
-            userId: true,
-            revokedAt: true,
-            expiresAt: true,
-            authTime: true,
-            user: { select: { active: true } },
-          },
-        },
-      },
-    });
-    if (!row) throw new AppError('INVALID_TOKEN');
-    const { session } = row;
-    if (session.revokedAt || session.expiresAt <= now || !session.user.active) throw new AppError('INVALID_TOKEN');
-    if (row.rotatedAt) {
-      await this.revokeSession(row.sessionId, session.userId, 'refresh_token_reuse', requestId);
-      throw new AppError('INVALID_TOKEN', 'This refresh token was already used; the session has been revoked.');
-    }
-    const next = newRefreshToken();
-    const rotated = await this.db.$transaction(async (tx) => {
-      // Guarded transition: of two concurrent refreshes with the same token,
-      // exactly one rotates it; the other is treated as reuse.
-      const { count } = await tx.refreshToken.updateMany({
-        where: { id: row.id, rotatedAt: null },
-        data: { rotatedAt: now },
-      });
-      if (count !== 1) return false;
-      // lastUsedAt means "last login or token refresh": the request path never writes it.
-      await tx.session.update({ where: { id: row.sessionId }, data: { lastUsedAt: now } });
-      await tx.refreshToken.create({
-        data: { id: randomUUID(), sessionId: row.sessionId, tokenHash: hashToken(next), createdAt: now },
-      });
-      return true;
-    });
-    if (!rotated) {
-      await this.revokeSession(row.sessionId, session.userId, 'refresh_token_reuse', requestId);
-      throw new AppError('INVALID_TOKEN', 'This refresh token was already used; the session has been revoked.');
-    }
-    const access = this.app.signAccessToken(session.userId, row.sessionId, session.authTime);
-    return {
-      userId: session.userId,
-      accessToken: access.token,
-      refreshToken: next,
-      expiresIn: access.expiresIn,
-      tokenType: 'Bearer',
-    };
+  /** Rotates a refresh token (./refresh-rotation.ts); reuse outside the grace revokes the session. */
+  refresh(refreshToken: string, requestId: string): Promise<TokenPair & { userId: string }> {
+    return rotateRefreshToken(this.app, refreshToken, (sessionId, userId) =>
+      this.revokeSession(sessionId, userId, 'refresh_token_reuse', requestId),
+    );
   }
 
   async revokeSession(
