@@ -22,8 +22,10 @@ import { FieldCrypto } from './lib/field-crypto.ts';
 import { loggablePath } from './lib/loggable-path.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { authPlugin } from './plugins/auth.ts';
+import { corsPlugin } from './plugins/cors.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
+import { metaRoutes } from './modules/meta/meta.routes.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { userRoutes } from './modules/users/users.routes.ts';
 import { teamRoutes } from './modules/teams/teams.routes.ts';
@@ -153,6 +155,7 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   });
 
   await app.register(errorsPlugin);
+  await app.register(corsPlugin);
   // Swagger's own routes are public.
   app.addHook('onRoute', (route) => {
     // route.config is typed unknown at this hook; it is an object or undefined.
@@ -178,6 +181,7 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(idempotencyPlugin);
 
   await app.register(healthRoutes);
+  await app.register(metaRoutes);
   await app.register(authRoutes);
   await app.register(userRoutes);
   await app.register(teamRoutes);

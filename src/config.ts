@@ -17,6 +17,14 @@ const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(3000, 0),
   TRUST_PROXY: TrustProxySchema.default(false),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .refine(
+      (v) => v.split(',').every((o) => !o.trim() || /^https?:\/\/[^/\s]+$/.test(o.trim())),
+      'comma-separated exact origins such as https://app.example.org (scheme and host, no path)',
+    )
+    .describe('browser origins allowed to call the API (none by default)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.string().url(),
   REDIS_URL: z.string().url().optional(),
@@ -124,7 +132,7 @@ const EnvSchema = z.object({
 
 export type AppConfig = {
   role: 'all' | 'api' | 'worker';
-  http: { host: string; port: number; trustProxy: TrustProxy };
+  http: { host: string; port: number; trustProxy: TrustProxy; corsOrigins: string[] };
   log: { level: string };
   db: { url: string };
   redis: { url: string | undefined };
@@ -222,7 +230,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   if (problems.length) throw new ConfigError(problems);
   return {
     role: e.ROLE,
-    http: { host: e.HOST, port: e.PORT, trustProxy: e.TRUST_PROXY },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      trustProxy: e.TRUST_PROXY,
+      corsOrigins: e.CORS_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
     log: { level: e.LOG_LEVEL },
     db: { url: e.DATABASE_URL },
     redis: { url: e.REDIS_URL },

@@ -41,7 +41,27 @@ type SessionRow = {
   mfaMissing: boolean;
 };
 
-export type AccessClaims = { sub: string; sid: string; typ: 'access'; iat: number; exp: number; auth_time: number };
+export type AccessClaims = {
+  sub: string;
+  sid: string;
+  /** 'board': the queue board's cookie (src/plugins/queue-board.ts), valid only on its routes. */
+  typ: 'access' | 'board';
+  iat: number;
+  exp: number;
+  auth_time: number;
+};
+
+/** The queue board's session cookie. */
+export const BOARD_COOKIE = 'queue_board';
+
+/** One cookie's value from a Cookie header, or null. */
+export function readCookie(header: string | undefined, name: string): string | null {
+  for (const part of header?.split(';') ?? []) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return null;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,9 +74,16 @@ declare module 'fastify' {
     recentAuth?: boolean;
     /** Account states in which this route stays reachable (see the top of this file). */
     allowWhile?: AccountRestriction[];
+    /** The queue board's routes also accept its session cookie (BOARD_COOKIE). */
+    boardCookie?: boolean;
   }
   interface FastifyInstance {
-    signAccessToken(userId: string, sessionId: string, authTime: Date): { token: string; expiresIn: number };
+    signAccessToken(
+      userId: string,
+      sessionId: string,
+      authTime: Date,
+      opts?: { typ?: 'access' | 'board'; ttlSeconds?: number },
+    ): { token: string; expiresIn: number };
   }
 }
 
@@ -97,19 +124,28 @@ export const authPlugin = fp(
       },
     });
 
-    app.decorate('signAccessToken', (userId: string, sessionId: string, authTime: Date) => {
-      const iat = Math.floor(app.clock().getTime() / 1000);
-      const exp = iat + auth.accessTtlSeconds;
-      const token = app.jwt.sign({
-        sub: userId,
-        sid: sessionId,
-        typ: 'access',
-        iat,
-        exp,
-        auth_time: Math.floor(authTime.getTime() / 1000),
-      });
-      return { token, expiresIn: auth.accessTtlSeconds };
-    });
+    app.decorate(
+      'signAccessToken',
+      (
+        userId: string,
+        sessionId: string,
+        authTime: Date,
+        opts: { typ?: 'access' | 'board'; ttlSeconds?: number } = {},
+      ) => {
+        const ttl = opts.ttlSeconds ?? auth.accessTtlSeconds;
+        const iat = Math.floor(app.clock().getTime() / 1000);
+        const exp = iat + ttl;
+        const token = app.jwt.sign({
+          sub: userId,
+          sid: sessionId,
+          typ: opts.typ ?? 'access',
+          iat,
+          exp,
+          auth_time: Math.floor(authTime.getTime() / 1000),
+        });
+        return { token, expiresIn: ttl };
+      },
+    );
 
     app.decorateRequest('actor', null);
 
@@ -117,14 +153,16 @@ export const authPlugin = fp(
       const cfg = req.routeOptions.config;
       if (cfg?.public || !req.routeOptions.url) return;
       const header = req.headers.authorization;
-      if (!header || !/^Bearer\s+\S+$/i.test(header)) {
-        throw new AppError('UNAUTHENTICATED', 'A bearer access token is required.');
-      }
+      const bearer = !!header && /^Bearer\s+\S+$/i.test(header);
+      // The queue board (a browser page) may use its short-lived cookie instead.
+      const cookie = !bearer && cfg?.boardCookie ? readCookie(req.headers.cookie, BOARD_COOKIE) : null;
+      if (!bearer && !cookie) throw new AppError('UNAUTHENTICATED', 'A bearer access token is required.');
       let claims: AccessClaims;
       try {
-        claims = await req.jwtVerify<AccessClaims>();
+        claims = cookie ? app.jwt.verify<AccessClaims>(cookie) : await req.jwtVerify<AccessClaims>();
       } catch (err) {
-        if (err instanceof Error && 'code' in err && err.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') {
+        const code = err instanceof Error && 'code' in err ? err.code : null;
+        if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' || code === 'FAST_JWT_EXPIRED') {
           throw new AppError(
             'TOKEN_EXPIRED',
             'The access token has expired: get a new one with POST /v1/auth/refresh.',
@@ -136,7 +174,7 @@ export const authPlugin = fp(
         throw new AppError('INVALID_TOKEN');
       }
       if (
-        claims.typ !== 'access' ||
+        claims.typ !== (cookie ? 'board' : 'access') ||
         !UUID_RE.test(String(claims.sid)) ||
         !UUID_RE.test(String(claims.sub)) ||
         !Number.isInteger(claims.auth_time)

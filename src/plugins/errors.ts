@@ -112,113 +112,116 @@ function outageSummary(err: Error): Record<string, unknown> {
   };
 }
 
+/** The one error handler (also set per route where a library installs its own, e.g. the queue board). */
+export function problemErrorHandler(err: FastifyError | AppError | Error, req: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof AppError) {
+    if (err.extra.retryAfterSeconds) reply.header('retry-after', String(err.extra.retryAfterSeconds));
+    if (err.extra.wwwAuthenticate) reply.header('www-authenticate', err.extra.wwwAuthenticate);
+    if (err.status >= 500) req.log.error({ code: err.code }, 'service error');
+    return sendProblem(reply, req, {
+      type: problemType(err.code),
+      title: err.title,
+      status: err.status,
+      detail: err.detail ?? err.title,
+      ...(err.extra.errors ? { errors: err.extra.errors } : {}),
+    });
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    // Fastify sets validationContext on schema errors; the zod error type does not declare it.
+    const context = (err as { validationContext?: string }).validationContext ?? 'body';
+    const errors = err.validation.map((v) => {
+      // Ajv-style params are a plain object of strings and numbers.
+      const sub = zodPath(v.instancePath, v.params as Record<string, unknown>, '');
+      return { path: `${context}${sub ? '.' + sub : ''}`, message: v.message ?? 'invalid' };
+    });
+    return sendProblem(reply, req, {
+      type: problemType('VALIDATION'),
+      title: 'Invalid request',
+      status: 400,
+      detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+      errors,
+    });
+  }
+  if (isResponseSerializationError(err)) {
+    req.log.error(
+      { issues: err.cause.issues.map((i) => ({ path: i.path, code: i.code })) },
+      'response failed its schema',
+    );
+    return sendProblem(reply, req, {
+      type: problemType('INTERNAL'),
+      title: 'Internal error',
+      status: 500,
+      detail: 'The server could not produce a valid response.',
+    });
+  }
+  if (isBackingServiceDown(err)) {
+    // Producers fail fast when Redis (or the database) is unreachable:
+    // the client is told to retry instead of waiting on a hung request.
+    // warn, not error: one outage answers hundreds of requests this way.
+    req.log.warn({ err: outageSummary(err) }, 'backing service unavailable');
+    reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    return sendProblem(reply, req, {
+      type: problemType('UNAVAILABLE'),
+      title: 'Service unavailable',
+      status: 503,
+      detail: 'A backing service is unavailable; retry shortly.',
+    });
+  }
+  const prismaCode = (err as { code?: string }).code;
+  if (prismaCode === 'P2002') {
+    return sendProblem(reply, req, {
+      type: problemType('CONFLICT'),
+      title: 'Conflict',
+      status: 409,
+      detail: 'A record with these unique values already exists.',
+    });
+  }
+  if (prismaCode === 'P2025') {
+    return sendProblem(reply, req, {
+      type: problemType('NOT_FOUND'),
+      title: 'Not found',
+      status: 404,
+      detail: 'Not found.',
+    });
+  }
+  // Anything Fastify throws itself is a FastifyError; other errors have no statusCode and fall through.
+  const status = (err as FastifyError).statusCode;
+  if (status && status >= 400 && status < 500) {
+    // Fastify's own client errors (bad JSON, wrong media type, body too large).
+    return sendProblem(reply, req, {
+      // As above: it carries a statusCode, so it is a FastifyError.
+      type: problemType((err as FastifyError).code ?? 'BAD_REQUEST'),
+      title: 'Bad request',
+      status,
+      detail: err.message,
+    });
+  }
+  // Prisma's messages can echo query arguments: log their type and code only.
+  const fromPrisma =
+    err.name.startsWith('PrismaClient') || (typeof prismaCode === 'string' && /^P\d{4}$/.test(prismaCode));
+  req.log.error(
+    {
+      err: {
+        type: err.name,
+        code: prismaCode,
+        ...(fromPrisma
+          ? {}
+          : { message: err.message.slice(0, 300), stack: err.stack?.split('\n').slice(1, 8).join('\n') }),
+      },
+    },
+    'unhandled error',
+  );
+  return sendProblem(reply, req, {
+    type: problemType('INTERNAL'),
+    title: 'Internal error',
+    status: 500,
+    detail: 'An unexpected error occurred; it has been logged with the request id.',
+  });
+}
+
 export const errorsPlugin = fp(
   async (app) => {
-    app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => {
-      if (err instanceof AppError) {
-        if (err.extra.retryAfterSeconds) reply.header('retry-after', String(err.extra.retryAfterSeconds));
-        if (err.extra.wwwAuthenticate) reply.header('www-authenticate', err.extra.wwwAuthenticate);
-        if (err.status >= 500) req.log.error({ code: err.code }, 'service error');
-        return sendProblem(reply, req, {
-          type: problemType(err.code),
-          title: err.title,
-          status: err.status,
-          detail: err.detail ?? err.title,
-          ...(err.extra.errors ? { errors: err.extra.errors } : {}),
-        });
-      }
-      if (hasZodFastifySchemaValidationErrors(err)) {
-        // Fastify sets validationContext on schema errors; the zod error type does not declare it.
-        const context = (err as { validationContext?: string }).validationContext ?? 'body';
-        const errors = err.validation.map((v) => {
-          // Ajv-style params are a plain object of strings and numbers.
-          const sub = zodPath(v.instancePath, v.params as Record<string, unknown>, '');
-          return { path: `${context}${sub ? '.' + sub : ''}`, message: v.message ?? 'invalid' };
-        });
-        return sendProblem(reply, req, {
-          type: problemType('VALIDATION'),
-          title: 'Invalid request',
-          status: 400,
-          detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
-          errors,
-        });
-      }
-      if (isResponseSerializationError(err)) {
-        req.log.error(
-          { issues: err.cause.issues.map((i) => ({ path: i.path, code: i.code })) },
-          'response failed its schema',
-        );
-        return sendProblem(reply, req, {
-          type: problemType('INTERNAL'),
-          title: 'Internal error',
-          status: 500,
-          detail: 'The server could not produce a valid response.',
-        });
-      }
-      if (isBackingServiceDown(err)) {
-        // Producers fail fast when Redis (or the database) is unreachable:
-        // the client is told to retry instead of waiting on a hung request.
-        // warn, not error: one outage answers hundreds of requests this way.
-        req.log.warn({ err: outageSummary(err) }, 'backing service unavailable');
-        reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
-        return sendProblem(reply, req, {
-          type: problemType('UNAVAILABLE'),
-          title: 'Service unavailable',
-          status: 503,
-          detail: 'A backing service is unavailable; retry shortly.',
-        });
-      }
-      const prismaCode = (err as { code?: string }).code;
-      if (prismaCode === 'P2002') {
-        return sendProblem(reply, req, {
-          type: problemType('CONFLICT'),
-          title: 'Conflict',
-          status: 409,
-          detail: 'A record with these unique values already exists.',
-        });
-      }
-      if (prismaCode === 'P2025') {
-        return sendProblem(reply, req, {
-          type: problemType('NOT_FOUND'),
-          title: 'Not found',
-          status: 404,
-          detail: 'Not found.',
-        });
-      }
-      // Anything Fastify throws itself is a FastifyError; other errors have no statusCode and fall through.
-      const status = (err as FastifyError).statusCode;
-      if (status && status >= 400 && status < 500) {
-        // Fastify's own client errors (bad JSON, wrong media type, body too large).
-        return sendProblem(reply, req, {
-          // As above: it carries a statusCode, so it is a FastifyError.
-          type: problemType((err as FastifyError).code ?? 'BAD_REQUEST'),
-          title: 'Bad request',
-          status,
-          detail: err.message,
-        });
-      }
-      // Prisma's messages can echo query arguments: log their type and code only.
-      const fromPrisma =
-        err.name.startsWith('PrismaClient') || (typeof prismaCode === 'string' && /^P\d{4}$/.test(prismaCode));
-      req.log.error(
-        {
-          err: {
-            type: err.name,
-            code: prismaCode,
-            ...(fromPrisma
-              ? {}
-              : { message: err.message.slice(0, 300), stack: err.stack?.split('\n').slice(1, 8).join('\n') }),
-          },
-        },
-        'unhandled error',
-      );
-      return sendProblem(reply, req, {
-        type: problemType('INTERNAL'),
-        title: 'Internal error',
-        status: 500,
-        detail: 'An unexpected error occurred; it has been logged with the request id.',
-      });
-    });
+    app.setErrorHandler(problemErrorHandler);
 
     app.setNotFoundHandler((req, reply) =>
       sendProblem(reply, req, {
