@@ -22,7 +22,8 @@ export const Problem = z
     requestId: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .describe('RFC 9457 problem details');
+  .describe('RFC 9457 problem details')
+  .meta({ id: 'Problem' });
 
 /** Error responses documented for a route (the body is always a Problem). */
 export function problems(...codes: number[]) {

@@ -40,6 +40,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/charges', {
     schema: {
       tags: ['charges'],
+      summary: 'Charges of a case',
       params: IdParams,
       response: { 200: z.object({ items: z.array(ChargeSchema) }), ...problems(401, 404) },
     },
@@ -49,6 +50,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch('/v1/charges/:id', {
     schema: {
       tags: ['charges'],
+      summary: 'Edit a charge (If-Match: its version)',
       params: IdParams,
       headers: IfMatchHeaders,
       body: UpdateChargeBody,
@@ -82,6 +84,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/events', {
     schema: {
       tags: ['events'],
+      summary: 'Events of a case, oldest first',
       params: IdParams,
       response: { 200: z.object({ items: z.array(EventSchema) }), ...problems(401, 404) },
     },
@@ -91,6 +94,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch('/v1/events/:id', {
     schema: {
       tags: ['events'],
+      summary: 'Edit an event (If-Match: its version); deadlines it made are recomputed',
       params: IdParams,
       headers: IfMatchHeaders,
       body: UpdateEventBody,

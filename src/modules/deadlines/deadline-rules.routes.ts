@@ -21,6 +21,7 @@ export const deadlineRuleRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { roles: ['ADMIN'] },
     schema: {
       tags: ['deadline rules'],
+      summary: 'ADMIN: add a deadline rule (data: country, trigger, offset, citation, confidence)',
       body: CreateRuleBody,
       response: { 201: RuleSchema, ...problems(400, 401, 403, 409) },
     },

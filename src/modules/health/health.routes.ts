@@ -7,7 +7,12 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/health/live', {
     config: { public: true },
-    schema: { tags: ['service'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: {
+      tags: ['service'],
+      summary: 'The process is up (no dependency checked)',
+      security: [],
+      response: { 200: z.object({ status: z.literal('ok') }) },
+    },
     handler: async () => ({ status: 'ok' as const }),
   });
 

@@ -53,7 +53,12 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/v1/people/:id', {
-    schema: { tags: ['people'], params: IdParams, response: { 200: PersonSchema, ...problems(401, 404) } },
+    schema: {
+      tags: ['people'],
+      summary: 'One person (legal data only for those who may see it; the read is audited)',
+      params: IdParams,
+      response: { 200: PersonSchema, ...problems(401, 404) },
+    },
     handler: async (req) => people.get(requireActor(req), req.params.id, req.id),
   });
 
@@ -61,6 +66,7 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { roles: ['CASEWORKER', 'LAWYER', 'ADMIN'] },
     schema: {
       tags: ['people'],
+      summary: 'Edit a person (changed personal fields are named, not valued, in the audit log)',
       params: IdParams,
       body: UpdatePersonBody,
       response: { 200: PersonSchema, ...problems(400, 401, 403, 404) },

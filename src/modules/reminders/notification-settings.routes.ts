@@ -25,6 +25,7 @@ export const notificationSettingsRoutes: FastifyPluginAsyncZod = async (app) => 
     config: { recentAuth: true },
     schema: {
       tags: ['reminders'],
+      summary: 'Set your reminder channels (recent authentication; you get a security notice naming the webhook host)',
       body: PutNotificationSettingsBody,
       response: { 200: NotificationSettingsSchema, ...problems(400, 401) },
     },

@@ -46,7 +46,12 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/v1/users/:id', {
     config: admin,
-    schema: { tags: ['users'], params: IdParams, response: { 200: UserSchema, ...problems(401, 403, 404) } },
+    schema: {
+      tags: ['users'],
+      summary: 'One user',
+      params: IdParams,
+      response: { 200: UserSchema, ...problems(401, 403, 404) },
+    },
     handler: async (req) => users.get(req.params.id),
   });
 
@@ -93,7 +98,12 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/v1/users/:id/lawyer-profile', {
     config: admin,
-    schema: { tags: ['users'], params: IdParams, response: { 200: LawyerProfileSchema, ...problems(401, 403, 404) } },
+    schema: {
+      tags: ['users'],
+      summary: "A lawyer's profile (the phone decrypted; the read is audited)",
+      params: IdParams,
+      response: { 200: LawyerProfileSchema, ...problems(401, 403, 404) },
+    },
     handler: async (req) => users.getLawyerProfile(req.params.id, requireActor(req).userId, req.id),
   });
 };
