@@ -27,6 +27,7 @@ import {
   type Client,
   type TestEnv,
 } from './helpers.ts';
+import { readSummary } from '../src/modules/cases/case-summary.ts';
 
 let env: TestEnv;
 /** Every personal value or credential used in this file: none may ever reach the logs. */
@@ -585,6 +586,10 @@ describe('optimistic concurrency with If-Match', () => {
     caseId = (await newCase(cw, p.id, team)).id;
   });
 
+  /** The stored (encrypted) summary of the case, decrypted. */
+  const storedSummary = (row: { summary: string | null; summaryEnc: string }, id = caseId) =>
+    readSummary(env.app.crypto, { id, ...row });
+
   it('PATCH /v1/cases/:id: current version 200, stale 412 (nothing changed), missing 428', async () => {
     // A case of its own: the versions below start from 1.
     const caseId = (await newCase(cw, (await newPerson(cw, secret(`Fresh Versionov${letters()}`))).id, team)).id;
@@ -602,11 +607,16 @@ describe('optimistic concurrency with If-Match', () => {
       { 'if-match': '"1"' },
     );
     expectProblem(stale, 412);
-    const [row] = await env.sql<{ version: number; risk_level: string; summary: string }>(
-      'SELECT version, risk_level, summary FROM cases WHERE id = $1',
+    const [row] = await env.sql<{ version: number; risk_level: string; summary: string | null; summaryEnc: string }>(
+      'SELECT version, risk_level, summary, summary_enc AS "summaryEnc" FROM cases WHERE id = $1',
       [caseId],
     );
-    expect(row).toEqual({ version: 2, risk_level: 'HIGH', summary: 'Detained on a CIS interstate search' });
+    expect({ ...row, summary: storedSummary(row, caseId), summaryEnc: undefined }).toEqual({
+      version: 2,
+      risk_level: 'HIGH',
+      summary: 'Detained on a CIS interstate search',
+      summaryEnc: undefined,
+    });
     expect(await auditCount(caseId)).toBe(audit0);
 
     expectProblem(await cw.patch(`/v1/cases/${caseId}`, { riskLevel: 'LOW' }), 428);
@@ -635,11 +645,11 @@ describe('optimistic concurrency with If-Match', () => {
     const statuses = results.map((r) => r.statusCode).sort();
     expect(statuses).toEqual([200, 412, 412, 412]);
     const winner = results.find((r) => r.statusCode === 200)!.json();
-    const [row] = await env.sql<{ version: number; summary: string }>(
-      'SELECT version, summary FROM cases WHERE id = $1',
+    const [row] = await env.sql<{ version: number; summary: string | null; summaryEnc: string }>(
+      'SELECT version, summary, summary_enc AS "summaryEnc" FROM cases WHERE id = $1',
       [caseId],
     );
-    expect(row).toEqual({ version: v + 1, summary: winner.summary });
+    expect({ version: row.version, summary: storedSummary(row) }).toEqual({ version: v + 1, summary: winner.summary });
   });
 
   it('PATCH /v1/charges/:id', async () => {
@@ -1090,6 +1100,7 @@ describe('key rotation', () => {
       lawyer_profiles: 1,
       notification_settings: 0,
       idempotency_keys: 1,
+      documents: 0,
     });
 
     expect(after.length).toBe(before.length);
@@ -1113,6 +1124,7 @@ describe('key rotation', () => {
       lawyer_profiles: 0,
       notification_settings: 0,
       idempotency_keys: 0,
+      documents: 0,
     });
   });
 

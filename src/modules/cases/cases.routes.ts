@@ -4,10 +4,19 @@ import { IdParams, IfMatchHeaders, problems } from '../../lib/http-schemas.ts';
 import { expectedVersion } from '../../lib/pagination.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { CaseSchema, CreateCaseBody, ListCasesQuery, UpdateCaseBody } from './cases.schemas.ts';
+import { encryptLegacySummaries } from './case-summary.ts';
 import { CasesService } from './cases.service.ts';
 
 export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
   const cases = new CasesService(app);
+  // Summaries stored before they were encrypted: encrypted once the server is up (idempotent, batched).
+  app.addHook('onReady', async () => {
+    encryptLegacySummaries(app)
+      .then((n) => n && app.log.info({ cases: n }, 'encrypted legacy case summaries'))
+      .catch((err: unknown) =>
+        app.log.error({ err: { type: err instanceof Error ? err.name : typeof err } }, 'legacy summary pass failed'),
+      );
+  });
 
   app.post('/v1/cases', {
     config: { roles: ['CASEWORKER', 'ADMIN'] },

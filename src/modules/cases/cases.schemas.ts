@@ -61,7 +61,13 @@ export const ListCasesQuery = z.strictObject({
   riskLevel: RiskLevelEnum.optional(),
   assignedTo: Uuid.optional().describe('lawyer user id with a current assignment'),
   teamId: Uuid.optional(),
-  q: z.string().trim().min(1).max(100).optional().describe('matches reference, pseudonym or summary'),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe('matches the reference or pseudonym (part of it), or whole words of the summary'),
 });
 
 export const ChargeCategoryEnum = z.enum(ChargeCategory);

@@ -12,6 +12,7 @@ import { query, sql } from '../../lib/sql.ts';
 import { mayReadLegalData, maySeeCase, visibleCaseCondition } from '../access/visibility.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import type { CaseDto } from './cases.schemas.ts';
+import { readSummary, summaryColumns, summaryTerm, summaryWords } from './case-summary.ts';
 
 const caseSelect = {
   id: true,
@@ -22,6 +23,7 @@ const caseSelect = {
   status: true,
   riskLevel: true,
   summary: true,
+  summaryEnc: true,
   version: true,
   createdAt: true,
   updatedAt: true,
@@ -35,7 +37,8 @@ type CaseWithPersonRow = CaseRow & {
   person: Omit<PersonRow, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 };
 
-export function toCaseDto(c: CaseRow): CaseDto {
+/** `summary` is the plain text the caller may see (readSummary; null for coordinators). */
+export function toCaseDto(c: Omit<CaseRow, 'summary' | 'summaryEnc'>, summary: string | null): CaseDto {
   return {
     id: c.id,
     reference: c.reference,
@@ -44,7 +47,7 @@ export function toCaseDto(c: CaseRow): CaseDto {
     hostCountry: c.hostCountry,
     status: c.status,
     riskLevel: c.riskLevel,
-    summary: c.summary,
+    summary,
     version: c.version,
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
@@ -109,7 +112,7 @@ export class CasesService {
           personId: input.personId,
           teamId: input.teamId,
           hostCountry: input.hostCountry,
-          summary: input.summary ?? null,
+          ...summaryColumns(this.app.crypto, id, input.summary ?? null),
           riskLevel: input.riskLevel,
           status: input.status,
           createdById: actor.userId,
@@ -132,7 +135,12 @@ export class CasesService {
       );
       return created;
     });
-    return toCaseDto(row);
+    return this.dto(row, actor);
+  }
+
+  /** The DTO as this caller may see it: coordinators never get the summary. */
+  private dto(row: CaseRow, actor: Actor): CaseDto {
+    return toCaseDto(row, actor.role === 'COORDINATOR' ? null : readSummary(this.app.crypto, row));
   }
 
   async get(actor: Actor, id: string, requestId: string): Promise<CaseDto> {
@@ -142,7 +150,8 @@ export class CasesService {
     const [row] = await query<CaseWithPersonRow>(
       this.app.sqlPool,
       sql`SELECT k.id, k.reference, k.person_id AS "personId", k.team_id AS "teamId", k.host_country AS "hostCountry",
-                 k.status::text AS status, k.risk_level::text AS "riskLevel", k.summary, k.version,
+                 k.status::text AS status, k.risk_level::text AS "riskLevel", k.summary,
+                 k.summary_enc AS "summaryEnc", k.version,
                  k.created_at AS "createdAt", k.updated_at AS "updatedAt",
                  EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = ${actor.userId}::uuid
                            AND a.ended_at IS NULL) AS "lawyerAssigned",
@@ -162,7 +171,7 @@ export class CasesService {
       legal,
     );
     if (legal) await this.people.auditReveal(actor, row.personId, id, requestId);
-    return { ...toCaseDto(row), person };
+    return { ...this.dto(row, actor), person };
   }
 
   async list(
@@ -191,7 +200,10 @@ export class CasesService {
           ? {
               OR: [
                 { reference: { contains: literalContains(q.q), mode: 'insensitive' } },
-                { summary: { contains: literalContains(q.q), mode: 'insensitive' } },
+                // Whole words of the encrypted summary, through its keyed word index.
+                ...(summaryWords(q.q).length
+                  ? [{ summaryTerms: { hasEvery: summaryWords(q.q).map((w) => summaryTerm(this.app.crypto, w)) } }]
+                  : []),
                 { person: { pseudonym: { contains: literalContains(q.q), mode: 'insensitive' } } },
               ],
             }
@@ -205,7 +217,10 @@ export class CasesService {
       select: { ...caseSelect, person: { select: { pseudonym: true } } },
     });
     const p = page(rows, q.limit);
-    return { items: p.rows.map((r) => ({ ...toCaseDto(r), pseudonym: r.person.pseudonym })), nextCursor: p.nextCursor };
+    return {
+      items: p.rows.map((r) => ({ ...this.dto(r, actor), pseudonym: r.person.pseudonym })),
+      nextCursor: p.nextCursor,
+    };
   }
 
   async update(actor: Actor, id: string, patch: CasePatch, expected: number, requestId: string): Promise<CaseDto> {
@@ -225,9 +240,15 @@ export class CasesService {
       }
       // Optimistic concurrency: the write happens only if nobody changed the
       // case since the caller read `expected`.
+      const { summary, ...rest } = patch;
       const { count } = await tx.case.updateMany({
         where: { id, version: expected },
-        data: { ...patch, version: { increment: 1 }, updatedAt: now },
+        data: {
+          ...rest,
+          ...(summary !== undefined ? summaryColumns(this.app.crypto, id, summary) : {}),
+          version: { increment: 1 },
+          updatedAt: now,
+        },
       });
       if (count !== 1) {
         throw new AppError(
@@ -244,7 +265,7 @@ export class CasesService {
           entityId: id,
           caseId: id,
           requestId,
-          changes: diffChanges(before, patch, CASE_FREE_TEXT),
+          changes: diffChanges({ ...before, summary: readSummary(this.app.crypto, before) }, patch, CASE_FREE_TEXT),
         },
         now,
       );
@@ -256,6 +277,6 @@ export class CasesService {
       }
       return tx.case.findUniqueOrThrow({ where: { id }, select: caseSelect });
     });
-    return toCaseDto(row);
+    return this.dto(row, actor);
   }
 }
