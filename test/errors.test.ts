@@ -60,3 +60,36 @@ describe('generic errors', () => {
     }
   });
 });
+
+describe('errors that say what to do (issue 12)', () => {
+  const message = (p: { errors?: { path: string; message: string }[] }, path: string) =>
+    p.errors?.find((e) => e.path === path)?.message;
+
+  it('names a missing field "required", lists allowed values, and gives the expected format with an example', async () => {
+    const cw = await clientFor(env, 'CASEWORKER', { teamIds: [await createTeam(env)] });
+    const missing = expectProblem(await cw.post('/v1/people', { pseudonym: 'P-x' }), 400, 'body.legalName');
+    expect(message(missing, 'body.legalName')).toBe('required');
+    const badEnum = expectProblem(await cw.get('/v1/cases?status=open'), 400, 'querystring.status');
+    expect(message(badEnum, 'querystring.status')).toBe('must be one of: OPEN, MONITORING, RELOCATED, CLOSED');
+    const badDate = expectProblem(
+      await cw.post('/v1/people', personBody({ dateOfBirth: '28.11.1990' })),
+      400,
+      'body.dateOfBirth',
+    );
+    expect(message(badDate, 'body.dateOfBirth')).toMatch(/^expected a date YYYY-MM-DD, e\.g\. /);
+    const unknown = expectProblem(await cw.post('/v1/people', personBody({ nickname: 'x' })), 400);
+    expect(unknown.detail).toMatch(/unknown field: nickname/);
+  });
+
+  it("maps Fastify's own client errors to our problem types", async () => {
+    const cw = await clientFor(env, 'CASEWORKER');
+    const form = await rawPost(env, cw, '/v1/people', 'a=b', 'application/x-www-form-urlencoded');
+    expect(expectProblem(form, 415).type).toMatch(/\/unsupported-media-type$/);
+    const badJson = await rawPost(env, cw, '/v1/people', '{"pseudonym": ');
+    expect(expectProblem(badJson, 400, 'body').type).toMatch(/\/validation$/);
+    const empty = await rawPost(env, cw, '/v1/people', '');
+    expect(expectProblem(empty, 400, 'body').type).toMatch(/\/validation$/);
+    const big = await rawPost(env, cw, '/v1/people', JSON.stringify({ pseudonym: 'x'.repeat(1_100_000) }));
+    expect(expectProblem(big, 413).type).toMatch(/\/payload-too-large$/);
+  });
+});

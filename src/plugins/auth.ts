@@ -217,7 +217,10 @@ export const authPlugin = fp(
         );
       }
       if (cfg?.roles && !cfg.roles.includes(req.actor.role)) {
-        throw new AppError('FORBIDDEN', 'Your role may not do this.');
+        throw new AppError(
+          'FORBIDDEN',
+          `Your role (${req.actor.role}) may not do this: it needs ${cfg.roles.join(' or ')}.`,
+        );
       }
       if (cfg?.recentAuth) requireRecentAuth(req.actor, app.clock(), auth.reauthMaxAgeSeconds);
     });
