@@ -2,6 +2,7 @@
 // an app built with test config, and factories that make their own records.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -65,7 +66,8 @@ export async function setupTestEnv(
   // Redis answers (npm test runs the queue suites on both when it can).
   const redisUrl = process.env.TEST_QUEUE_BACKEND === 'postgres' ? '' : inject('redisUrl');
   const config = loadConfig(testEnvVars(database.url, { ...(redisUrl ? { REDIS_URL: redisUrl } : {}), ...opts.env }));
-  const queues = opts.queues ? createQueueKit(config, { prefix: `t${uniq()}` }) : null;
+  const queuePrefix = `t${uniq()}`;
+  const queues = opts.queues ? createQueueKit(config, { prefix: queuePrefix }) : null;
   const db = createDb(database.url, 5);
   const logs: string[] = [];
   const logStream = new Writable({
@@ -88,6 +90,8 @@ export async function setupTestEnv(
     close: async () => {
       await app.close();
       await queues?.close();
+      // This file's BullMQ keys go with it: the shared Redis keeps nothing of a test run.
+      if (queues && config.redis.url) await deleteRedisKeys(config.redis.url, `${queuePrefix}:*`);
       await db.$disconnect();
       await pool.end();
       await database.drop();
@@ -96,6 +100,21 @@ export async function setupTestEnv(
 }
 
 export const uniq = () => randomBytes(4).toString('hex');
+
+/** Deletes the keys matching a pattern (SCAN, never KEYS). */
+async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
 
 let cachedHash: { key: string; hash: Promise<string> } | null = null;
 export const DEFAULT_PASSWORD = 'correct horse battery staple';

@@ -51,6 +51,7 @@ const STATUS_TEXT: Record<string, string> = {
 
 type Op = {
   description?: string;
+  requestBody?: { content?: Record<string, unknown> };
   parameters?: { in: string; name: string }[];
   responses?: Record<string, { description?: string; content?: Record<string, unknown>; headers?: object }>;
   'x-roles'?: string[];
@@ -78,7 +79,8 @@ export const openapiTransformObject: SwaggerTransformObject = (documentObject) =
   const doc = jsonSchemaTransformObject(documentObject) as { paths?: Record<string, Record<string, Op>> };
   for (const [path, methods] of Object.entries(doc.paths ?? {})) {
     for (const [method, op] of Object.entries(methods)) {
-      if (method === 'post' && !path.startsWith('/v1/auth/')) {
+      const multipart = !!op.requestBody?.content?.['multipart/form-data'];
+      if (method === 'post' && !path.startsWith('/v1/auth/') && !multipart) {
         op.parameters = [
           ...(op.parameters ?? []),
           {

@@ -164,6 +164,9 @@ export const idempotencyPlugin = fp(
       }
       // Never store anything derived from a password: such a request is simply not idempotent.
       if (holdsPassword(req.body)) return;
+      // A file upload streams past this hook (its body is not here to compare): a replay could answer
+      // for a different file, so uploads are not idempotent either (a resend stores a second copy).
+      if (/^multipart\//i.test(String(req.headers['content-type'] ?? ''))) return;
       const actor = req.actor;
       const userId = actor.userId;
       const path = req.url.split('?')[0];
