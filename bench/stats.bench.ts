@@ -1,13 +1,19 @@
 // Statistics benchmark, on a dedicated database on 127.0.0.1 (created and
 // seeded by bench/seed-stats.ts when missing or when the size differs).
 //
-//   npx tsx bench/stats.bench.ts [--cases 100000] [--events 1000000] [--runs 5] [--reseed]
+//   npx tsx bench/stats.bench.ts [--cases 100000] [--events 1000000] [--runs 5] [--reseed] [--only-stats]
 //
 // Prints, each against a baseline measured here in the same run:
 //  1. GET /v1/stats/events?groupBy=hostCountry,type,quarter through real HTTP
 //     vs exactly the same SQL statement run with psql (\timing), as a ratio
 //     (target <= 1.5); and, for context, vs a bare count(*) GROUP BY without
-//     distinct cases or margins.
+//     distinct cases or margins. The API now also completes the full domain,
+//     runs protection intervals (an LP per primary cell), checks the query
+//     log and records the publication: all of it is inside this ratio.
+//  1b. The protection alone, in this process on the same rows: the cube
+//     statement (through Prisma) vs the domain completion + protectCube with
+//     protection intervals, and with the old two-per-line rule, as ratios.
+//     (--only-stats stops here.)
 //  2. The anonymised research export of every event, built by the real
 //     BullMQ worker in a child process: rows/s and the child's peak RSS
 //     (target < 200 MB), next to the same child's RSS before the job.
@@ -223,6 +229,70 @@ async function main() {
     bare.push(n);
   }
 
+  // 1b. The cost of protection, in this process, on the same rows.
+  const { protectCube } = await import('../src/modules/stats/disclosure.ts');
+  const { completeCube, domainOf } = await import('../src/modules/stats/domain.ts');
+  const { isMultiValued, rowsToCube, withStatsTransaction } = await import('../src/modules/stats/stats.sql.ts');
+  type Row = Parameters<typeof rowsToCube>[0][number];
+  const sqlMs: number[] = [];
+  const ivMs: number[] = [];
+  const oldMs: number[] = [];
+  let protection: ReturnType<typeof protectCube>['protection'] | undefined;
+  let entries = 0;
+  let primaries = 0;
+  for (let i = 0; i <= runs; i++) {
+    const t0 = performance.now();
+    const { rows, domain } = await withStatsTransaction(db, async (run) => ({
+      rows: await run<Row>(sql),
+      domain: await domainOf(run, [...groupBy], {}),
+    }));
+    const t1 = performance.now();
+    const k = config.stats.defaultK;
+    const multi = groupBy.map(isMultiValued);
+    const r = protectCube(completeCube(rowsToCube(rows, groupBy.length), domain), k, {
+      pct: config.stats.protectionPct,
+      multi,
+    });
+    const t2 = performance.now();
+    protectCube(completeCube(rowsToCube(rows, groupBy.length), domain), k, { intervals: false });
+    const t3 = performance.now();
+    if (i === 0) continue;
+    sqlMs.push(t1 - t0);
+    ivMs.push(t2 - t1);
+    oldMs.push(t3 - t2);
+    protection = r.protection;
+    entries = r.entries.length;
+    primaries = r.suppressed.cells.primary + r.suppressed.totals.primary;
+  }
+  const protectLines = [
+    `1b. protection of that table in-process (${entries} cells and totals, ${primaries} primary)`,
+    `   cube statement + domain through Prisma .... ${median(sqlMs).toFixed(0)} ms`,
+    `   full domain + protection intervals ........ ${median(ivMs).toFixed(0)} ms (${protection?.lpSolves} LP solves, ${protection?.complementsAdded} complements beyond two-per-line)`,
+    `   full domain + two-per-line only (before) .. ${median(oldMs).toFixed(0)} ms`,
+    `   ratio (statement + intervals) / statement . ${((median(sqlMs) + median(ivMs)) / median(sqlMs)).toFixed(2)}   (target <= 1.5)`,
+  ];
+  if (process.argv.includes('--only-stats')) {
+    const apiMs = median(api);
+    console.log(
+      [
+        `statistics benchmark: ${opts.db} (${opts.cases} cases, ${opts.events} events), ${runs} runs (median)`,
+        ``,
+        `1. GET /v1/stats/events?groupBy=${groupBy.join(',')} (${cells} cells, default k)`,
+        `   API over HTTP ............................. ${apiMs.toFixed(0)} ms`,
+        `   same statement via psql (baseline) ........ ${median(direct).toFixed(0)} ms`,
+        `   ratio API / psql .......................... ${(apiMs / median(direct)).toFixed(2)}   (target <= 1.5)`,
+        `   context: bare count(*) GROUP BY via psql .. ${median(bare).toFixed(0)} ms`,
+        ``,
+        ...protectLines,
+      ].join('\n'),
+    );
+    await app.close();
+    await queues.close();
+    await db.$disconnect();
+    rmSync(exportsDir, { recursive: true, force: true });
+    return;
+  }
+
   // 2. The research export of all events, in a worker child process: once
   // with Node's default heap sizing, once with the old space capped, which
   // shows how much of the peak is live memory rather than garbage V8 has not
@@ -285,6 +355,8 @@ async function main() {
     `   same statement via psql (baseline) ........ ${psqlMs.toFixed(0)} ms`,
     `   ratio API / psql .......................... ${(apiMs / psqlMs).toFixed(2)}   (target <= 1.5)`,
     `   context: bare count(*) GROUP BY via psql .. ${bareMs.toFixed(0)} ms; API / bare = ${(apiMs / bareMs).toFixed(2)} (the API also counts distinct cases and every margin)`,
+    ``,
+    ...protectLines,
     ``,
     `2. research export of all events (csv, k = default), one worker process`,
     `   events read ${result.metadata.eventsMatched}, rows written ${result.rows} (month ${result.metadata.rowsByPeriodPrecision.month}, quarter ${result.metadata.rowsByPeriodPrecision.quarter}, year ${result.metadata.rowsByPeriodPrecision.year}; dropped ${result.metadata.rowsDropped})`,

@@ -33,8 +33,18 @@ async function finish(code: number) {
   process.exit(code);
 }
 
-if ((await db.user.count()) > 0) {
-  console.error('seed:demo only fills an empty database (users already exist); nothing was changed.');
+// A database that holds only admins (e.g. right after `cli create-admin`) is fine: the demo brings its own.
+const [others, caseCount, teamCount] = await Promise.all([
+  db.user.count({ where: { role: { not: 'ADMIN' } } }),
+  db.case.count(),
+  db.team.count(),
+]);
+if (others + caseCount + teamCount > 0 || (await db.user.count({ where: { email: 'admin@demo.example' } })) > 0) {
+  console.error(
+    'seed:demo only fills a database without teams, cases or non-admin users (admins are fine); nothing was ' +
+      'changed. To start over in embedded mode: stop the server, move .data/pg aside (keep .data/secrets.json ' +
+      'only if you keep the data), start again; with your own PostgreSQL, point DATABASE_URL at a new database.',
+  );
   await finish(1);
 }
 
@@ -644,13 +654,24 @@ const tokens = {
   centralAsia: await signIn(cw.centralAsia.email, cw.centralAsia.pw),
   balkans: await signIn(cw.balkans.email, cw.balkans.pw),
 };
+// The scenarios again and again, each round further back in time (2022-2026), so that statistics and the
+// export have groups of at least k (default 5) to publish. DEMO_ROUNDS=1 gives the 30 scenarios once.
+const ROUNDS = Math.max(1, Number(process.env.DEMO_ROUNDS ?? 10));
+const rounds = Array.from({ length: ROUNDS }, (_, r) =>
+  scenarios.map((s, i) => ({
+    ...s,
+    // Older rounds: no lawyer on every other case, events shifted back by about five months a round.
+    lawyer: r > 0 && i % 2 ? undefined : s.lawyer,
+    events: s.events.map((e) => ({ ...e, daysAgo: e.daysAgo + r * 146 + ((i * 13) % 40) * Math.min(r, 1) })),
+  })),
+).flat();
 const now = Date.now();
 let created = 0;
-for (const [i, s] of scenarios.entries()) {
+for (const [i, s] of rounds.entries()) {
   const token = tokens[s.team];
   const person = await call<{ id: string }>(token, 'POST', '/v1/people', {
-    pseudonym: `${pseudoA[i % pseudoA.length]}-${String(i + 1).padStart(2, '0')}`,
-    legalName: `${first[i % first.length]} ${last[(i * 7) % last.length]} (fictional)`,
+    pseudonym: `${pseudoA[i % pseudoA.length]}-${String(i + 1).padStart(3, '0')}`,
+    legalName: `${first[i % first.length]} ${last[(i * 7 + Math.floor(i / first.length)) % last.length]} (fictional)`,
     dateOfBirth: `19${70 + (i % 29)}-0${1 + (i % 9)}-1${i % 9}`,
     citizenship: s.citizenship,
     contacts: [{ kind: 'SIGNAL', value: `+000 demo ${1000 + i}` }],

@@ -87,6 +87,7 @@ if (!process.argv.includes('--embedded') && (await answers(adminUrl))) {
     ENCRYPTION_KEYS: `k1:${secret(32)}`,
     BLIND_INDEX_KEY: secret(32),
     AUDIT_SIGNING_KEY: secret(32),
+    STATS_NOISE_KEY: secret(32),
   });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'smoke-dist-'));
   env.EXPORTS_DIR = path.join(dataDir, 'exports');

@@ -19,6 +19,7 @@ import { openapiTransform, openapiTransformObject } from './lib/openapi.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { corsPlugin } from './plugins/cors.ts';
+import { resourceHeadersPlugin } from './plugins/resource-headers.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { metaRoutes } from './modules/meta/meta.routes.ts';
@@ -26,6 +27,8 @@ import { authRoutes } from './modules/auth/auth.routes.ts';
 import { userRoutes } from './modules/users/users.routes.ts';
 import { teamRoutes } from './modules/teams/teams.routes.ts';
 import { peopleRoutes } from './modules/people/people.routes.ts';
+import { intakeRoutes } from './modules/intake/intake.routes.ts';
+import { relationRoutes } from './modules/relations/relations.routes.ts';
 import { caseRoutes } from './modules/cases/cases.routes.ts';
 import { caseRecordRoutes } from './modules/cases/case-records.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
@@ -33,7 +36,9 @@ import { statsRoutes } from './modules/stats/stats.routes.ts';
 import { exportRoutes } from './modules/exports/exports.routes.ts';
 import { deadlineRoutes } from './modules/deadlines/deadlines.routes.ts';
 import { deadlineRuleRoutes } from './modules/deadlines/deadline-rules.routes.ts';
+import { holidayCalendarRoutes } from './modules/deadlines/holiday-calendars.routes.ts';
 import { calendarRoutes } from './modules/deadlines/calendar.routes.ts';
+import { documentRoutes } from './modules/documents/documents.routes.ts';
 import { notificationSettingsRoutes } from './modules/reminders/notification-settings.routes.ts';
 import { queueBoardPlugin } from './plugins/queue-board.ts';
 import { QUEUE_NAMES } from './jobs.ts';
@@ -152,6 +157,7 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
 
   await app.register(errorsPlugin);
   await app.register(corsPlugin);
+  await app.register(resourceHeadersPlugin);
   // Swagger's own routes are public.
   app.addHook('onRoute', (route) => {
     // route.config is typed unknown at this hook; it is an object or undefined.
@@ -183,6 +189,8 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(userRoutes);
   await app.register(teamRoutes);
   await app.register(peopleRoutes);
+  await app.register(intakeRoutes);
+  await app.register(relationRoutes);
   await app.register(caseRoutes);
   await app.register(caseRecordRoutes);
   await app.register(auditRoutes);
@@ -190,8 +198,10 @@ export async function buildApp(config: AppConfig, opts: BuildOptions = {}): Prom
   await app.register(exportRoutes);
   await app.register(deadlineRoutes);
   await app.register(deadlineRuleRoutes);
+  await app.register(holidayCalendarRoutes);
   await app.register(notificationSettingsRoutes);
   await app.register(calendarRoutes);
+  await app.register(documentRoutes);
   await app.register(queueBoardPlugin, { queueNames: [...QUEUE_NAMES] });
   return app;
 }

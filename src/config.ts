@@ -1,134 +1,13 @@
 // Configuration is parsed once, here, from the environment. Bad or missing
 // values stop the process with their names listed; weak secrets are refused.
 import path from 'node:path';
-import { z } from 'zod';
 import { DATA_DIR } from './lib/paths.ts';
 import { defaultLoginConcurrency } from './lib/passwords.ts';
 import { parseKeyring, secretWeakness } from './lib/secrets.ts';
-import { TrustProxySchema, type TrustProxy } from './lib/trust-proxy.ts';
+import type { TrustProxy } from './lib/trust-proxy.ts';
+import { EnvSchema } from './config.env.ts';
 
 export { defaultLoginConcurrency };
-
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-
-const EnvSchema = z.object({
-  ROLE: z.enum(['all', 'api', 'worker']).default('all'),
-  HOST: z.string().default('127.0.0.1'),
-  PORT: int(3000, 0),
-  TRUST_PROXY: TrustProxySchema.default(false),
-  CORS_ORIGINS: z
-    .string()
-    .default('')
-    .refine(
-      (v) => v.split(',').every((o) => !o.trim() || /^https?:\/\/[^/\s]+$/.test(o.trim())),
-      'comma-separated exact origins such as https://app.example.org (scheme and host, no path)',
-    )
-    .describe('browser origins allowed to call the API (none by default)'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: z.string().url(),
-  REDIS_URL: z.string().url().optional(),
-  JWT_SECRET: z.string(),
-  JWT_ISSUER: z.string().default('exile-case-backend'),
-  JWT_AUDIENCE: z.string().default('exile-case-api'),
-  ACCESS_TOKEN_TTL_SECONDS: int(900, 30),
-  REFRESH_TOKEN_TTL_DAYS: int(30, 1),
-  ENCRYPTION_KEYS: z
-    .string()
-    .describe('comma-separated <keyId>:<base64 32-byte key>; the last one encrypts new values'),
-  BLIND_INDEX_KEY: z.string().describe('base64 32-byte key for the keyed blind index'),
-  // OWASP's floor for argon2id is m=19 MiB, t=2, p=1 (~6 ms here); the defaults
-  // (64 MiB, t=12) take ~190 ms on these machines: bench/argon2.bench.ts.
-  ARGON2_MEMORY_KIB: int(65536, 19456),
-  ARGON2_TIME_COST: int(12, 2),
-  LOGIN_MAX_FAILURES: int(5, 1),
-  LOGIN_LOCKOUT_MINUTES: int(15, 1).describe('first block after LOGIN_MAX_FAILURES failures; doubles per block'),
-  LOGIN_LOCKOUT_MAX_MINUTES: int(1440, 1).describe('longest block (the backoff cap)'),
-  LOGIN_CONCURRENCY: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .optional()
-    .describe('concurrent argon2 verifications per process (default 2 per CPU, >= 2, < UV_THREADPOOL_SIZE)'),
-  LOGIN_QUEUE_MAX: int(64, 0).describe('logins waiting for a verification slot; past it 503 + Retry-After'),
-  LOGIN_IP_MAX_ATTEMPTS: int(30, 1),
-  LOGIN_IP_WINDOW_MINUTES: int(15, 1),
-  REFRESH_REUSE_GRACE_SECONDS: int(10, 0).describe(
-    'a rotated refresh token presented again this soon gets the same new one',
-  ),
-  REAUTH_MAX_AGE_SECONDS: int(600, 30).describe('step-up routes need a sign-in or reauth within this many seconds'),
-  MFA_REQUIRED_ROLES: z
-    .string()
-    .regex(/^$|^(ADMIN|COORDINATOR|CASEWORKER|LAWYER)(,(ADMIN|COORDINATOR|CASEWORKER|LAWYER))*$/)
-    .default('ADMIN')
-    .describe('roles that must enrol a second factor (comma-separated; empty: none)'),
-  WEBAUTHN_RP_ID: z.string().optional().describe('passkey relying party id (default: the host of PUBLIC_BASE_URL)'),
-  WEBAUTHN_ORIGIN: z.string().url().optional().describe('origin of the web client (default: PUBLIC_BASE_URL)'),
-  WEBAUTHN_RP_NAME: z.string().default('Exile case backend'),
-  IDEMPOTENCY_TTL_HOURS: int(24, 1),
-  DOCUMENT_MAX_BYTES: int(50 * 1024 * 1024, 1).describe(
-    'largest document upload in bytes (counted while streaming; 413 past it)',
-  ),
-  PUBLIC_BASE_URL: z
-    .string()
-    .url()
-    .default('http://127.0.0.1:3000')
-    .describe('how clients reach the API (calendar feed links)'),
-  SMTP_URL: z.string().url().optional().describe('smtp://user:pass@host:port for reminder emails'),
-  MAIL_FROM: z.string().default('Case reminders <reminders@localhost>'),
-  REMINDER_RELAY_SECONDS: int(30, 1),
-  REMINDER_OFFSETS_DAYS: z
-    .string()
-    .regex(/^\d+(,\d+)*$/)
-    .default('14,3,1')
-    .describe('reminders this many days before a day-counted deadline'),
-  REMINDER_OFFSETS_HOURS: z
-    .string()
-    .regex(/^\d+(,\d+)*$/)
-    .default('48,24,12,4,1')
-    .describe('reminders this many hours before an hour-counted deadline'),
-  WEBHOOK_ALLOW_PRIVATE: bool
-    .default(false)
-    .describe('allow http and private/loopback webhook targets (tests, closed networks only)'),
-  REMINDER_CLAIM_TIMEOUT_SECONDS: int(60, 5).describe(
-    'a delivery claimed longer ago than this (its worker died) is taken over',
-  ),
-  REMINDER_REENQUEUE_SECONDS: int(120, 5).describe(
-    'a pending reminder queued longer ago than this is queued again (job ids make it a no-op if it is still there)',
-  ),
-  REMINDER_CONCURRENCY: int(50, 1).describe('deliveries in flight per worker process'),
-  DIGEST_CRON: z
-    .string()
-    .default('0 5 * * *')
-    .describe('when the daily digest of the week ahead is emailed (cron, UTC)'),
-  REMINDER_MORNING_TIME: z
-    .string()
-    .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
-    .default('08:00')
-    .describe('local time of the due-day reminder'),
-  REMINDER_HORIZON_SECONDS: int(300, 10),
-  EXPORTS_DIR: z.string().optional().describe('where export files are written (default .data/exports)'),
-  EXPORT_TTL_DAYS: int(7, 1),
-  STATS_DEFAULT_K: int(5, 3),
-  AUDIT_SIGNING_KEY: z.string().describe('base64 32-byte Ed25519 seed that signs audit checkpoints'),
-  AUDIT_ORIGIN: z
-    .string()
-    .regex(/^[^\s+]{1,200}$/, 'no spaces or "+"')
-    .default('exile-case-backend.local/audit')
-    .describe("the audit log's name in its checkpoints (C2SP origin line): set it to a name of your organisation"),
-  AUDIT_CHECKPOINT_SECONDS: int(5, 1).describe('how often the sequencer signs a checkpoint when new entries arrived'),
-  AUDIT_CHECKPOINT_FILE: z
-    .string()
-    .optional()
-    .describe('append every signed checkpoint to this file (a witness outside the database)'),
-  AUDIT_WITNESS_URL: z
-    .string()
-    .url()
-    .optional()
-    .describe('POST every signed checkpoint here (HMAC-SHA256 signed with AUDIT_WITNESS_SECRET)'),
-  AUDIT_WITNESS_SECRET: z.string().optional(),
-  AUDIT_WITNESS_EMAIL: z.string().email().optional().describe('email the latest signed checkpoint here once a day'),
-});
 
 export type AppConfig = {
   role: 'all' | 'api' | 'worker';
@@ -157,8 +36,9 @@ export type AppConfig = {
   };
   crypto: { keys: Map<string, Buffer>; currentKeyId: string; blindIndexKey: Buffer };
   idempotencyTtlHours: number;
+  documents: { maxBytes: number };
   publicBaseUrl: string;
-  mail: { smtpUrl: string | undefined; from: string };
+  mail: { smtpUrl: string | undefined; from: string; dir: string | undefined };
   webhooks: { allowPrivate: boolean };
   reminders: {
     relaySeconds: number;
@@ -172,7 +52,7 @@ export type AppConfig = {
     concurrency: number;
   };
   exports: { dir: string; ttlDays: number };
-  stats: { defaultK: number };
+  stats: { defaultK: number; protectionPct: number; epsilonBudget: number; noiseKey: Buffer };
   audit: {
     signingSeed: Buffer;
     origin: string;
@@ -224,6 +104,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       'AUDIT_WITNESS_SECRET: missing or weak; AUDIT_WITNESS_URL needs it to sign checkpoints (openssl rand -base64 32)',
     );
   }
+  const noiseKey = Buffer.from(e.STATS_NOISE_KEY, 'base64');
+  const noiseWeak = noiseKey.length !== 32 ? 'must decode to 32 bytes' : secretWeakness(noiseKey);
+  if (noiseWeak) {
+    problems.push(`STATS_NOISE_KEY is weak or malformed (${noiseWeak}); generate one with: openssl rand -base64 32`);
+  }
   if (e.LOGIN_LOCKOUT_MAX_MINUTES < e.LOGIN_LOCKOUT_MINUTES) {
     problems.push('LOGIN_LOCKOUT_MAX_MINUTES must be at least LOGIN_LOCKOUT_MINUTES');
   }
@@ -266,8 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     },
     crypto: { keys: ring.keys, currentKeyId: ring.currentKeyId, blindIndexKey: bidx },
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
+    documents: { maxBytes: e.DOCUMENT_MAX_BYTES },
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
-    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: e.SMTP_URL ? undefined : e.MAIL_DIR },
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     reminders: {
       relaySeconds: e.REMINDER_RELAY_SECONDS,
@@ -281,7 +167,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       concurrency: e.REMINDER_CONCURRENCY,
     },
     exports: { dir: e.EXPORTS_DIR ?? path.join(DATA_DIR, 'exports'), ttlDays: e.EXPORT_TTL_DAYS },
-    stats: { defaultK: e.STATS_DEFAULT_K },
+    stats: {
+      defaultK: e.STATS_DEFAULT_K,
+      protectionPct: e.STATS_PROTECTION_PCT,
+      epsilonBudget: e.STATS_EPSILON_BUDGET,
+      noiseKey,
+    },
     audit: {
       signingSeed: auditSeed,
       origin: e.AUDIT_ORIGIN,

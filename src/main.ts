@@ -4,7 +4,7 @@
 // Shuts down gracefully on SIGTERM/SIGINT: stops taking requests and jobs,
 // lets running ones finish, closes connections.
 import { Redis } from 'ioredis';
-import nodemailer from 'nodemailer';
+import { createMailer } from './lib/mailer.ts';
 import { buildApp } from './app.ts';
 import { createDb } from './db.ts';
 import { FieldCrypto } from './lib/field-crypto.ts';
@@ -27,6 +27,8 @@ async function main() {
   const db = createDb(config.db.url, config.role === 'api' ? 10 : 20);
   const inserted = await new DeadlinesService({ db, config, clock: () => new Date() }).syncDefaultRules();
   if (inserted) console.error(`deadline rules: ${inserted} default rule(s) added`);
+  // Legal dates depend on the tz database (KZ: one UTC+5 zone since 1 March 2024, tz 2024a).
+  console.error(`time zones: tz database ${process.versions.tz ?? 'unknown'} (ICU ${process.versions.icu ?? '?'})`);
 
   const redis = config.redis.url
     ? new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false })
@@ -43,8 +45,7 @@ async function main() {
     stops.push(workers.close);
     startExportWorker({ db, config, kit, clock: () => new Date(), log: app.log });
     // The audit tree's single writer (one pass at a time across processes) and checkpoint signer.
-    const mailer =
-      config.audit.witnessEmail && config.mail.smtpUrl ? nodemailer.createTransport(config.mail.smtpUrl) : null;
+    const mailer = config.audit.witnessEmail ? createMailer(config) : null;
     const sequencer = new AuditSequencer({ db, config, log: app.log, mailer }).start();
     stops.push(sequencer.close);
     if (!config.mail.smtpUrl) {
@@ -65,7 +66,8 @@ async function main() {
     await db.$disconnect().catch(() => {});
     await database.release().catch(() => {});
     clearTimeout(force);
-    process.exit(0);
+    // A signal is a normal stop; anything else (the port in use) is a failure.
+    process.exit(signal.startsWith('SIG') ? 0 : 1);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -74,16 +76,31 @@ async function main() {
     console.error(`worker running (queues on ${kit.backend === 'redis' ? 'Redis' : 'PostgreSQL'})`);
     return;
   }
-  const address = await app.listen({ host: config.http.host, port: config.http.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') {
+      console.error(
+        `port ${config.http.port} on ${config.http.host} is in use (another server, or an earlier npm start still ` +
+          `running): stop it, or start with PORT=<another port>`,
+      );
+      await shutdown('EADDRINUSE');
+    }
+    throw e;
+  }
+  const noUsers = (await db.user.count()) === 0;
   const mode = embedded ? `embedded PostgreSQL (${dataDir}/pg)` : 'external PostgreSQL (DATABASE_URL)';
   console.error(
     [
       `API listening on ${address}   docs: ${address}/docs`,
       `database: ${mode}; queues: ${kit.backend === 'redis' ? 'Redis (REDIS_URL)' : 'PostgreSQL (no REDIS_URL)'}; role: ${config.role}`,
       embedded
-        ? 'To use your own servers set DATABASE_URL (and REDIS_URL) plus JWT_SECRET, ENCRYPTION_KEYS, BLIND_INDEX_KEY and AUDIT_SIGNING_KEY; see README.'
+        ? 'To use your own servers set DATABASE_URL (and REDIS_URL) plus JWT_SECRET, ENCRYPTION_KEYS, BLIND_INDEX_KEY, AUDIT_SIGNING_KEY and STATS_NOISE_KEY; see README.'
         : '',
-      'No users yet? npm run cli -- create-admin --email you@example.org',
+      noUsers
+        ? 'No users yet: npm run cli -- create-admin --email you@example.org (then npm run seed:demo for a demo)'
+        : '',
     ]
       .filter(Boolean)
       .join('\n'),

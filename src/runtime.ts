@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { PROJECT_ROOT } from './lib/paths.ts';
 import {
   embeddedDataDir,
   loadOrCreateEmbeddedSecrets,
@@ -12,7 +13,11 @@ import {
 
 export type Runtime = { config: AppConfig; database: ResolvedDatabase; embedded: boolean; dataDir: string };
 
+/** The project's .env, read by `npm start` and every script when present (variables already set win). */
+export const ENV_FILE = path.join(PROJECT_ROOT, '.env');
+
 export async function prepareRuntime(source: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  if (source === process.env && existsSync(ENV_FILE)) process.loadEnvFile(ENV_FILE);
   const env = { ...source };
   const embedded = !env.DATABASE_URL;
   const dataDir = embeddedDataDir(env);
@@ -31,6 +36,9 @@ export async function prepareRuntime(source: NodeJS.ProcessEnv = process.env): P
     env.ENCRYPTION_KEYS ??= secrets.encryptionKeys;
     env.BLIND_INDEX_KEY ??= secrets.blindIndexKey;
     env.AUDIT_SIGNING_KEY ??= secrets.auditSigningKey;
+    // No mail server on a single machine: reminders land in a local mailbox (npm run mail).
+    if (!env.SMTP_URL) env.MAIL_DIR ??= path.join(dataDir, 'mail');
+    env.STATS_NOISE_KEY ??= secrets.statsNoiseKey;
     if (created) {
       console.error(
         `generated secrets in ${dataDir}/secrets.json (mode 0600); back it up: without it the encrypted data cannot be read`,

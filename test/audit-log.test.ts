@@ -425,6 +425,7 @@ function testEnvFor(env: TestEnv): Record<string, string> {
     ENCRYPTION_KEYS: [...c.crypto.keys].map(([id, k]) => `${id}:${k.toString('base64')}`).join(','),
     BLIND_INDEX_KEY: c.crypto.blindIndexKey.toString('base64'),
     AUDIT_SIGNING_KEY: c.audit.signingSeed.toString('base64'),
+    STATS_NOISE_KEY: c.stats.noiseKey.toString('base64'),
     AUDIT_ORIGIN: c.audit.origin,
     LOG_LEVEL: 'warn',
   };

@@ -1133,12 +1133,14 @@ describe('loadConfig', () => {
   });
 
   it('LOGIN_*: backoff cap, verification concurrency and queue bound', () => {
-    const cfg = loadConfig(base());
+    // The defaults, without the test suites' raised queue bound.
+    const { LOGIN_QUEUE_MAX: _raised, ...defaults } = base();
+    const cfg = loadConfig(defaults);
     expect(cfg.auth.lockoutMinutes).toBe(15);
     expect(cfg.auth.lockoutMaxMinutes).toBe(1440);
     expect(cfg.auth.verifyConcurrency).toBe(defaultLoginConcurrency());
-    expect(cfg.auth.verifyConcurrency).toBeGreaterThanOrEqual(2);
-    expect(cfg.auth.verifyQueueMax).toBe(64);
+    expect(cfg.auth.verifyConcurrency).toBeGreaterThanOrEqual(1);
+    expect(cfg.auth.verifyQueueMax).toBe(16);
     const set = loadConfig({
       ...base(),
       LOGIN_CONCURRENCY: '1',
@@ -1149,12 +1151,12 @@ describe('loadConfig', () => {
     expect([set.verifyConcurrency, set.verifyQueueMax, set.lockoutMinutes, set.lockoutMaxMinutes]).toEqual([
       1, 0, 5, 60,
     ]);
-    // 2 per CPU, at least 2, and one libuv thread left for fs/dns/crypto.
-    expect(defaultLoginConcurrency(1, 4)).toBe(2);
-    expect(defaultLoginConcurrency(2, 4)).toBe(3);
+    // A core left for the event loop (CPUs - 1, at least 1) and one libuv thread left for fs/dns/crypto.
+    expect(defaultLoginConcurrency(1, 4)).toBe(1);
+    expect(defaultLoginConcurrency(2, 4)).toBe(1);
     expect(defaultLoginConcurrency(16, 4)).toBe(3);
-    expect(defaultLoginConcurrency(4, 16)).toBe(8);
-    expect(defaultLoginConcurrency(1, 2)).toBe(2);
+    expect(defaultLoginConcurrency(4, 16)).toBe(3);
+    expect(defaultLoginConcurrency(1, 2)).toBe(1);
     for (const [name, value] of [
       ['LOGIN_CONCURRENCY', '0'],
       ['LOGIN_CONCURRENCY', 'many'],

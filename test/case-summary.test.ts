@@ -1,7 +1,8 @@
-// Case summaries encrypted at rest, searchable by whole words through a keyed
+// Case summaries and event source links encrypted at rest (summaries searchable by whole words through a keyed
 // index, hidden from coordinators (issue 11, "stored data that leaks").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptLegacySummaries } from '../src/modules/cases/case-summary.ts';
+import { encryptLegacySourceUrls } from '../src/modules/cases/event-sources.ts';
 import { clientFor, createCase, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
 
 let env: TestEnv;
@@ -65,5 +66,49 @@ describe('case summary at rest', () => {
     expect(raw.summary_enc).toMatch(/^v1\./);
     expect((await cw.get(`/v1/cases/${caseId}`)).json().summary).toBe('legacy plain words');
     expect(await encryptLegacySummaries(env.app)).toBe(0);
+  });
+});
+
+describe('event source links at rest', () => {
+  it('are encrypted, shown with the details only (never to coordinators), and named-not-valued in the audit log', async () => {
+    const slug = `ivan-petrov-${uniq()}-detained`;
+    const url = `https://news.example.org/2026/${slug}`;
+    const { caseId } = await createCase(cw, teamId);
+    const created = await cw.post(`/v1/cases/${caseId}/events`, {
+      type: 'DETENTION',
+      country: 'AM',
+      occurredAt: '2026-03-01',
+      sourceUrls: [url],
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().sourceUrls).toEqual([url]);
+    const [raw] = await env.sql<Record<string, unknown>>('SELECT * FROM events WHERE id = $1', [created.json().id]);
+    expect(JSON.stringify(raw)).not.toContain(slug);
+    expect((await cw.get(`/v1/cases/${caseId}/events`)).json().items[0].sourceUrls).toEqual([url]);
+    const seen = (await coord.get(`/v1/cases/${caseId}/events`)).json().items[0];
+    expect(seen.sourceUrls).toEqual([]);
+    const timeline = JSON.stringify((await coord.get(`/v1/cases/${caseId}/timeline`)).json());
+    expect(timeline).not.toContain(slug);
+    const audit = await env.sql('SELECT changes FROM audit_entries WHERE entity_id = $1', [created.json().id]);
+    expect(JSON.stringify(audit)).toContain('sourceUrls');
+    expect(JSON.stringify(audit)).not.toContain(slug);
+  });
+
+  it('legacy plain links are encrypted by the start-up pass', async () => {
+    const { caseId } = await createCase(cw, teamId);
+    const e = (
+      await cw.post(`/v1/cases/${caseId}/events`, { type: 'DETENTION', country: 'AM', occurredAt: '2026-03-02' })
+    ).json();
+    await env.sql(`UPDATE events SET source_urls = ARRAY['https://old.example.org/a'] WHERE id = $1`, [e.id]);
+    expect(await encryptLegacySourceUrls(env.app)).toBeGreaterThanOrEqual(1);
+    const [raw] = await env.sql<{ source_urls: string[]; source_urls_enc: string }>(
+      'SELECT source_urls, source_urls_enc FROM events WHERE id = $1',
+      [e.id],
+    );
+    expect(raw.source_urls).toEqual([]);
+    expect(raw.source_urls_enc).toMatch(/^v1\./);
+    expect((await cw.get(`/v1/cases/${caseId}/events`)).json().items[0].sourceUrls).toEqual([
+      'https://old.example.org/a',
+    ]);
   });
 });

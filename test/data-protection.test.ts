@@ -363,6 +363,7 @@ describe('duplicate detection through the keyed blind index', () => {
       {
         id: ivan.id,
         pseudonym: ivan.pseudonym,
+        score: 1,
         sameDateOfBirth: true,
         cases: [{ id: ivanCase.id, reference: ivanCase.reference, teamId: team }],
       },
@@ -993,8 +994,11 @@ describe('key rotation', () => {
     const br = await cw.post('/v1/people', personBody('Bare Minimumov'));
     bare = br.json();
     plain.set(`people.legal_name_enc.${bare.id}`, 'Bare Minimumov');
-    const c = await cw.post('/v1/cases', { personId, teamId: team, hostCountry: 'AM' });
-    const ev = await cw.post(`/v1/cases/${c.json().id}/events`, eventBody({ details: 'rotated details' }));
+    const c = await cw.post('/v1/cases', { personId, teamId: team, hostCountry: 'AM', summary: 'rotated summary' });
+    const ev = await cw.post(
+      `/v1/cases/${c.json().id}/events`,
+      eventBody({ details: 'rotated details', sourceUrls: ['https://news.example.org/rotated'] }),
+    );
     eventId = ev.json().id;
     plain.set(`events.details_enc.${eventId}`, 'rotated details');
     lawyerId = (await createUser(renv, 'LAWYER')).id;
@@ -1097,6 +1101,9 @@ describe('key rotation', () => {
     expect(rotation.counts).toEqual({
       people: 3,
       events: 1,
+      cases: 1,
+      user_totp: 0,
+      refresh_tokens: 0,
       lawyer_profiles: 1,
       notification_settings: 0,
       idempotency_keys: 1,
@@ -1121,6 +1128,9 @@ describe('key rotation', () => {
     expect(rotation.second).toEqual({
       people: 0,
       events: 0,
+      cases: 0,
+      user_totp: 0,
+      refresh_tokens: 0,
       lawyer_profiles: 0,
       notification_settings: 0,
       idempotency_keys: 0,

@@ -27,13 +27,13 @@ describe('deadlines smoke', () => {
       .json()
       .items.map((d: { kind: string }) => d.kind)
       .sort();
-    expect(kinds).toEqual(['CUSTODY_WARNING', 'DETENTION_EXPIRY', 'PROSECUTOR_APPLICATION']);
+    expect(kinds).toEqual(['CUSTODY_WARNING', 'DETENTION_EXPIRY', 'PROSECUTOR_APPLICATION', 'RELEASE_DUE']);
     const reminders = await env.sql<{ label: string; status: string }>(
       `SELECT r.label, r.status FROM reminders r JOIN deadlines d ON d.id = r.deadline_id WHERE d.case_id = $1`,
       [c.caseId],
     );
     expect(reminders.some((r) => r.label.startsWith('now@'))).toBe(true);
     const tl = await cw.get(`/v1/cases/${c.caseId}/timeline`);
-    expect(tl.json().items.filter((i: { kind: string }) => i.kind === 'deadline')).toHaveLength(3);
+    expect(tl.json().items.filter((i: { kind: string }) => i.kind === 'deadline')).toHaveLength(4);
   });
 });

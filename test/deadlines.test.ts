@@ -166,6 +166,8 @@ describe('rule-made deadlines from events, per host country', () => {
       ['DETENTION_EXPIRY', '2027-03-04T04:00:00.000Z', null, true, 'Asia/Almaty', 'OPEN'],
       // 1 March (09:00 Almaty) + 30 days = Wed 31 March, end of day Almaty (UTC+5)
       ['CUSTODY_WARNING', '2027-03-31T18:59:59.999Z', '2027-03-31', false, 'Asia/Almaty', 'OPEN'],
+      // CPC 588(7): day 40 = 1 March + 40 = Sat 10 April, not rolled
+      ['RELEASE_DUE', '2027-04-10T18:59:59.999Z', '2027-04-10', false, 'Asia/Almaty', 'OPEN'],
     ]);
     const pa = byKind(items, 'PROSECUTOR_APPLICATION');
     expect(pa).toMatchObject({
@@ -181,12 +183,12 @@ describe('rule-made deadlines from events, per host country', () => {
       assigneeId: null,
     });
     expect(byKind(items, 'DETENTION_EXPIRY')).toMatchObject({
-      verifyWithCounsel: false,
+      verifyWithCounsel: true,
       confidence: 'HIGH',
       note: 'computed, verify with counsel',
       citation: citationOf('any-detention-term-expiry'),
     });
-    expect(byKind(items, 'CUSTODY_WARNING')).toMatchObject({ verifyWithCounsel: true, confidence: 'LOW' });
+    expect(byKind(items, 'CUSTODY_WARNING')).toMatchObject({ verifyWithCounsel: true, confidence: 'MEDIUM' });
 
     // Hour-counted: 48/24/12/4/1 h before and 15 min after; all still ahead, nothing coalesced.
     expect(await reminderKeys(pa.id)).toEqual(
@@ -244,6 +246,7 @@ describe('rule-made deadlines from events, per host country', () => {
     expect(items.map((d) => [d.kind, d.dueAt, d.status])).toEqual([
       ['PROSECUTOR_APPLICATION', '2027-03-02T00:00:00.000Z', 'OPEN'],
       ['CUSTODY_WARNING', '2027-03-29T18:59:59.999Z', 'OPEN'],
+      ['RELEASE_DUE', '2027-04-08T18:59:59.999Z', 'OPEN'], // 27 Feb + 40 days
     ]);
     const pa = items[0];
     // 48 h (28 Feb 00:00Z) and 24 h (1 March 00:00Z) are past: one "now"; 12/4/1 h still ahead.
@@ -255,15 +258,39 @@ describe('rule-made deadlines from events, per host country', () => {
     expect(now.send_at.getTime()).toBeLessThanOrEqual(after);
   });
 
-  it('Armenia: release due one month after detention, counted from the local (Yerevan) date', async () => {
+  it('Armenia: with the legal basis unknown every candidate term shows; a Minsk-based request keeps only 40 days', async () => {
     const { cw, c } = await team(['AM'], 'AM');
-    // 28 Feb 20:30Z is already 1 March 00:30 in Yerevan: + 1 month = Thu 1 April.
+    // 28 Feb 20:30Z is already 1 March 00:30 in Yerevan: + 10 days = 11 March (ECE 3rd Protocol consent),
+    // + 18 = 19 March (ECE), + 1 month = Thu 1 April (ECE with Armenia's declaration), + 40 = 10 April (Minsk).
     await addEvent(cw, c.caseId, { type: 'DETENTION', country: 'AM', occurredAt: '2027-02-28T20:30:00Z' });
-    const items = await deadlinesOf(cw, c.caseId);
+    let items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.confidence])).toEqual([
+      ['FOLLOW_UP', '2027-03-11T19:59:59.999Z', '2027-03-11', 'Asia/Yerevan', 'LOW'],
+      ['CUSTODY_WARNING', '2027-03-19T19:59:59.999Z', '2027-03-19', 'Asia/Yerevan', 'MEDIUM'],
       ['RELEASE_DUE', '2027-04-01T19:59:59.999Z', '2027-04-01', 'Asia/Yerevan', 'MEDIUM'],
+      ['RELEASE_DUE', '2027-04-10T19:59:59.999Z', '2027-04-10', 'Asia/Yerevan', 'MEDIUM'],
     ]);
-    expect(items[0].citation).toBe(citationOf('am-no-request-release-1m'));
+    expect(items[2].citation).toBe(citationOf('am-no-request-release-1m'));
+    expect(items[3].citation).toBe(citationOf('minsk-no-request-release-40d'));
+    // The request turns out to be Minsk-based: the ECE terms are withdrawn, the 40 days stay.
+    const charge = await cw.post(`/v1/cases/${c.caseId}/charges`, {
+      issuingCountry: 'RU',
+      code: 'RU-CC',
+      article: '207.3',
+      category: 'ANTI_WAR_SPEECH',
+      mechanism: 'CIS_INTERSTATE_SEARCH',
+      status: 'WANTED',
+      treaty: 'MINSK_1993',
+    });
+    expect(charge.statusCode, charge.body).toBe(201);
+    expect(charge.json().treaty).toBe('MINSK_1993');
+    items = await deadlinesOf(cw, c.caseId);
+    expect(items.map((d) => [d.kind, d.status, d.dueDate])).toEqual([
+      ['FOLLOW_UP', 'CANCELLED', '2027-03-11'],
+      ['CUSTODY_WARNING', 'CANCELLED', '2027-03-19'],
+      ['RELEASE_DUE', 'CANCELLED', '2027-04-01'],
+      ['RELEASE_DUE', 'OPEN', '2027-04-10'],
+    ]);
   });
 
   it('Georgia: expulsion appeal 10 days (rolled off 8 March), residence refusal 1 month (rolled off Orthodox Easter 2027)', async () => {
@@ -304,11 +331,28 @@ describe('rule-made deadlines from events, per host country', () => {
     ]);
   });
 
-  it('Serbia: ECHR 4 months ending on a Saturday does not roll; a future removal makes a Rule 39 deadline, a past one none', async () => {
+  it('Serbia: ECHR 4 months from service of the final decision, not rolled; a future removal makes a Rule 39 deadline, a past one none', async () => {
     const { cw, c } = await team(['RS'], 'RS');
-    // Fri 5 Feb + 4 months = Sat 5 June 2027, end of day Belgrade (CEST).
-    await addEvent(cw, c.caseId, { type: 'APPEAL_DECISION', country: 'RS', occurredAt: '2027-02-05T10:00:00Z' });
-    // Removal Mon 15 March 08:00 Paris -> Fri 12 March 16:00 CET.
+    // An intermediate ruling makes no ECHR or constitutional deadline.
+    await addEvent(cw, c.caseId, {
+      type: 'APPEAL_DECISION',
+      country: 'RS',
+      occurredAt: '2027-01-20T10:00:00Z',
+      isFinal: false,
+    });
+    expect(await deadlinesOf(cw, c.caseId)).toEqual([]);
+    // Final decision of 1 Feb served Fri 5 Feb: + 4 months = Sat 5 June 2027, end of day Belgrade (CEST);
+    // constitutional appeal + 30 days = Sun 7 March -> Mon 8 March (CET).
+    const decision = await addEvent(cw, c.caseId, {
+      type: 'APPEAL_DECISION',
+      country: 'RS',
+      occurredAt: '2027-02-01T10:00:00Z',
+      isFinal: true,
+      servedOn: '2027-02-05',
+    });
+    expect(decision).toMatchObject({ isFinal: true, servedOn: '2027-02-05' });
+    // Removal Mon 15 March 08:00 Paris, before 16:00: Monday is not a whole working day of the
+    // Court before it, Friday is -> Thu 11 March 16:00 CET.
     const removal = await addEvent(cw, c.caseId, {
       type: 'DEPORTATION_EXECUTED',
       country: 'RS',
@@ -317,11 +361,12 @@ describe('rule-made deadlines from events, per host country', () => {
     await addEvent(cw, c.caseId, { type: 'DEPORTATION_EXECUTED', country: 'RS', occurredAt: '2027-02-20T07:00:00Z' });
     const items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.dueAt, d.dueDate, d.timeZone, d.hourBased, d.status])).toEqual([
-      ['RULE39_REQUEST', '2027-03-12T15:00:00.000Z', '2027-03-12', 'Europe/Paris', false, 'OPEN'],
+      ['APPEAL_WINDOW', '2027-03-08T22:59:59.999Z', '2027-03-08', 'Europe/Belgrade', false, 'OPEN'],
+      ['RULE39_REQUEST', '2027-03-11T15:00:00.000Z', '2027-03-11', 'Europe/Paris', false, 'OPEN'],
       ['ECHR_APPLICATION', '2027-06-05T21:59:59.999Z', '2027-06-05', 'Europe/Belgrade', false, 'OPEN'],
     ]);
-    expect(items[0].triggerEventId).toBe(removal.id);
-    expect(items[1]).toMatchObject({
+    expect(items[1].triggerEventId).toBe(removal.id);
+    expect(items[2]).toMatchObject({
       confidence: 'HIGH',
       verifyWithCounsel: true,
       citation: citationOf('echr-application-4m'),
@@ -364,8 +409,8 @@ describe('rule-made deadlines from events, per host country', () => {
     await addEvent(cw, c.caseId, { type: 'COURT_HEARING', country: 'GE', occurredAt: '2027-03-11T06:00:00+04:00' });
     const items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.title, d.dueAt, d.hourBased, d.status, d.verifyWithCounsel])).toEqual([
-      ['HEARING', 'Extradition hearing', '2027-03-10T07:30:00.000Z', true, 'OPEN', false],
-      ['HEARING', 'Court hearing', '2027-03-11T02:00:00.000Z', true, 'OPEN', false],
+      ['HEARING', 'Extradition hearing', '2027-03-10T07:30:00.000Z', true, 'OPEN', true],
+      ['HEARING', 'Court hearing', '2027-03-11T02:00:00.000Z', true, 'OPEN', true],
     ]);
     const patched = await cw.patch(
       `/v1/events/${hearing.id}`,
@@ -392,8 +437,9 @@ describe('rule-made deadlines from events, per host country', () => {
     expect(res.statusCode, res.body).toBe(200);
     exp = byKind(await deadlinesOf(cw, c.caseId), 'DETENTION_EXPIRY');
     expect(exp.dueAt).toBe('2027-04-26T13:45:00.000Z');
-    // The Armenian one-month release is not affected by the term.
-    expect(byKind(await deadlinesOf(cw, c.caseId), 'RELEASE_DUE').dueAt).toBe('2027-03-25T19:59:59.999Z');
+    // The Armenian release dates (ECE one month, Minsk 40 days: 25 Feb + 40 = 6 April) ignore the term.
+    const releases = (await deadlinesOf(cw, c.caseId)).filter((d) => d.kind === 'RELEASE_DUE').map((d) => d.dueAt);
+    expect(releases).toEqual(['2027-03-25T19:59:59.999Z', '2027-04-06T19:59:59.999Z']);
   });
 
   it('coordinators cannot create events (so no deadlines); outsiders get 404', async () => {
@@ -414,18 +460,19 @@ describe('rule-made deadlines from events, per host country', () => {
 describe('editing the trigger event', () => {
   it('moves the deadline, records history and replaces the pending reminders', async () => {
     const { cw, c, lawyer, coordinator } = await team(['KZ'], 'KZ', { lawyer: true, coordinator: true });
-    // Fri 26 Feb + 10 = Mon 8 March (holiday in KZ) -> Tue 9 March; CIS: + 15 = Sat 13 March, no roll.
+    // Fri 26 Feb + 10 = Mon 8 March (holiday in KZ) -> Tue 9 March; UN interim-measures task: + 2 = Sun 28 Feb,
+    // already past when logged on 1 March (MISSED). The CIS take-over runs from SURRENDER_SCHEDULED instead.
     const ev = await addEvent(cw, c.caseId, {
       type: 'EXTRADITION_DECISION',
       country: 'KZ',
       occurredAt: '2027-02-26T05:00:00Z',
     });
     let items = await deadlinesOf(cw, c.caseId);
-    expect(items.map((d) => [d.kind, d.dueAt])).toEqual([
-      ['APPEAL_WINDOW', '2027-03-09T18:59:59.999Z'],
-      ['RELEASE_DUE', '2027-03-13T18:59:59.999Z'],
+    expect(items.map((d) => [d.kind, d.dueAt, d.status])).toEqual([
+      ['UN_INTERIM_MEASURES', '2027-02-28T18:59:59.999Z', 'MISSED'],
+      ['APPEAL_WINDOW', '2027-03-09T18:59:59.999Z', 'OPEN'],
     ]);
-    const appeal = items[0];
+    const appeal = items[1];
     const people = [cw.userId, lawyer!.userId];
     // 14 days before (23 Feb) has passed: coalesced into "now".
     const oldPlan = plan('2027-03-09T18:59:59.999Z', ['now', '3d', '1d', 'morning'], people, [coordinator!.userId]);
@@ -434,13 +481,13 @@ describe('editing the trigger event', () => {
     const res = await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-03T05:00:00Z' }, { 'if-match': '"1"' });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers.etag).toBe('"2"');
-    // Wed 3 March + 10 = Sat 13 -> Sun 14 -> Mon 15 (Constitution Day) -> Tue 16 March; CIS: Thu 18 March.
+    // Wed 3 March + 10 = Sat 13 -> Sun 14 -> Mon 15 (Constitution Day) -> Tue 16 March; UN task: Fri 5 March, open again.
     items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.id, d.kind, d.dueAt, d.dueDate, d.version, d.status])).toEqual([
+      [items[0].id, 'UN_INTERIM_MEASURES', '2027-03-05T18:59:59.999Z', '2027-03-05', 2, 'OPEN'],
       [appeal.id, 'APPEAL_WINDOW', '2027-03-16T18:59:59.999Z', '2027-03-16', 2, 'OPEN'],
-      [items[1].id, 'RELEASE_DUE', '2027-03-18T18:59:59.999Z', '2027-03-18', 2, 'OPEN'],
     ]);
-    expect(items[0].manualOverride).toBe(false);
+    expect(items[1].manualOverride).toBe(false);
 
     const h = await history(cw, appeal.id);
     expect(h.map((x) => [x.reason, x.actorId])).toEqual([
@@ -464,7 +511,7 @@ describe('editing the trigger event', () => {
     const stale = await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-04T05:00:00Z' }, { 'if-match': '"1"' });
     expectProblem(stale, 412);
     expectProblem(await cw.patch(`/v1/events/${ev.id}`, { occurredAt: '2027-03-04T05:00:00Z' }), 428);
-    expect((await deadlinesOf(cw, c.caseId))[0].dueAt).toBe('2027-03-16T18:59:59.999Z');
+    expect((await deadlinesOf(cw, c.caseId))[1].dueAt).toBe('2027-03-16T18:59:59.999Z');
     // The coordinator reads the history, an outsider cannot.
     expect((await coordinator!.get(`/v1/deadlines/${appeal.id}/history`)).statusCode).toBe(200);
     const outsider = await clientFor(env, 'CASEWORKER', { teamIds: [await createTeam(env, ['KZ'])] });
@@ -489,7 +536,7 @@ describe('editing the trigger event', () => {
       const h = await history(cw, d.id);
       expect(h.at(-1)).toMatchObject({
         reason: 'no longer produced by its rule after the event changed',
-        changes: { status: { old: 'OPEN', new: 'CANCELLED' } },
+        changes: { status: { old: d.status, new: 'CANCELLED' } },
       });
     }
   });
@@ -506,11 +553,8 @@ describe('editing the trigger event', () => {
       (await cw.patch(`/v1/events/${ev.id}`, { type: 'EXTRADITION_DECISION' }, { 'if-match': '"2"' })).statusCode,
     ).toBe(200);
     const items = (await deadlinesOf(cw, c.caseId)).filter((d) => d.status === 'OPEN');
-    // The event is an extradition decision again: its appeal window and CIS release date are live deadlines.
-    expect(items.map((d) => [d.kind, d.dueAt])).toEqual([
-      ['APPEAL_WINDOW', '2027-03-09T18:59:59.999Z'],
-      ['RELEASE_DUE', '2027-03-13T18:59:59.999Z'],
-    ]);
+    // The event is an extradition decision again: its appeal window is a live deadline (the UN task is MISSED again).
+    expect(items.map((d) => [d.kind, d.dueAt])).toEqual([['APPEAL_WINDOW', '2027-03-09T18:59:59.999Z']]);
     for (const d of items) expect((await reminderKeys(d.id)).length).toBeGreaterThan(0);
   });
 
@@ -521,8 +565,14 @@ describe('editing the trigger event', () => {
       country: 'KZ',
       occurredAt: '2027-02-26T05:00:00Z',
     });
-    const [appeal, cis] = await deadlinesOf(cw, c.caseId);
-    const res = await cw.patch(`/v1/deadlines/${appeal.id}`, { dueDate: '2027-03-20' }, { 'if-match': '"1"' });
+    const [cis, appeal] = await deadlinesOf(cw, c.caseId); // `cis`: the UN task, the other deadline of the event
+    // A rule-made deadline moves only with a reason.
+    expectProblem(await cw.patch(`/v1/deadlines/${appeal.id}`, { dueDate: '2027-03-20' }, { 'if-match': '"1"' }), 400);
+    const res = await cw.patch(
+      `/v1/deadlines/${appeal.id}`,
+      { dueDate: '2027-03-20', reason: 'court extended the term' },
+      { 'if-match': '"1"' },
+    );
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({
       id: appeal.id,
@@ -547,8 +597,8 @@ describe('editing the trigger event', () => {
       manualOverride: true,
       status: 'OPEN',
     });
-    expect(items.find((d) => d.id === cis.id)).toMatchObject({ dueAt: '2027-03-18T18:59:59.999Z', version: 2 });
-    expect((await history(cw, appeal.id)).map((h) => h.reason)).toEqual(['computed', 'updated']);
+    expect(items.find((d) => d.id === cis.id)).toMatchObject({ dueAt: '2027-03-05T18:59:59.999Z', version: 2 });
+    expect((await history(cw, appeal.id)).map((h) => h.reason)).toEqual(['computed', 'court extended the term']);
 
     expect((await cw.patch(`/v1/events/${ev.id}`, { type: 'OTHER' }, { 'if-match': '"2"' })).statusCode).toBe(200);
     items = await deadlinesOf(cw, c.caseId);
@@ -696,7 +746,9 @@ describe('manual deadlines', () => {
     const morning = (await reminders(d.id)).find((r) => r.label.startsWith('morning@'))!;
     expect(morning.send_at.toISOString()).toBe('2027-03-20T04:00:00.000Z'); // 08:00 Tbilisi
 
-    const done = await lawyer!.patch(`/v1/deadlines/${d.id}`, { status: 'DONE' });
+    // Without If-Match: 428, nothing changes.
+    expectProblem(await lawyer!.patch(`/v1/deadlines/${d.id}`, { status: 'DONE' }), 428);
+    const done = await lawyer!.patch(`/v1/deadlines/${d.id}`, { status: 'DONE' }, { 'if-match': '"1"' });
     expect(done.statusCode, done.body).toBe(200);
     expect(done.json()).toMatchObject({ status: 'DONE', version: 2 });
     expect(done.json().completedAt).not.toBeNull();
@@ -714,7 +766,7 @@ describe('manual deadlines', () => {
     expect(await reminderKeys(d.id)).toEqual(planned);
 
     const d2 = await addManual(cw, c.caseId, { dueDate: '2027-03-22' });
-    const cancelled = await cw.patch(`/v1/deadlines/${d2.id}`, { status: 'CANCELLED' });
+    const cancelled = await cw.patch(`/v1/deadlines/${d2.id}`, { status: 'CANCELLED' }, { 'if-match': '"1"' });
     expect(cancelled.statusCode).toBe(200);
     expect(cancelled.json()).toMatchObject({ status: 'CANCELLED', completedAt: null });
     expect(await reminderKeys(d2.id)).toEqual([]);
@@ -757,7 +809,7 @@ describe('manual deadlines', () => {
     expectProblem(stale, 412);
     expect((await deadlinesOf(cw, c.caseId))[0].dueAt).toBe('2027-04-10T06:00:00.000Z');
     // The same date again is not a change: no new version, no new reminders.
-    const same = await cw.patch(`/v1/deadlines/${d.id}`, { dueAt: '2027-04-10T06:00:00Z' });
+    const same = await cw.patch(`/v1/deadlines/${d.id}`, { dueAt: '2027-04-10T06:00:00Z' }, { 'if-match': '"2"' });
     expect(same.json().version).toBe(2);
     expect((await reminders(d.id)).length).toBe(old.length + 5);
     // Rename only: reminders untouched.
@@ -797,7 +849,9 @@ describe('reminder recipients and channels', () => {
     const { cw, c, lawyer } = await team(['GE'], 'GE', { lawyer: true });
     const open = await addManual(cw, c.caseId, { dueDate: '2027-03-20' });
     const done = await addManual(cw, c.caseId, { dueDate: '2027-03-21' });
-    expect((await cw.patch(`/v1/deadlines/${done.id}`, { status: 'DONE' })).statusCode).toBe(200);
+    expect((await cw.patch(`/v1/deadlines/${done.id}`, { status: 'DONE' }, { 'if-match': '"1"' })).statusCode).toBe(
+      200,
+    );
     const newcomer = await clientFor(env, 'LAWYER');
     const a = await cw.post(`/v1/cases/${c.caseId}/assignments`, { lawyerId: newcomer.userId, role: 'SUPPORTING' });
     expect(a.statusCode, a.body).toBe(201);
@@ -964,13 +1018,18 @@ describe('reminder recipients and channels', () => {
 describe('GET /v1/me/deadlines', () => {
   it("overdue first, then by due time; only the caller's cases", async () => {
     const { cw, c, lawyer, coordinator } = await team(['KZ'], 'KZ', { lawyer: true, coordinator: true });
-    // Tue 1 Sept 2026 + 10 = Fri 11 Sept; CIS + 15 = Wed 16 Sept: both already past -> MISSED at once.
+    // Tue 1 Sept 2026 + 10 = Fri 11 Sept; UN task + 2 = Thu 3 Sept: both already past -> MISSED at once.
     await addEvent(cw, c.caseId, { type: 'EXTRADITION_DECISION', country: 'KZ', occurredAt: '2026-09-01T05:00:00Z' });
-    const [appeal, cis] = await deadlinesOf(cw, c.caseId);
+    const [cis, appeal] = await deadlinesOf(cw, c.caseId); // `cis`: the UN task
     expect([appeal.kind, appeal.dueAt, appeal.status]).toEqual(['APPEAL_WINDOW', '2026-09-11T18:59:59.999Z', 'MISSED']);
-    expect([cis.kind, cis.dueAt, cis.status]).toEqual(['RELEASE_DUE', '2026-09-16T18:59:59.999Z', 'MISSED']);
+    expect([cis.kind, cis.dueAt, cis.status]).toEqual(['UN_INTERIM_MEASURES', '2026-09-03T18:59:59.999Z', 'MISSED']);
     expect((await history(cw, appeal.id))[0].changes).toMatchObject({ status: 'MISSED' });
-    expect((await cw.patch(`/v1/deadlines/${appeal.id}`, { status: 'DONE' })).statusCode).toBe(200);
+    const doneRes = await cw.patch(
+      `/v1/deadlines/${appeal.id}`,
+      { status: 'DONE', reason: 'appeal lodged on time' },
+      { 'if-match': '"1"' },
+    );
+    expect(doneRes.statusCode, doneRes.body).toBe(200);
     const manual = await addManual(cw, c.caseId, { dueDate: '2027-03-25' });
     const later = await addManual(cw, c.caseId, { dueDate: '2027-03-24', kind: 'CUSTOM' });
 
@@ -1052,7 +1111,7 @@ describe('deadline rules API', () => {
     });
   });
 
-  it('POST/PUT by ADMIN only; an edited rule applies to new events, not to deadlines already computed', async () => {
+  it('POST/PUT by ADMIN only; a dry run shows the impact; an edit moves the open deadlines the rule made', async () => {
     const admin = await clientFor(env, 'ADMIN');
     const { teamId, cw, c } = await team(['RS'], 'RS');
     const coord = await clientFor(env, 'COORDINATOR', { teamIds: [teamId] });
@@ -1105,23 +1164,60 @@ describe('deadline rules API', () => {
       (await admin.put('/v1/deadline-rules/00000000-0000-4000-8000-000000000000', { offsetValue: 2 })).statusCode,
     ).toBe(404);
     expectProblem(await admin.put(`/v1/deadline-rules/${rule.id}`, { key: 'renamed' }), 400);
+    // Dry run: 2 working days = Thu 29 April (1), then Tue 4 May (2): the deadline would move 72 h earlier.
+    for (const who of [cw, coord, lawyer]) {
+      expectProblem(await who.get(`/v1/deadline-rules/${rule.id}/impact?offsetValue=2`), 403);
+    }
+    const impact = await admin.get(`/v1/deadline-rules/${rule.id}/impact?offsetValue=2`);
+    expect(impact.statusCode, impact.body).toBe(200);
+    expect(impact.json()).toEqual({
+      ruleId: rule.id,
+      openDeadlines: 1,
+      wouldMove: 1,
+      wouldCancel: 0,
+      moves: [
+        {
+          deadlineId: items[0].id,
+          caseId: c.caseId,
+          from: '2027-05-07T21:59:59.999Z',
+          to: '2027-05-04T21:59:59.999Z',
+          shiftHours: -72,
+        },
+      ],
+    });
+    expect((await deadlinesOf(cw, c.caseId))[0].dueAt).toBe('2027-05-07T21:59:59.999Z'); // nothing written
     const edited = await admin.put(`/v1/deadline-rules/${rule.id}`, { offsetValue: 2 });
     expect(edited.statusCode, edited.body).toBe(200);
-    expect(edited.json()).toMatchObject({ offsetValue: 2, version: 2, key });
+    expect(edited.json()).toMatchObject({ offsetValue: 2, version: 2, key, adminEdited: true });
+    // The open deadline moved with its rule, with history and an audit entry.
+    const moved = (await deadlinesOf(cw, c.caseId))[0];
+    expect([moved.id, moved.dueAt, moved.version]).toEqual([items[0].id, '2027-05-04T21:59:59.999Z', 2]);
+    expect((await history(cw, moved.id)).at(-1)).toMatchObject({
+      reason: 'recomputed after its rule was edited',
+      changes: { dueAt: { old: '2027-05-07T21:59:59.999Z', new: '2027-05-04T21:59:59.999Z' } },
+    });
+    const audits = await env.sql<{ action: string }>(
+      "SELECT action FROM audit_entries WHERE entity_id = $1 AND action LIKE 'deadline_rule.%'",
+      [rule.id],
+    );
+    expect(audits.map((a) => a.action).sort()).toEqual([
+      'deadline_rule.create',
+      'deadline_rule.recompute',
+      'deadline_rule.update',
+    ]);
 
-    // Thu 29 April (1), then Tue 4 May (2).
     const second = await addEvent(cw, c.caseId, {
       type: 'TRAVEL_BAN',
       country: 'RS',
       occurredAt: '2027-04-28T08:00:00Z',
     });
     items = await deadlinesOf(cw, c.caseId);
-    expect(items.map((d) => [d.triggerEventId === second.id, d.dueAt])).toEqual([
+    expect(items.map((d) => [d.triggerEventId === second.id, d.dueAt]).sort()).toEqual([
+      [false, '2027-05-04T21:59:59.999Z'],
       [true, '2027-05-04T21:59:59.999Z'],
-      [false, '2027-05-07T21:59:59.999Z'],
     ]);
 
-    // Deactivated: new events make nothing.
+    // Deactivated: new events make nothing; the deadlines it already made stay.
     expect((await admin.put(`/v1/deadline-rules/${rule.id}`, { active: false })).json()).toMatchObject({
       active: false,
       version: 3,
@@ -1201,15 +1297,19 @@ describe('Interpol charges', () => {
     expect((await deadlinesOf(cw, other.caseId)).map((d) => d.kind)).toEqual(['CCF_REQUEST']);
   });
 
-  it('a CCF request event gives the 4-month (access) and 9-month (deletion) decision dates', async () => {
+  it('CCF admissibility (not the request) gives the expected 4-month (access) and 9-month (deletion) decisions', async () => {
     const { cw, c } = await team(['TR'], 'TR');
-    // 31 Oct 2026 + 4 = 28 Feb 2027 (clamped, past -> MISSED); + 9 = 31 July 2027 (a Saturday, no roll).
-    await addEvent(cw, c.caseId, { type: 'INTERPOL_CCF_REQUEST', country: 'FR', occurredAt: '2026-10-31T09:00:00Z' });
+    // The request itself starts no Commission clock.
+    await addEvent(cw, c.caseId, { type: 'INTERPOL_CCF_REQUEST', country: 'FR', occurredAt: '2026-09-15T09:00:00Z' });
+    expect(await deadlinesOf(cw, c.caseId)).toEqual([]);
+    // Admissible 31 Oct 2026: + 4 = 28 Feb 2027 (clamped, past -> MISSED); + 9 = 31 July 2027 (a Saturday, no roll).
+    await addEvent(cw, c.caseId, { type: 'CCF_ADMISSIBILITY', country: 'FR', occurredAt: '2026-10-31T09:00:00Z' });
     const items = await deadlinesOf(cw, c.caseId);
     expect(items.map((d) => [d.kind, d.dueAt, d.status])).toEqual([
-      ['CCF_DECISION', '2027-02-28T20:59:59.999Z', 'MISSED'],
-      ['CCF_DECISION', '2027-07-31T20:59:59.999Z', 'OPEN'],
+      ['FOLLOW_UP', '2027-02-28T20:59:59.999Z', 'MISSED'],
+      ['FOLLOW_UP', '2027-07-31T20:59:59.999Z', 'OPEN'],
     ]);
+    expect(items[0].title).toMatch(/^Expected CCF decision/);
     // Missed one day before it was computed (within the 7-day window): one
     // overdue reminder goes out at once, nothing else.
     const keys = await reminderKeys(items[0].id);
@@ -1270,7 +1370,7 @@ describe('marking missed deadlines', () => {
         [notYet.id, 'OPEN'],
       ]);
       // Rescheduling a missed deadline into the future reopens it with a fresh set of reminders.
-      const res = await cw.patch(`/v1/deadlines/${soon.id}`, { dueDate: '2027-03-10' });
+      const res = await cw.patch(`/v1/deadlines/${soon.id}`, { dueDate: '2027-03-10' }, { 'if-match': '"2"' });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({ status: 'OPEN', dueAt: '2027-03-10T19:59:59.999Z', manualOverride: true });
       expect((await history(cw, soon.id)).at(-1)!.changes).toEqual({

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startExportWorker } from '../src/workers/exports.worker.ts';
 import { clientFor, createTeam, setupTestEnv, uniq, type Client, type TestEnv } from './helpers.ts';
 
@@ -15,7 +15,12 @@ let coord: Client;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'export-linkage-'));
-  env = await setupTestEnv({ queues: true, env: { EXPORTS_DIR: dir, LOGIN_IP_MAX_ATTEMPTS: '1000' } });
+  // k=3 is below the production floor (5): the floor is lowered here, and the guard across publications
+  // (tested in test/disclosure.test.ts) is cleared before each test.
+  env = await setupTestEnv({
+    queues: true,
+    env: { EXPORTS_DIR: dir, LOGIN_IP_MAX_ATTEMPTS: '1000', STATS_DEFAULT_K: '3' },
+  });
   startExportWorker({
     db: env.db,
     config: env.config,
@@ -28,6 +33,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.close();
   rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await env.sql('DELETE FROM stats_query_log');
 });
 
 async function teamWith(histories: string[][]): Promise<string> {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sealAndVerify } from './audit-support.ts';
 import { sweepExports } from '../src/modules/exports/exports.service.ts';
 import { startExportWorker } from '../src/workers/exports.worker.ts';
@@ -35,7 +35,8 @@ beforeAll(async () => {
   exportsDir = mkdtempSync(path.join(os.tmpdir(), 'exports-test-'));
   env = await setupTestEnv({
     queues: true,
-    env: { EXPORTS_DIR: path.join(exportsDir, 'files'), EXPORT_TTL_DAYS: '7' },
+    // The organisation's k floor is 3 here, so k=3 and k=5 exports may both be asked for.
+    env: { EXPORTS_DIR: path.join(exportsDir, 'files'), EXPORT_TTL_DAYS: '7', STATS_DEFAULT_K: '3' },
   });
   startExportWorker({
     db: env.db,
@@ -111,6 +112,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.close();
   rmSync(exportsDir, { recursive: true, force: true });
+});
+
+// These tests build exports on their own; the guard across publications
+// (an export differing from an earlier one in a single filter) is tested in
+// test/disclosure.test.ts.
+beforeEach(async () => {
+  await env.sql('DELETE FROM stats_query_log');
 });
 
 // Every test waits for the builds it starts: none of them may have failed.
@@ -313,10 +321,11 @@ describe('POST /v1/exports and the worker', () => {
     expectNoSecrets('json export', withoutCaseKeys(dl.body.replace(/"id":"[^"]*"/g, ''), keysB));
   });
 
-  it('default k (5) drops every class here, and says how many rows went', async () => {
+  it('k=5 drops every class here, and says how many rows went', async () => {
     const res = await coord.post('/v1/exports', {
       kind: 'events-anonymised',
       format: 'csv',
+      k: 5,
       filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' },
     });
     expect(res.statusCode, res.body).toBe(202);
@@ -339,6 +348,7 @@ describe('POST /v1/exports and the worker', () => {
     const res = await coord.post('/v1/exports', {
       kind: 'events-anonymised',
       format: 'csv',
+      k: 5,
       filters: { country: ['KZ'] },
     });
     expect(res.statusCode, res.body).toBe(202);

@@ -36,6 +36,8 @@ export function testEnvVars(dbUrl: string, overrides: Record<string, string> = {
     LOG_LEVEL: 'info',
     // Webhook sinks in tests listen on 127.0.0.1 over http.
     WEBHOOK_ALLOW_PRIVATE: 'true',
+    // Suites sign many users in at once (cheap argon2 here); the argon2 queue's bound has its own tests.
+    LOGIN_QUEUE_MAX: '1000',
     // Most suites sign admins in without a second factor; test/mfa*.test.ts checks the ADMIN default.
     MFA_REQUIRED_ROLES: '',
     ...overrides,

@@ -41,9 +41,17 @@ function rule(key: string): RuleShape {
     rollPolicy: r.rollPolicy,
     timeZone: r.timeZone ?? null,
     cutoffTime: r.cutoffTime ?? null,
+    finalOnly: r.finalOnly ?? false,
   };
 }
 const at = (s: string, termDays: number | null = null) => ({ occurredAt: new Date(s), termDays });
+/** A final decision (isFinal), optionally with the day it was served. */
+const final = (s: string, servedOn?: string) => ({
+  occurredAt: new Date(s),
+  termDays: null,
+  isFinal: true,
+  servedOn: servedOn ? new Date(`${servedOn}T00:00:00Z`) : null,
+});
 
 // ---------------------------------------------------------------- time zones
 
@@ -186,12 +194,12 @@ describe('public holidays (date-holidays)', () => {
     expect(isPublicHoliday('2026-05-24', 'FR')).toBe(false); // Pentecost Sunday is an observance, not a public holiday
   });
 
-  it('KG and TJ have no calendar: only weekends count there', () => {
-    expect(hasHolidayCalendar('KG')).toBe(false);
+  it('TJ has no calendar (weekends only); KG is shipped as data (Labour Code art. 113)', () => {
+    expect(hasHolidayCalendar('KG')).toBe(true);
     expect(hasHolidayCalendar('TJ')).toBe(false);
     expect(hasHolidayCalendar('KZ')).toBe(true);
-    expect(isPublicHoliday('2026-01-01', 'KG')).toBe(false);
-    expect(isNonWorkingDay('2026-01-01', 'KG')).toBe(false); // a Thursday
+    expect(isPublicHoliday('2026-01-01', 'KG')).toBe(true);
+    expect(isNonWorkingDay('2026-01-01', 'TJ')).toBe(false); // a Thursday
     expect(isNonWorkingDay('2026-01-01', 'KZ')).toBe(true);
     expect(isNonWorkingDay('2026-01-03', 'KG')).toBe(true); // Saturday
   });
@@ -227,7 +235,7 @@ describe('addWorkingDays', () => {
     expect(addWorkingDays('2026-04-14', -1, 'GE')).toBe('2026-04-08');
   });
 
-  it('KZ: Nauryz; KG: weekends only', () => {
+  it('KZ: Nauryz; KG: 2 January is a working day there', () => {
     expect(addWorkingDays('2026-03-20', 1, 'KZ')).toBe('2026-03-25');
     expect(addWorkingDays('2026-01-01', 1, 'KG')).toBe('2026-01-02');
     expect(addWorkingDays('2026-01-01', 1, 'KZ')).toBe('2026-01-05'); // 2 Jan holiday, then weekend
@@ -261,7 +269,7 @@ describe('roll', () => {
 describe('computeDue for the default rules', () => {
   it('whose holidays count', () => {
     expect(holidayCountry('KZ', 'AM')).toBe('KZ');
-    expect(holidayCountry('ECHR', 'RS')).toBe('FR-67'); // Strasbourg: France plus Alsace-Moselle
+    expect(holidayCountry('ECHR', 'RS')).toBe('ECHR'); // the Court's calendar: Strasbourg's holidays and its closing days
     // Alsace-Moselle's two extra public holidays; the rest of France works on them.
     expect(isPublicHoliday('2027-03-26', 'FR-67')).toBe(true); // Good Friday
     expect(isPublicHoliday('2027-03-26', 'FR')).toBe(false);
@@ -384,43 +392,58 @@ describe('computeDue for the default rules', () => {
 
   it('ECHR 4 months never rolls: a Saturday, a French holiday and a host holiday stay as they are', () => {
     // Wed 17 June + 4 months = Sat 17 Oct 2026 (Belgrade still on CEST).
-    let r = computeDue(rule('echr-application-4m'), at('2026-06-17T10:00:00Z'), 'RS')!;
+    let r = computeDue(rule('echr-application-4m'), final('2026-06-17T10:00:00Z'), 'RS')!;
     expect([r.dueDate, iso(r.dueAt), r.timeZone]).toEqual([
       '2026-10-17',
       '2026-10-17T21:59:59.999Z',
       'Europe/Belgrade',
     ]);
     // 14 March + 4 months = Tue 14 July (French national day).
-    r = computeDue(rule('echr-application-4m'), at('2026-03-14T09:00:00Z'), 'TR')!;
+    r = computeDue(rule('echr-application-4m'), final('2026-03-14T09:00:00Z'), 'TR')!;
     expect([r.dueDate, iso(r.dueAt)]).toEqual(['2026-07-14', '2026-07-14T20:59:59.999Z']);
     // 29 June + 4 months = Thu 29 Oct (Turkish Republic Day).
-    r = computeDue(rule('echr-application-4m'), at('2026-06-29T09:00:00Z'), 'TR')!;
+    r = computeDue(rule('echr-application-4m'), final('2026-06-29T09:00:00Z'), 'TR')!;
     expect([r.dueDate, iso(r.dueAt)]).toEqual(['2026-10-29', '2026-10-29T20:59:59.999Z']);
     // 31 Oct + 4 months = 28 Feb 2027 (clamped; a Sunday, not rolled).
-    r = computeDue(rule('echr-application-4m'), at('2026-10-31T08:00:00Z'), 'AM')!;
+    r = computeDue(rule('echr-application-4m'), final('2026-10-31T08:00:00Z'), 'AM')!;
     expect([r.dueDate, iso(r.dueAt)]).toEqual(['2027-02-28', '2027-02-28T19:59:59.999Z']);
   });
 
-  it('Rule 39: one working day before the removal, 16:00 Strasbourg (Paris) time', () => {
+  it('Rule 39: a whole working day of the Court before the removal, 16:00 Strasbourg (Paris) time', () => {
     const r39 = rule('echr-rule39-before-removal');
-    // Removal Mon 20 July -> Fri 17 July 16:00 CEST.
+    // Removal Mon 20 July 09:00 CEST (before 16:00): Monday is not a whole working day
+    // before it, Friday is -> due Thu 16 July 16:00 CEST = 14:00Z (two working days before).
     expect(computeDue(r39, at('2026-07-20T07:00:00Z'), 'RS')).toEqual({
-      dueAt: new Date('2026-07-17T14:00:00.000Z'),
-      dueDate: '2026-07-17',
+      dueAt: new Date('2026-07-16T14:00:00.000Z'),
+      dueDate: '2026-07-16',
       timeZone: 'Europe/Paris',
       hourBased: false,
     });
-    // Removal Wed 15 July, the day after 14 July -> Mon 13 July 16:00.
-    expect(iso(computeDue(r39, at('2026-07-15T06:00:00Z'), 'TR')!.dueAt)).toBe('2026-07-13T14:00:00.000Z');
-    // Removal Mon 30 March 2026 (Paris on CEST since Sunday) -> Fri 27 March 16:00 CET = 15:00Z.
-    expect(iso(computeDue(r39, at('2026-03-30T06:00:00Z'), 'GE')!.dueAt)).toBe('2026-03-27T15:00:00.000Z');
-    // Removal Tue 26 May 2026 (Whit Monday 25 May in France) -> Fri 22 May 16:00 CEST.
-    expect(iso(computeDue(r39, at('2026-05-26T06:00:00Z'), 'AM')!.dueAt)).toBe('2026-05-22T14:00:00.000Z');
-    // Removal Mon 29 March 2027 (Easter Monday): Fri 26 is Good Friday in Strasbourg -> Thu 25 March 16:00 CET.
-    expect(iso(computeDue(r39, at('2027-03-29T06:00:00Z'), 'TR')!.dueAt)).toBe('2027-03-25T15:00:00.000Z');
-    // Removal Wed 27 Dec 2028: 26 and 25 Dec are holidays there -> Fri 22 Dec 16:00 CET.
-    expect(iso(computeDue(r39, at('2028-12-27T06:00:00Z'), 'RS')!.dueAt)).toBe('2028-12-22T15:00:00.000Z');
-    // The host country does not change the zone or the calendar (Strasbourg's).
+    // Removal Mon 20 July 18:00 CEST (after 16:00): Monday 08-16 is a whole day -> Fri 17 July 16:00.
+    expect(iso(computeDue(r39, at('2026-07-20T16:00:00Z'), 'RS')!.dueAt)).toBe('2026-07-17T14:00:00.000Z');
+    // Removal at 16:00 CEST exactly: the Registry's day is over -> Fri 17 July too.
+    expect(iso(computeDue(r39, at('2026-07-20T14:00:00Z'), 'RS')!.dueAt)).toBe('2026-07-17T14:00:00.000Z');
+    // Removal at 15:59 CEST -> Thu 16 July.
+    expect(iso(computeDue(r39, at('2026-07-20T13:59:00Z'), 'RS')!.dueAt)).toBe('2026-07-16T14:00:00.000Z');
+    // Removal Wed 15 July 08:00 CEST: 14 July is a holiday, so the last whole day is Mon 13 -> Fri 10 July 16:00.
+    expect(iso(computeDue(r39, at('2026-07-15T06:00:00Z'), 'TR')!.dueAt)).toBe('2026-07-10T14:00:00.000Z');
+    // Removal Mon 30 March 2026 08:00 CEST -> whole day Fri 27 -> Thu 26 March 16:00 CET = 15:00Z.
+    expect(iso(computeDue(r39, at('2026-03-30T06:00:00Z'), 'GE')!.dueAt)).toBe('2026-03-26T15:00:00.000Z');
+    // Removal Tue 26 May 2026 08:00 (Whit Monday 25 May) -> whole day Fri 22 -> Thu 21 May 16:00 CEST.
+    expect(iso(computeDue(r39, at('2026-05-26T06:00:00Z'), 'AM')!.dueAt)).toBe('2026-05-21T14:00:00.000Z');
+    // Removal on Easter Monday 29 March 2027 (a closing day): Fri 26 is Good Friday in Strasbourg,
+    // so the last whole day is Thu 25 -> Wed 24 March 16:00 CET.
+    expect(iso(computeDue(r39, at('2027-03-29T06:00:00Z'), 'TR')!.dueAt)).toBe('2027-03-24T15:00:00.000Z');
+    // Removal Wed 27 Dec 2028: the Court is closed 24-31 December -> whole day Fri 22 -> Thu 21 Dec 16:00 CET.
+    expect(iso(computeDue(r39, at('2028-12-27T06:00:00Z'), 'RS')!.dueAt)).toBe('2028-12-21T15:00:00.000Z');
+    // A removal on a Saturday: the last whole day is Friday -> Thursday 16:00.
+    expect(iso(computeDue(r39, at('2026-07-18T10:00:00Z'), 'RS')!.dueAt)).toBe('2026-07-16T14:00:00.000Z');
+    // A closing day the Court published, entered as data (Fri 17 July 2026): before a Monday-morning
+    // removal the last whole day is then Thu 16 -> Wed 15 July 16:00.
+    const closed = new Map([['2026-07-17', 'ADD' as const]]);
+    const withClosing = (cal: string) => (cal === 'ECHR' ? closed : undefined);
+    expect(iso(computeDue(r39, at('2026-07-20T07:00:00Z'), 'RS', withClosing)!.dueAt)).toBe('2026-07-15T14:00:00.000Z');
+    // The host country does not change the zone or the calendar (the Court's).
     expect(computeDue(r39, at('2026-07-20T07:00:00Z'), 'AZ')!.timeZone).toBe('Europe/Paris');
   });
 

@@ -15,7 +15,17 @@ describe('GET /v1/meta/enums', () => {
     const res = await c.get('/v1/meta/enums');
     expect(res.statusCode).toBe(200);
     const enums = res.json() as Record<string, string[]>;
-    for (const name of ['Role', 'EventType', 'CaseStatus', 'DeadlineKind', 'SecondFactorMethod', 'ExportFormat']) {
+    for (const name of [
+      'Role',
+      'EventType',
+      'CaseStatus',
+      'DeadlineKind',
+      'DocumentKind',
+      'SecondFactorMethod',
+      'ExportFormat',
+      'RelationKind',
+      'CaseLinkKind',
+    ]) {
       expect(enums[name], name).toBeInstanceOf(Array);
       expect(enums[name].length, name).toBeGreaterThan(0);
     }

@@ -61,10 +61,21 @@ describe('OpenAPI document', () => {
             '#/components/schemas/Problem',
           );
         }
-        if (status === '429' || status === '503')
+        if (status === '429' || status === '503') {
           expect(res.headers, `${name} ${status}`).toHaveProperty('Retry-After');
+        }
       }
     }
+  });
+
+  it('declares the real media type of answers that are not JSON', () => {
+    const types = (path: string) => Object.keys(doc.paths[path].get.responses['200'].content ?? {});
+    expect(types('/v1/stats/events/chart.svg')).toEqual(['image/svg+xml']);
+    expect(types('/v1/calendar/{file}')).toEqual(['text/calendar']);
+    expect(types('/v1/audit/checkpoint')).toEqual(['text/plain']);
+    expect(types('/v1/exports/{id}/download')).toEqual(['text/csv', 'application/json']);
+    expect(types('/v1/documents/{id}/content')).toEqual(['application/octet-stream']);
+    expect(types('/v1/stats/events')).toEqual(['application/json', 'text/csv']);
   });
 
   it('documents Idempotency-Key on POSTs and roles on admin routes', () => {

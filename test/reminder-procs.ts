@@ -38,6 +38,7 @@ export function workerEnvFromConfig(
     ENCRYPTION_KEYS: [...config.crypto.keys].map(([id, k]) => `${id}:${k.toString('base64')}`).join(','),
     BLIND_INDEX_KEY: config.crypto.blindIndexKey.toString('base64'),
     AUDIT_SIGNING_KEY: config.audit.signingSeed.toString('base64'),
+    STATS_NOISE_KEY: config.stats.noiseKey.toString('base64'),
     AUDIT_ORIGIN: config.audit.origin,
     ARGON2_MEMORY_KIB: String(config.auth.argon2.memoryCost),
     ARGON2_TIME_COST: String(config.auth.argon2.timeCost),

@@ -398,19 +398,44 @@ describe('reminders delivered by the running workers (real time)', () => {
       100,
     );
     expect(queued).toBe(true);
-    const p1 = await s.cw.patch(`/v1/deadlines/${dDone.id}`, { status: 'DONE' });
+    const p1 = await s.cw.patch(
+      `/v1/deadlines/${dDone.id}`,
+      { status: 'DONE', reason: 'heard early (reason text)' },
+      { 'if-match': '"1"' },
+    );
     expect(p1.statusCode, p1.body).toBe(200);
     expect(p1.json().status).toBe('DONE');
-    const p2 = await s.cw.patch(`/v1/deadlines/${dCanc.id}`, { status: 'CANCELLED' });
+    const p2 = await s.cw.patch(
+      `/v1/deadlines/${dCanc.id}`,
+      { status: 'CANCELLED', reason: 'adjourned (reason text)' },
+      { 'if-match': '"1"' },
+    );
     expect(p2.statusCode, p2.body).toBe(200);
     expect(p2.json().status).toBe('CANCELLED');
+    // A hearing's cancellation keeps the overdue escalation until another member of the case confirms it.
+    const confirmed = await s.lawyer.post(`/v1/deadlines/${dCanc.id}/confirm-cancel`, {});
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
     expect(Date.now()).toBeLessThan(due.getTime() - DAY); // really before the send time
 
     await sleep(Math.max(0, due.getTime() - DAY + 3_000 - Date.now()));
-    expect(mailsFor(s)).toEqual([]);
-    expect(hitsOn(s.hookPath)).toEqual([]);
+    // No reminder went out; only the change notices, at once, to the other member of the case (the lawyer).
+    const isNotice = (subject: string) => subject.includes('] CHANGED: ');
+    expect(mailsFor(s).filter((m) => !isNotice(m.subject))).toEqual([]);
+    const notices = mailsFor(s).filter((m) => isNotice(m.subject));
+    expect(notices.map((m) => m.rcpt)).toEqual([[s.lawyer.email], [s.lawyer.email]]);
+    expect(notices.map((m) => /status OPEN -> (DONE|CANCELLED)/.exec(m.text)?.[1]).sort()).toEqual([
+      'CANCELLED',
+      'DONE',
+    ]);
+    for (const m of notices) {
+      expect(m.text).toContain('Changed by ');
+      expect(m.text).not.toContain('(reason text)'); // the free-text reason stays in the history
+      expectNoLegalName(m.text, s);
+    }
+    const hookLabels = hitsOn(s.hookPath).map((h) => (JSON.parse(h.body) as { label: string }).label);
+    expect(hookLabels).toEqual(['changed', 'changed']);
     for (const d of [dDone, dCanc]) {
-      const rows = await rowsOf(live, d.id);
+      const rows = (await rowsOf(live, d.id)).filter((r) => !r.label.startsWith('changed@'));
       expect(rows.length).toBeGreaterThanOrEqual(4);
       for (const r of rows) {
         expect(r.status, `${r.label} ${key(r)}`).toBe('CANCELLED');
@@ -431,7 +456,11 @@ describe('reminders delivered by the running workers (real time)', () => {
     );
     expect(queued).toBe(true);
     const newDue = new Date(Date.now() + DAY + 3_000);
-    const p = await s.cw.patch(`/v1/deadlines/${d.id}`, { dueAt: newDue.toISOString() });
+    const p = await s.cw.patch(
+      `/v1/deadlines/${d.id}`,
+      { dueAt: newDue.toISOString(), reason: 'hearing moved' },
+      { 'if-match': '"1"' },
+    );
     expect(p.statusCode, p.body).toBe(200);
     expect(p.json().dueAt).toBe(newDue.toISOString());
     expect(p.json().manualOverride).toBe(true);
@@ -453,13 +482,17 @@ describe('reminders delivered by the running workers (real time)', () => {
     expect(sent).toBe(true);
     // Past the old send time: the old queued jobs must not deliver anything.
     await sleep(Math.max(0, oldDue.getTime() - DAY + 2_500 - Date.now()));
-    const mails = mailsFor(s);
+    // The lawyer also got a change notice at once (the caseworker moved it); the reminders follow the new date.
+    const mails = mailsFor(s).filter((m) => !m.subject.includes('] CHANGED: '));
     expect(mails.map((m) => m.rcpt[0]).sort()).toEqual([s.cw.email, s.lawyer.email].sort());
     for (const m of mails) {
       expect(m.text).toContain(newDue.toISOString());
       expect(m.text).not.toContain(oldDue.toISOString());
     }
-    const hits = hitsOn(s.hookPath);
+    const notice = mailsFor(s).filter((m) => m.subject.includes('] CHANGED: '));
+    expect(notice.map((m) => m.rcpt[0])).toEqual([s.lawyer.email]);
+    expect(notice[0].text).toContain(`dueAt ${oldDue.toISOString()} -> ${newDue.toISOString()}`);
+    const hits = hitsOn(s.hookPath).filter((h) => (JSON.parse(h.body) as { label: string }).label !== 'changed');
     expect(hits).toHaveLength(1);
     const freshHook = fresh.find((r) => r.channel === 'WEBHOOK')!;
     expect(checkHit(hits[0], s, freshHook.id).deadline.dueAt).toBe(newDue.toISOString());
@@ -483,8 +516,10 @@ describe('calendar feed', () => {
     const open = await createDeadline(s.cw, s.caseId, new Date(Date.now() + 3 * DAY), 'Hearing at the regional court');
     const done = await createDeadline(s.cw, s.caseId, new Date(Date.now() + 4 * DAY), 'Translate the decision');
     const canc = await createDeadline(s.cw, s.caseId, new Date(Date.now() + 5 * DAY), 'Adjourned hearing');
-    expect((await s.cw.patch(`/v1/deadlines/${done.id}`, { status: 'DONE' })).statusCode).toBe(200);
-    expect((await s.cw.patch(`/v1/deadlines/${canc.id}`, { status: 'CANCELLED' })).statusCode).toBe(200);
+    const change = (id: string, status: string) =>
+      s.cw.patch(`/v1/deadlines/${id}`, { status, reason: 'test' }, { 'if-match': '"1"' });
+    expect((await change(done.id, 'DONE')).statusCode).toBe(200);
+    expect((await change(canc.id, 'CANCELLED')).statusCode).toBe(200);
 
     const t = await s.lawyer.post('/v1/me/calendar-token');
     expect(t.statusCode, t.body).toBe(201);

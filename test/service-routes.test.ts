@@ -45,3 +45,24 @@ describe('service routes', () => {
     expect(doc.paths['/v1/auth/login']).toHaveProperty('post');
   });
 });
+
+describe('resource headers (issue 12)', () => {
+  it('a 201 names the created record (Location) and its version (ETag); a PATCH answer carries the new ETag', async () => {
+    const { clientFor, createTeam, personBody } = await import('./helpers.ts');
+    const team = await createTeam(env);
+    const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
+    const person = await cw.post('/v1/people', personBody());
+    expect(person.statusCode).toBe(201);
+    expect(person.headers.location).toBe(`/v1/people/${person.json().id}`);
+    const created = await cw.post('/v1/cases', { personId: person.json().id, teamId: team, hostCountry: 'AM' });
+    expect(created.headers.location).toBe(`/v1/cases/${created.json().id}`);
+    expect(created.headers.etag).toBe('"1"');
+    expect((await cw.get(created.headers.location as string)).statusCode).toBe(200);
+    const patched = await cw.patch(`/v1/cases/${created.json().id}`, { riskLevel: 'HIGH' }, { 'if-match': '"1"' });
+    expect(patched.headers.etag).toBe('"2"');
+    // Errors carry neither.
+    const bad = await cw.post('/v1/cases', { personId: person.json().id, teamId: team, hostCountry: 'XX' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers.location).toBeUndefined();
+  });
+});

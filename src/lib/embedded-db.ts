@@ -29,6 +29,8 @@ export type EmbeddedSecrets = {
   blindIndexKey: string;
   /** Added with the audit transparency log; files written before it get one on the next start. */
   auditSigningKey?: string;
+  /** Added with consistent statistics noise; files written before it get one on the next start. */
+  statsNoiseKey?: string;
 };
 
 const DB_NAME = 'exiles';
@@ -48,8 +50,10 @@ export async function loadOrCreateEmbeddedSecrets(
   if (existsSync(file)) {
     // Our own file, written below with this shape and readable by its owner only.
     const secrets = JSON.parse(await readFile(file, 'utf8')) as EmbeddedSecrets;
-    if (!secrets.auditSigningKey) {
-      secrets.auditSigningKey = randomSecretsEnv().AUDIT_SIGNING_KEY;
+    if (!secrets.auditSigningKey || !secrets.statsNoiseKey) {
+      const fresh = randomSecretsEnv();
+      secrets.auditSigningKey ??= fresh.AUDIT_SIGNING_KEY;
+      secrets.statsNoiseKey ??= fresh.STATS_NOISE_KEY;
       await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     }
     return { secrets, created: false };
@@ -65,6 +69,7 @@ export async function loadOrCreateEmbeddedSecrets(
     encryptionKeys: fresh.ENCRYPTION_KEYS,
     blindIndexKey: fresh.BLIND_INDEX_KEY,
     auditSigningKey: fresh.AUDIT_SIGNING_KEY,
+    statsNoiseKey: fresh.STATS_NOISE_KEY,
   };
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);

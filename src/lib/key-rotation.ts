@@ -17,10 +17,15 @@ const TARGETS: Target[] = [
     idExpr: 'id::text',
     columns: ['legal_name_enc', 'date_of_birth_enc', 'contacts_enc', 'notes_enc'],
   },
-  { table: 'events', idExpr: 'id::text', columns: ['details_enc'] },
+  { table: 'events', idExpr: 'id::text', columns: ['details_enc', 'source_urls_enc'] },
+  { table: 'cases', idExpr: 'id::text', columns: ['summary_enc'] },
+  { table: 'user_totp', idExpr: 'user_id::text', columns: ['secret_enc'] },
+  { table: 'refresh_tokens', idExpr: 'id::text', columns: ['successor_enc'] },
   { table: 'lawyer_profiles', idExpr: 'user_id::text', columns: ['phone_enc'] },
   { table: 'notification_settings', idExpr: 'user_id::text', columns: ['webhook_secret_enc'] },
   { table: 'idempotency_keys', idExpr: "user_id::text || ':' || key", columns: ['response_body'] },
+  // Per-document data keys (src/modules/documents): re-wrapped, file bodies untouched.
+  { table: 'documents', idExpr: 'id::text', columns: ['wrapped_key'] },
 ];
 
 export async function rotateKeys(db: Db, crypto: FieldCrypto, batch = 500): Promise<Record<string, number>> {

@@ -1,8 +1,10 @@
 // Legal dates are computed in the host country's time zone: a due date given
 // without a time means the end of that calendar day where the court sits, and
 // counting in working days skips weekends and that country's public holidays
-// (date-holidays). Instants are stored in UTC.
-import Holidays from 'date-holidays';
+// (./holiday-calendars.ts, with admins' corrections). Instants are stored in UTC.
+import { type DayOverrides, isPublicHoliday, NO_OVERRIDES } from './holiday-calendars.ts';
+
+export { hasHolidayCalendar, isPublicHoliday, type DayOverrides } from './holiday-calendars.ts';
 
 export const TZ_BY_COUNTRY: Record<string, string> = {
   AM: 'Asia/Yerevan',
@@ -82,6 +84,17 @@ export function localDate(instant: Date, tz: string): string {
   return `${String(w.y).padStart(4, '0')}-${String(w.m).padStart(2, '0')}-${String(w.d).padStart(2, '0')}`;
 }
 
+/** The wall-clock fields in `tz` at `instant` (month 1-12). */
+export function wallTime(instant: Date, tz: string) {
+  return wallClock(instant, tz);
+}
+
+/** The wall-clock time (HH:MM) in `tz` at `instant`. */
+export function localClock(instant: Date, tz: string): string {
+  const w = wallClock(instant, tz);
+  return `${String(w.h).padStart(2, '0')}:${String(w.mi).padStart(2, '0')}`;
+}
+
 /** The last millisecond of `day` in `tz` (robust across DST changes: next midnight minus 1 ms). */
 export function endOfLocalDay(day: string, tz: string): Date {
   return new Date(zonedToUtc(addDays(day, 1), '00:00', tz).getTime() - 1);
@@ -104,51 +117,40 @@ export function weekday(day: string): number {
   return new Date(Date.UTC(y, m - 1, d)).getUTCDay();
 }
 
-const holidayCache = new Map<string, Holidays | null>();
-/** `country` is an ISO code ("KZ") or a code with a date-holidays region ("FR-67": Bas-Rhin, where Strasbourg is). */
-function holidaysFor(country: string): Holidays | null {
-  if (!holidayCache.has(country)) {
-    const [cc, region] = country.split('-');
-    const hd = new Holidays();
-    const known = Boolean(hd.getCountries()[cc]) && (!region || Boolean(hd.getStates(cc)?.[region]));
-    holidayCache.set(country, known ? (region ? new Holidays(cc, region) : new Holidays(cc)) : null);
-  }
-  return holidayCache.get(country)!;
-}
-
-/** Whether date-holidays has a calendar for the country (KG and TJ had none when this was written). */
-export function hasHolidayCalendar(country: string): boolean {
-  return holidaysFor(country) !== null;
-}
-
-export function isPublicHoliday(day: string, country: string): boolean {
-  const hd = holidaysFor(country);
-  if (!hd) return false;
-  const found = hd.isHoliday(`${day} 12:00:00`);
-  return Array.isArray(found) && found.some((h) => h.type === 'public');
-}
-
-export function isNonWorkingDay(day: string, country: string): boolean {
+export function isNonWorkingDay(day: string, country: string, overrides: DayOverrides = NO_OVERRIDES): boolean {
+  // An admin's entry decides: a government-moved day off (ADD) or a Saturday made a working day (REMOVE).
+  const o = overrides.get(day);
+  if (o) return o === 'ADD';
   const wd = weekday(day);
-  return wd === 0 || wd === 6 || isPublicHoliday(day, country);
+  return wd === 0 || wd === 6 || isPublicHoliday(day, country, overrides);
 }
 
 /** Moves `n` working days from `day` (negative n goes back), skipping weekends and public holidays. */
-export function addWorkingDays(day: string, n: number, country: string): string {
+export function addWorkingDays(
+  day: string,
+  n: number,
+  country: string,
+  overrides: DayOverrides = NO_OVERRIDES,
+): string {
   let current = day;
   let left = Math.abs(n);
   const step = n < 0 ? -1 : 1;
   while (left > 0) {
     current = addDays(current, step);
-    if (!isNonWorkingDay(current, country)) left--;
+    if (!isNonWorkingDay(current, country, overrides)) left--;
   }
   return current;
 }
 
-export function roll(day: string, policy: 'FORWARD' | 'BACKWARD' | 'NONE', country: string): string {
+export function roll(
+  day: string,
+  policy: 'FORWARD' | 'BACKWARD' | 'NONE',
+  country: string,
+  overrides: DayOverrides = NO_OVERRIDES,
+): string {
   if (policy === 'NONE') return day;
   let current = day;
-  for (let i = 0; i < 30 && isNonWorkingDay(current, country); i++) {
+  for (let i = 0; i < 30 && isNonWorkingDay(current, country, overrides); i++) {
     current = addDays(current, policy === 'FORWARD' ? 1 : -1);
   }
   return current;

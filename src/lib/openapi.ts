@@ -75,6 +75,20 @@ export const openapiTransform: SwaggerTransform = (input) => {
   return { schema, url: out.url };
 };
 
+// 200 answers that are not (only) JSON: the media types the server really sends.
+const BINARY = { type: 'string', format: 'binary' };
+const MEDIA: Record<string, Record<string, object>> = {
+  'get /v1/stats/events/chart.svg': { 'image/svg+xml': { schema: { type: 'string' } } },
+  'get /v1/calendar/{file}': { 'text/calendar': { schema: { type: 'string' } } },
+  'get /v1/audit/checkpoint': { 'text/plain': { schema: { type: 'string' } } },
+  'get /v1/exports/{id}/download': { 'text/csv': { schema: BINARY }, 'application/json': { schema: BINARY } },
+  'get /v1/documents/{id}/content': { 'application/octet-stream': { schema: BINARY } },
+};
+// JSON by default, CSV on request.
+const ALSO: Record<string, Record<string, object>> = {
+  'get /v1/stats/events': { 'text/csv': { schema: { type: 'string' } } },
+};
+
 export const openapiTransformObject: SwaggerTransformObject = (documentObject) => {
   const doc = jsonSchemaTransformObject(documentObject) as { paths?: Record<string, Record<string, Op>> };
   for (const [path, methods] of Object.entries(doc.paths ?? {})) {
@@ -94,6 +108,11 @@ export const openapiTransformObject: SwaggerTransformObject = (documentObject) =
           } as { in: string; name: string },
         ];
       }
+      const ok = op.responses?.['200'];
+      const media = MEDIA[`${method} ${path}`];
+      if (ok && media) ok.content = media;
+      const also = ALSO[`${method} ${path}`];
+      if (ok && also) ok.content = { ...ok.content, ...also };
       for (const [status, res] of Object.entries(op.responses ?? {})) {
         if (!res.description || res.description === 'Default Response') res.description = STATUS_TEXT[status] ?? status;
         const json = res.content?.['application/json'] as { schema?: { $ref?: string } } | undefined;

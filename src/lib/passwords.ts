@@ -100,10 +100,14 @@ export class VerifyLimiter {
   }
 }
 
-/** Default concurrent argon2 verifications: 2 per CPU, at least 2, and one libuv thread left for fs/dns/crypto. */
+/**
+ * Default concurrent argon2 verifications: one core left for the event loop (CPUs - 1, at least 1) and one
+ * libuv thread left for fs/dns/crypto. Measured with bench/login-flood.bench.ts on 2 cores under a
+ * 200-login flood: with 3 the other routes' p99 rose ~20x, with 1 it stayed within 1.5x.
+ */
 export function defaultLoginConcurrency(
   cpus = os.availableParallelism(),
   threadpool = Number(process.env.UV_THREADPOOL_SIZE) || 4,
 ): number {
-  return Math.max(2, Math.min(2 * cpus, threadpool - 1));
+  return Math.max(1, Math.min(cpus - 1, threadpool - 1));
 }

@@ -11,11 +11,13 @@ export function randomSecretsEnv(keyId = 'k1'): {
   ENCRYPTION_KEYS: string;
   BLIND_INDEX_KEY: string;
   AUDIT_SIGNING_KEY: string;
+  STATS_NOISE_KEY: string;
 } {
   return {
     JWT_SECRET: randomBytes(48).toString('base64url'),
     ENCRYPTION_KEYS: `${keyId}:${randomBytes(32).toString('base64')}`,
     BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
     AUDIT_SIGNING_KEY: randomBytes(32).toString('base64'),
+    STATS_NOISE_KEY: randomBytes(32).toString('base64'),
   };
 }

@@ -55,9 +55,14 @@ export async function appendAudit(tx: Tx, input: AuditInput, now: Date = new Dat
 
 /**
  * The same single INSERT on plain pg, for audited reads outside a transaction
- * (the request path's hot reads): no ORM round trip on every reveal.
+ * (the request path's hot reads): no ORM round trip on every reveal; or on a
+ * plain-pg transaction's client (document uploads and deletions).
  */
-export async function appendAuditSql(pool: pg.Pool, input: AuditInput, now: Date = new Date()): Promise<void> {
+export async function appendAuditSql(
+  pool: pg.Pool | pg.PoolClient,
+  input: AuditInput,
+  now: Date = new Date(),
+): Promise<void> {
   const q = sql`INSERT INTO audit_entries (chain, at, actor_id, action, entity_type, entity_id, case_id, request_id, changes)
     VALUES (${input.caseId ?? GLOBAL_CHAIN}, ${now}, ${input.actorId}::uuid, ${input.action}, ${input.entityType},
             ${input.entityId ?? null}, ${input.caseId ?? null}::uuid, ${input.requestId ?? null},

@@ -5,21 +5,25 @@ import { expectedVersion } from '../../lib/pagination.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { CaseSchema, CreateCaseBody, ListCasesQuery, UpdateCaseBody } from './cases.schemas.ts';
 import { encryptLegacySummaries } from './case-summary.ts';
+import { encryptLegacySourceUrls } from './event-sources.ts';
 import { CasesService } from './cases.service.ts';
 
 export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
   const cases = new CasesService(app);
-  // Summaries stored before they were encrypted: encrypted once the server is up (idempotent, batched).
+  // Summaries and source links stored before they were encrypted: encrypted once the server is up
+  // (idempotent, batched).
   app.addHook('onReady', async () => {
     encryptLegacySummaries(app)
       .then((n) => n && app.log.info({ cases: n }, 'encrypted legacy case summaries'))
+      .then(() => encryptLegacySourceUrls(app))
+      .then((n) => n && app.log.info({ events: n }, 'encrypted legacy event source links'))
       .catch((err: unknown) =>
         app.log.error({ err: { type: err instanceof Error ? err.name : typeof err } }, 'legacy summary pass failed'),
       );
   });
 
   app.post('/v1/cases', {
-    config: { roles: ['CASEWORKER', 'ADMIN'] },
+    config: { roles: ['CASEWORKER', 'ADMIN'], location: '/v1/cases/:id' },
     schema: {
       tags: ['cases'],
       summary: "Open a case for a person in one of the team's host countries",

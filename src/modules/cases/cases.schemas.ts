@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CountryCode, Instant, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { PersonSchema } from '../people/people.schemas.ts';
-import { DeadlineSchema } from '../deadlines/deadlines.schemas.ts';
+import { DocumentSchema } from '../documents/documents.schemas.ts';
+import { DeadlineSchema, TreatyEnum } from '../deadlines/deadlines.schemas.ts';
 // The database enums are the single source of allowed values (the API contract lists the same).
 import {
   AssignmentRole,
@@ -84,6 +85,11 @@ const chargeFields = {
   status: ChargeStatusEnum,
   filedOn: IsoDate.nullable().optional(),
   politicalMotivation: PoliticalMotivationEnum.nullable().optional(),
+  treaty: TreatyEnum.nullable()
+    .optional()
+    .describe(
+      'legal basis of the extradition request: decides which custody terms apply (ECE 18/40 days, Minsk 40 days)',
+    ),
 };
 export const CreateChargeBody = z.strictObject(chargeFields);
 export const UpdateChargeBody = z
@@ -106,6 +112,7 @@ export const ChargeSchema = z.object({
   status: ChargeStatusEnum,
   filedOn: z.string().nullable(),
   politicalMotivation: PoliticalMotivationEnum.nullable(),
+  treaty: TreatyEnum.nullable(),
   version: z.number().int(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -130,6 +137,12 @@ const eventFields = {
     .optional(),
   details: z.string().max(20000).nullable().optional().describe('free text, encrypted at rest'),
   termDays: z.number().int().positive().max(3650).nullable().optional().describe('term the court set, for detentions'),
+  isFinal: z
+    .boolean()
+    .nullable()
+    .optional()
+    .describe('decision events: no ordinary remedy is left (the ECHR four months run from final decisions only)'),
+  servedOn: IsoDate.nullable().optional().describe('decision events: the day the decision was served or became known'),
   verification: VerificationEnum.optional(),
 };
 export const CreateEventBody = z.strictObject(eventFields);
@@ -157,6 +170,8 @@ export const EventSchema = z.object({
   detailsVisible: z.boolean(),
   details: z.string().nullable().optional(),
   termDays: z.number().int().nullable(),
+  isFinal: z.boolean().nullable(),
+  servedOn: z.string().nullable(),
   verification: VerificationEnum,
   version: z.number().int(),
   createdAt: Timestamp,
@@ -176,9 +191,9 @@ export const AssignmentSchema = z.object({
 });
 
 export const TimelineItemSchema = z.object({
-  kind: z.enum(['charge', 'event', 'assignment_started', 'assignment_ended', 'deadline']),
+  kind: z.enum(['charge', 'event', 'assignment_started', 'assignment_ended', 'deadline', 'document']),
   at: Timestamp,
   id: Uuid,
   summary: z.string(),
-  data: z.union([ChargeSchema, EventSchema, AssignmentSchema, DeadlineSchema]),
+  data: z.union([ChargeSchema, EventSchema, AssignmentSchema, DeadlineSchema, DocumentSchema]),
 });

@@ -27,6 +27,7 @@ export class ChargesService {
       status: c.status,
       filedOn: isoDay(c.filedOn),
       politicalMotivation: c.politicalMotivation,
+      treaty: c.treaty,
       version: c.version,
       createdAt: iso(c.createdAt),
       updatedAt: iso(c.updatedAt),
@@ -61,6 +62,8 @@ export class ChargesService {
         now,
       );
       await this.deadlines.ensureCcfTask(tx, caseId, row.mechanism, actor.userId, requestId);
+      // The request's legal basis decides which custody terms apply.
+      if (row.treaty) await this.deadlines.recomputeTreatyBound(tx, caseId, actor.userId, requestId);
       return this.toChargeDto(row);
     });
   }
@@ -109,6 +112,9 @@ export class ChargesService {
       );
       const after = await tx.charge.findUniqueOrThrow({ where: { id } });
       await this.deadlines.ensureCcfTask(tx, access.id, after.mechanism, actor.userId, requestId);
+      if (after.treaty !== before.treaty) {
+        await this.deadlines.recomputeTreatyBound(tx, access.id, actor.userId, requestId);
+      }
       return this.toChargeDto(after);
     });
   }

@@ -4,11 +4,15 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, appendAuditSql, diffChanges } from '../audit/audit.log.ts';
-import { iso } from '../../lib/http-schemas.ts';
+import { iso, isoDay } from '../../lib/http-schemas.ts';
 import { authoriseCase, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
+import { readSourceUrls, sourceUrlsColumns } from './event-sources.ts';
 import { caseOfRecord, toDate, type EventInput, type EventRow, type NewEvent } from './case-records.shared.ts';
+
+/** Fields that can name or locate the person: named in the audit log, never copied into it. */
+const EVENT_FREE_TEXT = ['details', 'sourceUrls'] as const;
 
 export class EventsService {
   private readonly deadlines: DeadlinesService;
@@ -32,10 +36,13 @@ export class EventsService {
       authority: e.authority,
       legalBasis: e.legalBasis,
       outcome: e.outcome,
-      sourceUrls: e.sourceUrls,
+      // Links can name the person: shown with the details only.
+      sourceUrls: legal ? readSourceUrls(this.app.crypto, e) : [],
       detailsVisible: legal,
       ...(legal ? { details: this.app.crypto.decryptNullable(e.detailsEnc, this.detailsRef(e.id)) } : {}),
       termDays: e.termDays,
+      isFinal: e.isFinal,
+      servedOn: isoDay(e.servedOn),
       verification: e.verification,
       version: e.version,
       createdAt: iso(e.createdAt),
@@ -45,7 +52,7 @@ export class EventsService {
 
   /** Decrypted event details were revealed: one audit entry for the read (none when no event has details). */
   async auditDetailsRead(actor: Actor, caseId: string, rows: readonly EventRow[], requestId: string) {
-    const withDetails = rows.filter((r) => r.detailsEnc).length;
+    const withDetails = rows.filter((r) => r.detailsEnc || r.sourceUrlsEnc || r.sourceUrls.length).length;
     if (!withDetails) return;
     await appendAuditSql(
       this.app.sqlPool,
@@ -63,10 +70,12 @@ export class EventsService {
   }
 
   private eventData(id: string, input: EventInput) {
-    const { details, occurredAt, ...rest } = input;
+    const { details, occurredAt, servedOn, sourceUrls, ...rest } = input;
     return {
       ...rest,
+      ...(sourceUrls !== undefined ? sourceUrlsColumns(this.app.crypto, id, sourceUrls) : {}),
       ...(occurredAt !== undefined ? { occurredAt: toDate(occurredAt) } : {}),
+      ...(servedOn !== undefined ? { servedOn: toDate(servedOn) } : {}),
       ...(details !== undefined ? { detailsEnc: this.app.crypto.encryptNullable(details, this.detailsRef(id)) } : {}),
     };
   }
@@ -98,7 +107,7 @@ export class EventsService {
           entityId: id,
           caseId,
           requestId,
-          changes: diffChanges(null, input, ['details']),
+          changes: diffChanges(null, input, EVENT_FREE_TEXT),
         },
         now,
       );
@@ -137,7 +146,7 @@ export class EventsService {
           `The event has changed since version ${expected} (current version ${before.version}).`,
         );
       }
-      const { detailsEnc: _omit, ...beforePlain } = before;
+      const { detailsEnc: _omit, sourceUrlsEnc: _omit2, ...beforePlain } = before;
       await appendAudit(
         tx,
         {
@@ -147,7 +156,15 @@ export class EventsService {
           entityId: id,
           caseId: access.id,
           requestId,
-          changes: diffChanges({ ...beforePlain, details: before.detailsEnc ? '(set)' : null }, patch, ['details']),
+          changes: diffChanges(
+            {
+              ...beforePlain,
+              details: before.detailsEnc ? '(set)' : null,
+              sourceUrls: readSourceUrls(this.app.crypto, before),
+            },
+            patch,
+            EVENT_FREE_TEXT,
+          ),
         },
         now,
       );

@@ -4,6 +4,7 @@ import { iso } from '../../lib/http-schemas.ts';
 import { authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { toDeadlineDto } from '../deadlines/deadlines.dto.ts';
+import { documentsOfCase } from '../documents/documents.dto.ts';
 import { AssignmentsService, assignmentSelect } from './assignments.service.ts';
 import { ChargesService } from './charges.service.ts';
 import { EventsService } from './events.service.ts';
@@ -20,7 +21,7 @@ export class TimelineService {
 
   async timeline(actor: Actor, caseId: string, requestId: string) {
     const access = await authoriseCaseRead(this.app.sqlPool, actor, caseId);
-    const [charges, events, assignments, deadlines] = await Promise.all([
+    const [charges, events, assignments, deadlines, documents] = await Promise.all([
       this.app.db.charge.findMany({ where: { caseId } }),
       this.app.db.event.findMany({ where: { caseId } }),
       this.app.db.assignment.findMany({
@@ -28,6 +29,8 @@ export class TimelineService {
         select: assignmentSelect,
       }),
       this.app.db.deadline.findMany({ where: { caseId } }),
+      // Documents are need-to-know beyond the case: never listed to coordinators.
+      access.legal ? documentsOfCase(this.app.sqlPool, caseId) : Promise.resolve([]),
     ]);
     if (access.legal) await this.events.auditDetailsRead(actor, caseId, events, requestId);
     const items = [
@@ -73,6 +76,13 @@ export class TimelineService {
         id: d.id,
         summary: `${d.status} ${d.kind}: ${d.title}`,
         data: toDeadlineDto(d),
+      })),
+      ...documents.map((d) => ({
+        kind: 'document' as const,
+        at: new Date(d.createdAt),
+        id: d.id,
+        summary: `${d.kind} document${d.title ? `: ${d.title}` : ''}`,
+        data: d,
       })),
     ].sort((x, y) => x.at.getTime() - y.at.getTime() || x.id.localeCompare(y.id));
     return { items: items.map((i) => ({ ...i, at: iso(i.at) })) };

@@ -7,7 +7,9 @@ import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import type { Deadline } from '../../generated/prisma/client.ts';
 import { AppError } from '../../lib/app-error.ts';
+import { wallTime } from '../../lib/legal-time.ts';
 import { hashToken } from '../../lib/token-hash.ts';
+import { vtimezone } from '../../lib/vtimezone.ts';
 import { myDeadlinesWhere, type Viewer } from '../access/visibility.ts';
 import { appendAudit } from '../audit/audit.log.ts';
 
@@ -91,21 +93,44 @@ export class CalendarService {
   }
 }
 
+/**
+ * ical-generator writes a Date given with a TZID from its local-time fields:
+ * this builds the Date whose fields (in the process's zone) are the wall clock
+ * in `tz`. Null when the process's own zone cannot show that wall time (a DST
+ * gap there): the event is then written in UTC, still the right instant.
+ */
+function asWallClock(instant: Date, tz: string): Date | null {
+  const w = wallTime(instant, tz);
+  const local = new Date(w.y, w.m - 1, w.d, w.h, w.mi, w.s);
+  const same =
+    local.getFullYear() === w.y &&
+    local.getMonth() === w.m - 1 &&
+    local.getDate() === w.d &&
+    local.getHours() === w.h &&
+    local.getMinutes() === w.mi;
+  return same ? local : null;
+}
+
 function renderCalendar(items: FeedDeadline[]): string {
   const cal = ical({
     name: 'Case deadlines',
     prodId: { company: 'exile-case-backend', product: 'deadlines', language: 'EN' },
     ttl: 900,
   });
+  // Times are shown in the zone of the court that set them (the deadline's zone), with a VTIMEZONE per zone.
+  const years = items.map((d) => d.dueAt.getUTCFullYear());
+  const [fromYear, toYear] = [Math.min(...years) - 1, Math.max(...years) + 1];
+  cal.timezone({ name: null, generator: (tz) => vtimezone(tz, fromYear, toYear) });
   for (const d of items) {
-    const start = d.dueAt;
-    const end = new Date(start.getTime() + 30 * 60_000);
     const prefix = d.status === 'DONE' ? '[done] ' : d.status === 'MISSED' ? '[MISSED] ' : '';
     const timed = d.hourBased || !d.dueDate;
+    const startUtc = timed ? d.dueAt : new Date(d.dueAt.getTime() - 30 * 60_000);
+    const endUtc = timed ? new Date(d.dueAt.getTime() + 30 * 60_000) : d.dueAt;
+    const [start, end] = [asWallClock(startUtc, d.timeZone), asWallClock(endUtc, d.timeZone)];
+    const zoned = start && end ? { start, end, timezone: d.timeZone } : { start: startUtc, end: endUtc };
     cal.createEvent({
       id: `${d.id}@exile-case-backend`,
-      start: timed ? start : new Date(start.getTime() - 30 * 60_000),
-      end: timed ? end : start,
+      ...zoned,
       stamp: d.updatedAt,
       sequence: d.version,
       summary: `${prefix}${d.case.reference} (${d.case.person.pseudonym}): ${d.title}`,

@@ -1,24 +1,17 @@
 // What the deadline routes ask: add a manual deadline to a case, list a case's
-// deadlines, edit one (optimistic concurrency on its version), read its
-// history, list the caller's. Each call authorises, writes its history and
+// deadlines, read one's history, list the caller's (edits:
+// ./deadline-changes.service.ts). Each call authorises, writes its history and
 // audit entries and plans reminders in one transaction.
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../db.ts';
-import type { Deadline, Prisma } from '../../generated/prisma/client.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { iso } from '../../lib/http-schemas.ts';
-import { expectedVersion } from '../../lib/pagination.ts';
 import { authoriseCase } from '../../plugins/access.ts';
 import { myDeadlinesWhere, type Viewer } from '../access/visibility.ts';
 import { appendAudit } from '../audit/audit.log.ts';
 import { ReminderPlanner } from '../reminders/planner.ts';
 import { manualDue } from './compute.ts';
-import {
-  DeadlineStatusEnum,
-  type CreateDeadline,
-  type MyDeadlinesFilter,
-  type UpdateDeadline,
-} from './deadlines.schemas.ts';
+import { DeadlineStatusEnum, type CreateDeadline, type MyDeadlinesFilter } from './deadlines.schemas.ts';
 import { toDeadlineDto, withCase } from './deadlines.dto.ts';
 import { writeHistory, type DeadlineDeps } from './deadlines.service.ts';
 
@@ -106,88 +99,6 @@ export class CaseDeadlinesService {
       include: withCase,
     });
     return { items: rows.map(toDeadlineDto) };
-  }
-
-  /**
-   * Done, cancelled, reopened, rescheduled or renamed; reminders follow in the
-   * same transaction. `ifMatch` is optional here: when sent, a stale version
-   * is 412. The UPDATE is guarded by the version read, so a concurrent edit
-   * between the read and the write is 412 too, never silently overwritten.
-   */
-  async update(viewer: Viewer, id: string, patch: UpdateDeadline, ifMatch: string | undefined, requestId: string) {
-    const { db, clock } = this.deps;
-    const row = await db.$transaction(async (tx) => {
-      const d = await tx.deadline.findUnique({ where: { id }, include: withCase });
-      if (!d) throw notFound();
-      await authoriseCase(tx, viewer, d.caseId, 'edit').catch((e) => {
-        throw e instanceof AppError && e.code === 'NOT_FOUND' ? notFound() : e;
-      });
-      const expected = ifMatch === undefined ? d.version : expectedVersion(ifMatch, undefined);
-      const stale = (current: number) =>
-        new AppError('PRECONDITION_FAILED', `The deadline has changed (current version ${current}).`);
-      if (expected !== d.version) throw stale(d.version);
-      const now = clock();
-      const change = this.changeOf(d, patch, now);
-      if (!change) return d;
-      const { count } = await tx.deadline.updateMany({ where: { id, version: expected }, data: change.data });
-      if (!count) {
-        const current = await tx.deadline.findUnique({ where: { id }, select: { version: true } });
-        throw current ? stale(current.version) : notFound();
-      }
-      await writeHistory(tx, id, viewer.userId, 'updated', change.changes, now);
-      await appendAudit(
-        tx,
-        {
-          actorId: viewer.userId,
-          action: 'deadline.update',
-          entityType: 'deadline',
-          entityId: id,
-          caseId: d.caseId,
-          requestId,
-          changes: change.changes,
-        },
-        now,
-      );
-      if (change.status !== 'OPEN') await this.planner.cancelPending(tx, id);
-      else if (change.reschedule || change.changes.status) await this.planner.replan(tx, id);
-      return tx.deadline.findUniqueOrThrow({ where: { id }, include: withCase });
-    });
-    return toDeadlineDto(row);
-  }
-
-  /** What a patch changes (null when nothing): the UPDATE's data, the history/audit diff, the resulting status. */
-  private changeOf(d: Deadline & { case: { hostCountry: string } }, patch: UpdateDeadline, now: Date) {
-    const data: Prisma.DeadlineUncheckedUpdateManyInput = { version: { increment: 1 }, updatedAt: now };
-    const changes: Record<string, { old: unknown; new: unknown }> = {};
-    let status = d.status;
-    let reschedule = false;
-    if (patch.dueAt || patch.dueDate) {
-      const due = manualDue(patch, d.case.hostCountry);
-      if (due.dueAt <= now && (patch.status ?? d.status) === 'OPEN') {
-        throw new AppError('VALIDATION', 'a rescheduled deadline must be in the future', {
-          errors: [{ path: patch.dueAt ? 'body.dueAt' : 'body.dueDate', message: 'must be in the future' }],
-        });
-      }
-      if (due.dueAt.getTime() !== d.dueAt.getTime()) {
-        Object.assign(data, due, { manualOverride: true });
-        changes.dueAt = { old: iso(d.dueAt), new: iso(due.dueAt) };
-        reschedule = true;
-        if (!patch.status && d.status === 'MISSED' && due.dueAt > now) {
-          data.status = status = 'OPEN';
-          changes.status = { old: d.status, new: 'OPEN' };
-        }
-      }
-    }
-    if (patch.title && patch.title !== d.title) {
-      data.title = patch.title;
-      changes.title = { old: d.title, new: patch.title };
-    }
-    if (patch.status && patch.status !== d.status) {
-      data.status = status = patch.status;
-      data.completedAt = patch.status === 'DONE' ? now : null;
-      changes.status = { old: d.status, new: patch.status };
-    }
-    return Object.keys(changes).length ? { data, changes, status, reschedule } : null;
   }
 
   /** How a deadline was computed and changed. */

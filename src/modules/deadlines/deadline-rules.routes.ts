@@ -3,18 +3,29 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { DeadlineRulesService } from './deadline-rules.service.ts';
-import { CreateRuleBody, RuleSchema, UpdateRuleBody } from './deadlines.schemas.ts';
+import {
+  CreateRuleBody,
+  ListRulesQuery,
+  RuleImpactQuery,
+  RuleImpactSchema,
+  RuleSchema,
+  UpdateRuleBody,
+} from './deadlines.schemas.ts';
+import { RuleImpactService } from './rule-impact.service.ts';
 
 export const deadlineRuleRoutes: FastifyPluginAsyncZod = async (app) => {
-  const rules = new DeadlineRulesService({ db: app.db, clock: app.clock });
+  const deps = { db: app.db, config: app.config, clock: app.clock, log: app.log };
+  const rules = new DeadlineRulesService(deps);
+  const impact = new RuleImpactService(deps);
 
   app.get('/v1/deadline-rules', {
     schema: {
       tags: ['deadline rules'],
-      summary: 'Deadline rules (data, editable by admins)',
-      response: { 200: z.object({ items: z.array(RuleSchema) }), ...problems(401) },
+      summary: 'Deadline rules (data, editable by admins); ?stale=true: not verified for a year',
+      querystring: ListRulesQuery,
+      response: { 200: z.object({ items: z.array(RuleSchema) }), ...problems(400, 401) },
     },
-    handler: async () => rules.list(),
+    handler: async (req) => rules.list(req.query.stale === 'true'),
   });
 
   app.post('/v1/deadline-rules', {
@@ -32,11 +43,26 @@ export const deadlineRuleRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { roles: ['ADMIN'] },
     schema: {
       tags: ['deadline rules'],
-      summary: 'Edit a rule (applies to deadlines computed from now on)',
+      summary:
+        'Edit a rule; the open deadlines it made move with it (not those a person rescheduled), each audited. ' +
+        'Dry-run first with GET /v1/deadline-rules/:id/impact',
       params: IdParams,
       body: UpdateRuleBody,
       response: { 200: RuleSchema, ...problems(400, 401, 403, 404) },
     },
     handler: async (req) => rules.update(requireActor(req).userId, req.params.id, req.body, req.id),
+  });
+
+  app.get('/v1/deadline-rules/:id/impact', {
+    config: { roles: ['ADMIN'] },
+    schema: {
+      tags: ['deadline rules'],
+      summary:
+        'Dry run of an edit (the query holds the proposed values): how many open deadlines would move, and by how much',
+      params: IdParams,
+      querystring: RuleImpactQuery,
+      response: { 200: RuleImpactSchema, ...problems(400, 401, 403, 404) },
+    },
+    handler: async (req) => impact.impact(req.params.id, req.query),
   });
 };

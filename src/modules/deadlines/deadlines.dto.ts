@@ -32,6 +32,8 @@ export function toDeadlineDto(d: Deadline & { case?: { reference: string; person
     assigneeId: d.assigneeId,
     version: d.version,
     completedAt: iso(d.completedAt),
+    cancelRequestedById: d.cancelRequestedById,
+    cancelConfirmedById: d.cancelConfirmedById,
     createdAt: iso(d.createdAt),
     updatedAt: iso(d.updatedAt),
   };

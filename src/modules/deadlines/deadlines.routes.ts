@@ -3,12 +3,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { CaseDeadlinesService } from './case-deadlines.service.ts';
+import { DeadlineChangesService } from './deadline-changes.service.ts';
 import { CreateDeadlineBody, DeadlineSchema, MyDeadlinesQuery, UpdateDeadlineBody } from './deadlines.schemas.ts';
 
 const HistoryItem = z.object({ at: Timestamp, actorId: Uuid.nullable(), reason: z.string(), changes: z.unknown() });
 
 export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
-  const deadlines = new CaseDeadlinesService({ db: app.db, config: app.config, clock: app.clock, log: app.log });
+  const deps = { db: app.db, config: app.config, clock: app.clock, log: app.log };
+  const deadlines = new CaseDeadlinesService(deps);
+  const changes = new DeadlineChangesService(deps);
 
   app.post('/v1/cases/:id/deadlines', {
     schema: {
@@ -37,14 +40,27 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['deadlines'],
       summary:
         'Mark done or cancelled, reopen, or reschedule ' +
-        '(a rescheduled rule-made deadline keeps its date when the event changes); reminders follow',
+        '(a rescheduled rule-made deadline keeps its date when the event changes); reminders follow. ' +
+        'If-Match is required (428 without, 412 when stale); a status or date change of a rule-made or hearing ' +
+        'deadline needs `reason`; cancelling one keeps the overdue escalation until confirm-cancel',
       params: IdParams,
-      headers: z.object({ 'if-match': z.string().max(40).optional() }),
+      headers: z.object({ 'if-match': z.string().max(40).optional().describe('the version last read; required') }),
       body: UpdateDeadlineBody,
-      response: { 200: DeadlineSchema, ...problems(400, 401, 403, 404, 412) },
+      response: { 200: DeadlineSchema, ...problems(400, 401, 403, 404, 412, 428) },
     },
-    handler: async (req) =>
-      deadlines.update(requireActor(req), req.params.id, req.body, req.headers['if-match'], req.id),
+    handler: async (req) => changes.update(requireActor(req), req.params.id, req.body, req.headers['if-match'], req.id),
+  });
+
+  app.post('/v1/deadlines/:id/confirm-cancel', {
+    schema: {
+      tags: ['deadlines'],
+      summary:
+        "Confirm another member's cancellation of a rule-made or hearing deadline: only then the coordinators' " +
+        'overdue escalation stops (403 for the person who cancelled; 409 when none awaits confirmation)',
+      params: IdParams,
+      response: { 200: DeadlineSchema, ...problems(401, 403, 404, 409) },
+    },
+    handler: async (req) => changes.confirmCancel(requireActor(req), req.params.id, req.id),
   });
 
   app.get('/v1/deadlines/:id/history', {

@@ -15,6 +15,7 @@ import { ReminderPlanner } from '../reminders/planner.ts';
 import { computeDue, manualDue } from './compute.ts';
 import { DeadlineRulesService } from './deadline-rules.service.ts';
 import { FUTURE_ONLY_KINDS } from './default-rules.ts';
+import { caseTreaties, loadOverrides, treatyMatches } from './rule-inputs.ts';
 
 const SYSTEM_CANCEL_REASON = 'no longer produced by its rule after the event changed';
 
@@ -52,7 +53,13 @@ export class DeadlinesService {
    * ones no longer produced are cancelled. A deadline a person rescheduled
    * (manualOverride) keeps its date.
    */
-  async recomputeForEvent(tx: Tx, eventId: string, actorId: string | null, requestId: string | null): Promise<void> {
+  async recomputeForEvent(
+    tx: Tx,
+    eventId: string,
+    actorId: string | null,
+    requestId: string | null,
+    why = 'recomputed after event change',
+  ): Promise<void> {
     const now = this.deps.clock();
     const ev = await tx.event.findUniqueOrThrow({
       where: { id: eventId },
@@ -61,18 +68,25 @@ export class DeadlinesService {
         type: true,
         occurredAt: true,
         termDays: true,
+        isFinal: true,
+        servedOn: true,
         caseId: true,
         case: { select: { hostCountry: true } },
       },
     });
     const host = ev.case.hostCountry;
-    const rules = await tx.deadlineRule.findMany({
+    const candidates = await tx.deadlineRule.findMany({
       where: {
         active: true,
         triggerEventType: ev.type,
         OR: [{ hostCountries: { isEmpty: true } }, { hostCountries: { has: host } }],
       },
     });
+    // The extra reads only when a rule needs them (most events have no rule at all).
+    const treatyBound = candidates.some((r) => r.treaties.length > 0);
+    const rules = treatyBound ? candidates.filter(treatyMatches(await caseTreaties(tx, ev.caseId))) : candidates;
+    const needsCalendar = rules.some((r) => r.offsetUnit !== 'HOURS');
+    const overridesFor = needsCalendar ? await loadOverrides(tx, [host, 'ECHR']) : () => undefined;
     const existing = await tx.deadline.findMany({ where: { triggerEventId: ev.id, source: 'RULE' } });
     const audit = (action: string, entityId: string, changes: Record<string, unknown>) =>
       appendAudit(
@@ -82,7 +96,7 @@ export class DeadlinesService {
       );
     const seen = new Set<string>();
     for (const rule of rules) {
-      const due = computeDue(rule, ev, host);
+      const due = computeDue(rule, ev, host, overridesFor);
       if (!due) continue;
       if (FUTURE_ONLY_KINDS.has(rule.kind) && due.dueAt <= now) continue;
       seen.add(rule.id);
@@ -145,7 +159,7 @@ export class DeadlinesService {
           where: { id: current.id },
           data: { ...due, status, version: { increment: 1 }, updatedAt: now },
         });
-        await writeHistory(tx, current.id, actorId, 'recomputed after event change', moved, now);
+        await writeHistory(tx, current.id, actorId, why, moved, now);
         await audit('deadline.recomputed', current.id, moved);
         await this.planner.replan(tx, current.id);
       }
@@ -160,6 +174,20 @@ export class DeadlinesService {
       await audit('deadline.cancelled', d.id, { reason: 'event changed' });
       await this.planner.cancelPending(tx, d.id);
     }
+  }
+
+  /** A charge's treaty changed: recompute the events of the case that treaty-bound rules start from. */
+  async recomputeTreatyBound(tx: Tx, caseId: string, actorId: string, requestId: string | null): Promise<void> {
+    const types = await tx.deadlineRule.findMany({
+      where: { active: true, NOT: { treaties: { isEmpty: true } } },
+      select: { triggerEventType: true },
+      distinct: ['triggerEventType'],
+    });
+    const events = await tx.event.findMany({
+      where: { caseId, type: { in: types.map((t) => t.triggerEventType) } },
+      select: { id: true },
+    });
+    for (const e of events) await this.recomputeForEvent(tx, e.id, actorId, requestId);
   }
 
   /**

@@ -98,7 +98,7 @@ export function pgJobStore(pool: pg.Pool): ExportJobStore {
 type Log = (obj: object, msg?: string) => void;
 export type ExportJobDeps = {
   store: ExportJobStore;
-  config: Pick<AppConfig, 'db' | 'exports' | 'stats'>;
+  config: Pick<AppConfig, 'db' | 'exports'> & { stats: Pick<AppConfig['stats'], 'defaultK'> };
   clock: () => Date;
   log: { info: Log; warn: Log; error: Log };
 };
@@ -219,6 +219,11 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
   }
 
   const now = clock();
+  // The file shows how many rows were published. A count of matched events
+  // beside it would give the dropped rows by subtraction, so both are shown
+  // only when the dropped group is empty or at least k (and matched >= k).
+  const dropped = Math.max(0, matched - published);
+  const droppedSafe = dropped === 0 || dropped >= k;
   const metadata: ExportMetadata = {
     generatedAt: now.toISOString(),
     label: DOCUMENTED_CASES,
@@ -227,10 +232,10 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
     columns: [...EXPORT_COLUMNS],
     // Exact small counts would say "exactly one abduction matched": shown
     // only when at least k, like every other published figure.
-    eventsMatched: matched >= k ? matched : null,
+    eventsMatched: matched >= k && droppedSafe ? matched : null,
     rowsPublished: published,
     rowsByPeriodPrecision: perPrecision,
-    rowsDropped: matched - published >= k || matched - published === 0 ? Math.max(0, matched - published) : null,
+    rowsDropped: droppedSafe ? dropped : null,
     caseKey:
       'HMAC-SHA-256 of the case id under a random salt drawn for this export and never stored: rows of this export ' +
       'that share a key belong to one case; keys of two exports cannot be matched. A case keeps one key only when ' +

@@ -18,7 +18,9 @@ export const exportRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['exports'],
       summary: 'Start an anonymised research export; it runs as a background job',
       body: CreateExportBody,
-      response: { 202: z.object({ id: Uuid }), ...problems(400, 401, 403, 503) },
+      description:
+        '422 when k is below STATS_DEFAULT_K, or when the filters differ in one filter from an earlier published table or export and the two together isolate fewer than k cases (the problem names the earlier query).',
+      response: { 202: z.object({ id: Uuid }), ...problems(400, 401, 403, 422, 503) },
     },
     handler: async (req, reply) => {
       const { id } = await exportsService.create(requireActor(req), req.body, req.id);

@@ -26,7 +26,9 @@ export const CreateExportBody = z.strictObject({
     .min(MIN_K)
     .max(1000)
     .optional()
-    .describe('k-anonymity threshold over the quasi-identifiers (default from configuration)'),
+    .describe(
+      'k-anonymity threshold over the quasi-identifiers: STATS_DEFAULT_K unless larger (below it: 422 naming body.k)',
+    ),
 });
 
 export type CreateExportInput = z.infer<typeof CreateExportBody>;
@@ -41,7 +43,13 @@ export const ExportMetadata = z.object({
   k: z.number().int(),
   quasiIdentifiers: z.array(z.string()),
   columns: z.array(z.string()),
-  eventsMatched: z.number().int().nullable().describe('events matching the filters (null when fewer than k)'),
+  eventsMatched: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'events matching the filters (null when fewer than k, or when matched minus published rows would be between 1 and k-1)',
+    ),
   rowsPublished: z.number().int(),
   rowsByPeriodPrecision: z.object({ month: z.number().int(), quarter: z.number().int(), year: z.number().int() }),
   rowsUnlinked: z

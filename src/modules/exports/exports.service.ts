@@ -15,6 +15,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { appendAudit } from '../audit/audit.log.ts';
+import { kInForce, QueryAudit } from '../stats/query-audit.ts';
 import { exportFilePath } from './export-job.ts';
 import { ExportSchema, type CreateExportInput, type ExportDto, type StoredExportFilters } from './exports.schemas.ts';
 
@@ -67,10 +68,16 @@ export class ExportsService {
     if (!kit) throw new AppError('UNAVAILABLE', 'Background jobs are not configured on this server.');
     const now = this.app.clock();
     const id = randomUUID();
-    const k = input.k ?? this.app.config.stats.defaultK;
+    const stats = this.app.config.stats;
+    const k = kInForce(stats.defaultK, input.k, 'body.k');
     const filters: StoredExportFilters = { ...input.filters, k };
     const { kind, format } = input;
-    await this.app.db.$transaction(async (tx) => {
+    // The same guard as published tables: an export whose matched events differ
+    // from an earlier table's or export's by fewer than k cases in one filter
+    // is refused (422 naming the earlier query), and it is logged for the next.
+    const audit = new QueryAudit(this.app.db, stats.epsilonBudget, () => this.app.clock());
+    const publication = { kind: 'export' as const, groupBy: [], filters: input.filters, actorId: actor.userId, k };
+    await audit.publish({ ...publication, fieldPrefix: 'body.filters' }, async (tx) => {
       await tx.export.create({
         data: { id, createdById: actor.userId, kind, format, filters, status: 'QUEUED', createdAt: now },
       });

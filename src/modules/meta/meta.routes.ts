@@ -7,11 +7,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import * as DbEnums from '../../generated/prisma/enums.ts';
 import { problems } from '../../lib/http-schemas.ts';
 import { ExportFormat } from '../exports/exports.schemas.ts';
+import { CaseLinkKind, RelationKind } from '../relations/relations.schemas.ts';
 
 /** API-level lists that are not database enums. */
 const API_ENUMS: Record<string, readonly string[]> = {
   SecondFactorMethod: ['totp', 'webauthn', 'recovery'],
   ExportFormat: ExportFormat.options,
+  RelationKind: RelationKind.options,
+  CaseLinkKind: CaseLinkKind.options,
 };
 
 export function apiEnums(): Record<string, string[]> {

@@ -168,8 +168,9 @@ export class MfaEnrolment {
       throw new AppError('CONFLICT', 'No passkey registration is pending: POST /v1/me/mfa/webauthn/options first.');
     }
     const verified = await verifyRegistration(this.app.config, response, pending.challenge);
-    if (!verified)
-      {throw new AppError('UNPROCESSABLE', 'The passkey response did not verify (challenge, origin or signature).');}
+    if (!verified) {
+      throw new AppError('UNPROCESSABLE', 'The passkey response did not verify (challenge, origin or signature).');
+    }
     return this.db.$transaction(async (tx) => {
       const { count } = await tx.authChallenge.updateMany({
         where: { id: pending.id, usedAt: null },

@@ -4,20 +4,30 @@ import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import {
   CreatePersonBody,
-  DuplicateSchema,
   DuplicatesQuery,
+  DuplicatesResponse,
   ListPeopleQuery,
   PersonSchema,
   UpdatePersonBody,
 } from './people.schemas.ts';
 import { PeopleService } from './people.service.ts';
+import { backfillNameTokens } from './duplicates.service.ts';
 
 export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
   const people = new PeopleService(app);
   const writers = { roles: ['CASEWORKER' as const, 'ADMIN' as const] };
+  // People written before the cross-script index existed get theirs at start.
+  // (In the background, idempotent and batched, as the legacy summary pass.)
+  app.addHook('onReady', async () => {
+    backfillNameTokens(app)
+      .then((n) => n && app.log.info({ people: n }, 'indexed legal names for cross-script duplicate checks'))
+      .catch((err: unknown) =>
+        app.log.error({ err: { type: err instanceof Error ? err.name : typeof err } }, 'name token backfill failed'),
+      );
+  });
 
   app.post('/v1/people', {
-    config: writers,
+    config: { ...writers, location: '/v1/people/:id' },
     schema: {
       tags: ['people'],
       summary: 'Register a person (legal data is encrypted at rest)',
@@ -31,10 +41,11 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
     config: writers,
     schema: {
       tags: ['people'],
-      summary: 'People with the same normalised legal name (and birth date when given) visible to the caller',
-      description: 'Matching uses a keyed blind index: the database never holds the names in clear.',
+      summary: 'Likely duplicates of a legal name, across scripts (Иванов, Ivanov, İvanov, Iwanow), ranked by score',
+      description:
+        'Matching uses keyed blind indexes of the normalised name and of the tokens of its transliterated skeleton: the database never holds the names in clear. Matches the caller may not see are only counted (hiddenMatches).',
       querystring: DuplicatesQuery,
-      response: { 200: z.object({ items: z.array(DuplicateSchema) }), ...problems(400, 401, 403) },
+      response: { 200: DuplicatesResponse, ...problems(400, 401, 403) },
     },
     handler: async (req) => people.duplicates(requireActor(req), req.query.legalName, req.query.dateOfBirth, req.id),
   });

@@ -78,8 +78,18 @@ export const DuplicatesQuery = z.strictObject({
 export const DuplicateSchema = z.object({
   id: Uuid,
   pseudonym: z.string(),
+  score: z
+    .number()
+    .min(0)
+    .max(1)
+    .describe('1 for the same normalised name, 0.95 for the same name in another script, less for a partial match'),
   sameDateOfBirth: z.boolean().nullable(),
   cases: z.array(z.object({ id: Uuid, reference: z.string(), teamId: Uuid })),
+});
+
+export const DuplicatesResponse = z.object({
+  items: z.array(DuplicateSchema).describe('matches the caller may see, best first'),
+  hiddenMatches: z.number().int().describe('matches in teams the caller may not see: counted, never identified'),
 });
 
 export const ListPeopleQuery = z.strictObject({ ...PageQuery, q: z.string().trim().min(1).max(100).optional() });

@@ -5,7 +5,8 @@ import { appendAudit, appendAuditSql, diffChanges } from '../audit/audit.log.ts'
 import { normaliseName } from '../../lib/field-crypto.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
-import { mayReadLegalData, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
+import { mayReadLegalData, visiblePeopleWhere } from '../../plugins/access.ts';
+import { DuplicatesService, writeNameTokens } from './duplicates.service.ts';
 import { maySeePerson } from '../access/visibility.ts';
 import { query, sql } from '../../lib/sql.ts';
 import type { Actor } from '../../plugins/auth.ts';
@@ -143,6 +144,7 @@ export class PeopleService {
         },
         select: personSelect,
       });
+      await writeNameTokens(tx, this.app.crypto, id, input.legalName);
       await appendAudit(
         tx,
         {
@@ -233,6 +235,7 @@ export class PeopleService {
         },
         select: personSelect,
       });
+      if (patch.legalName !== undefined) await writeNameTokens(tx, this.app.crypto, id, patch.legalName);
       const changes = diffChanges(plain, patch, PERSONAL_FIELDS);
       for (const c of before.cases.length ? before.cases : [{ id: null }]) {
         await appendAudit(
@@ -254,38 +257,8 @@ export class PeopleService {
     return this.toDto(row, true);
   }
 
+  /** Cross-script duplicate check: see ./duplicates.service.ts. */
   async duplicates(actor: Actor, legalName: string, dateOfBirth: string | undefined, requestId: string) {
-    const c = this.app.crypto;
-    const bidx = c.blindIndex('person.legal_name', normaliseName(legalName));
-    const dob = dateOfBirth ? c.blindIndex('person.date_of_birth', dateOfBirth) : null;
-    const rows = await this.app.db.person.findMany({
-      where: { AND: [{ legalNameBidx: bidx }, visiblePeopleWhere(actor), dob ? { dobBidx: dob } : {}] },
-      orderBy: [{ createdAt: 'asc' }],
-      take: 50,
-      select: {
-        id: true,
-        pseudonym: true,
-        cases: { where: visibleCasesWhere(actor), select: { id: true, reference: true, teamId: true } },
-      },
-    });
-    await appendAudit(
-      this.app.db,
-      {
-        actorId: actor.userId,
-        action: 'person.duplicate_check',
-        entityType: 'person',
-        requestId,
-        changes: { matches: rows.length, withDateOfBirth: Boolean(dob) },
-      },
-      this.app.clock(),
-    );
-    return {
-      items: rows.map((r) => ({
-        id: r.id,
-        pseudonym: r.pseudonym,
-        sameDateOfBirth: dob ? true : null,
-        cases: r.cases,
-      })),
-    };
+    return new DuplicatesService(this.app).find(actor, legalName, dateOfBirth, requestId);
   }
 }

@@ -1,6 +1,6 @@
 // The label of a reminder row: what it announces and the due instant it was
 // planned for. Stored as text `<code>@<ISO instant>` (3d@2026-12-01T…,
-// 12h@…, morning@…, now@…, overdue@…); the instant makes a rescheduled
+// 12h@…, morning@…, now@…, overdue@…, changed@…); the instant makes a rescheduled
 // deadline get a fresh set while the reminders sent for the old date stay on
 // record (one live row per deadline, recipient, channel and label). Only this
 // file reads or writes that text.
@@ -13,7 +13,13 @@ export type ReminderLabel =
   /** Offsets already past when planned, coalesced into one reminder sent at once. */
   | { kind: 'now'; dueAt: Date }
   /** After the due instant; also goes to the team's coordinators. */
-  | { kind: 'overdue'; dueAt: Date };
+  | { kind: 'overdue'; dueAt: Date }
+  /**
+   * A notice, sent at once, that someone changed the status or date of a
+   * rule-made or hearing deadline; `dueAt` here is the instant of that change
+   * (its entry in the deadline's history).
+   */
+  | { kind: 'changed'; dueAt: Date };
 
 export type ReminderLabelKind = ReminderLabel['kind'];
 
@@ -31,14 +37,14 @@ export function labelPrefix(kind: Exclude<ReminderLabelKind, 'before'>): string 
   return `${kind}@`;
 }
 
-const LABEL = /^(?:(\d+)([dh])|(morning|now|overdue))@(.+)$/;
+const LABEL = /^(?:(\d+)([dh])|(morning|now|overdue|changed))@(.+)$/;
 
 /** Reads a stored label; throws on text this file did not write. */
 export function parseLabel(text: string): ReminderLabel {
   const m = LABEL.exec(text);
   const dueAt = m ? new Date(m[4]) : null;
   if (!m || !dueAt || Number.isNaN(dueAt.getTime())) throw new Error('malformed reminder label');
-  if (m[3] === 'morning' || m[3] === 'now' || m[3] === 'overdue') return { kind: m[3], dueAt };
+  if (m[3] === 'morning' || m[3] === 'now' || m[3] === 'overdue' || m[3] === 'changed') return { kind: m[3], dueAt };
   return { kind: 'before', amount: Number(m[1]), unit: m[2] === 'h' ? 'h' : 'd', dueAt };
 }
 
@@ -47,6 +53,8 @@ export function labelText(label: ReminderLabel): string {
   switch (label.kind) {
     case 'overdue':
       return 'OVERDUE';
+    case 'changed':
+      return 'CHANGED';
     case 'now':
       return 'due soon';
     case 'morning':

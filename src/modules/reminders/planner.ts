@@ -78,10 +78,60 @@ export class ReminderPlanner {
     return res.count;
   }
 
-  /** Cancels the pending reminders of a deadline (of one recipient when given). */
+  /**
+   * Tells the case's other lawyers and caseworkers (not the person who made
+   * it, not the coordinators) at once that a deadline's status or date changed;
+   * `at` is the instant of the change in the deadline's history. Change
+   * notices are never cancelled by later re-planning.
+   */
+  async notifyChange(tx: Tx, deadlineId: string, actorId: string, at: Date): Promise<number> {
+    const d = await tx.deadline.findUniqueOrThrow({
+      where: { id: deadlineId },
+      select: { assigneeId: true, case: { select: { id: true, teamId: true } } },
+    });
+    const [lawyers, members] = await Promise.all([
+      tx.assignment.findMany({
+        where: { caseId: d.case.id, endedAt: null, lawyer: { active: true } },
+        select: { lawyerId: true },
+      }),
+      tx.teamMember.findMany({
+        where: { teamId: d.case.teamId, user: { active: true, role: 'CASEWORKER' } },
+        select: { userId: true, user: { select: { role: true } } },
+      }),
+    ]);
+    const { regular } = reminderRecipients({
+      lawyerIds: lawyers.map((l) => l.lawyerId),
+      teamMembers: members.map((m) => ({ userId: m.userId, role: m.user.role })),
+      assigneeId: d.assigneeId,
+    });
+    regular.delete(actorId);
+    if (!regular.size) return 0;
+    const settings = await tx.notificationSettings.findMany({ where: { userId: { in: [...regular] } } });
+    const label = formatLabel({ kind: 'changed', dueAt: at });
+    const rows: Prisma.ReminderCreateManyInput[] = [...regular].flatMap((userId) =>
+      channelsOf(settings.find((x) => x.userId === userId)).map((channel) => ({
+        id: randomUUID(),
+        deadlineId,
+        recipientId: userId,
+        channel,
+        label,
+        sendAt: at,
+        createdAt: at,
+      })),
+    );
+    const res = await tx.reminder.createMany({ data: rows, skipDuplicates: true });
+    return res.count;
+  }
+
+  /** Cancels the pending reminders of a deadline (of one recipient when given); change notices still go out. */
   async cancelPending(tx: Tx, deadlineId: string, recipientId?: string): Promise<number> {
     const { count } = await tx.reminder.updateMany({
-      where: { deadlineId, status: 'PENDING', ...(recipientId ? { recipientId } : {}) },
+      where: {
+        deadlineId,
+        status: 'PENDING',
+        ...(recipientId ? { recipientId } : {}),
+        NOT: { label: { startsWith: labelPrefix('changed') } },
+      },
       data: { status: 'CANCELLED' },
     });
     return count;
@@ -96,7 +146,11 @@ export class ReminderPlanner {
   /** A deadline became MISSED: its overdue reminders stay (coordinators must hear), the others go. */
   async cancelAllButOverdue(tx: Tx, deadlineId: string): Promise<void> {
     await tx.reminder.updateMany({
-      where: { deadlineId, status: 'PENDING', NOT: { label: { startsWith: labelPrefix('overdue') } } },
+      where: {
+        deadlineId,
+        status: 'PENDING',
+        NOT: [{ label: { startsWith: labelPrefix('overdue') } }, { label: { startsWith: labelPrefix('changed') } }],
+      },
       data: { status: 'CANCELLED' },
     });
   }

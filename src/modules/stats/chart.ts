@@ -46,8 +46,9 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
   // Casts below: a cell holds each grouped dimension as a string (toCell in stats.service.ts) and a published
   // cell's events as a number; the cell type is indexed by any dimension name, so it cannot say which.
   const seriesOf = (c: (typeof table.cells)[number]) => (series ? (c[series] as string) : 'all events');
+  // A zero draws no bar (the table lists every combination, zeros included).
   const published = table.cells
-    .filter((c) => !c.suppressed)
+    .filter((c) => !c.suppressed && c.events !== 0)
     .map((c) => ({ period: c[period] as string, series: seriesOf(c), events: c.events as number }));
   const withheld = table.cells
     .filter((c) => c.suppressed)

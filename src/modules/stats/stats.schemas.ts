@@ -81,14 +81,16 @@ export const StatsEventsQuery = z.strictObject({
     .max(1000)
     .optional()
     .describe(
-      `minimum number of distinct documented cases for a cell to be shown (default from configuration, never below ${MIN_K})`,
+      `minimum number of distinct documented cases for a cell to be shown: STATS_DEFAULT_K unless larger (a smaller k than STATS_DEFAULT_K is refused with 422; never below ${MIN_K})`,
     ),
   epsilon: z.coerce
     .number()
     .min(0.05)
     .max(10)
     .optional()
-    .describe('privacy parameter for optional geometric noise (public releases); smaller means more noise'),
+    .describe(
+      "privacy parameter for optional geometric noise (public releases); smaller means more noise. Spent from the caller's budget (STATS_EPSILON_BUDGET per 30 days; 429 when spent); the same figure always gets the same noise",
+    ),
   format: z.enum(['json', 'csv']).default('json'),
 });
 export type StatsEventsQuery = z.infer<typeof StatsEventsQuery>;
@@ -106,7 +108,7 @@ export const StatsCell = z.object({
     .enum(['primary', 'secondary'])
     .optional()
     .describe(
-      'primary: fewer than k cases; secondary: withheld so that a primary cell cannot be recovered from totals',
+      'not set on published tables (the kind would tell a reader that a secondary entry holds at least k cases); the metadata counts each kind',
     ),
 });
 export type StatsCellDto = z.infer<typeof StatsCell>;
@@ -138,8 +140,42 @@ export const StatsMetadata = z.object({
     team: z.array(z.string()).optional(),
   }),
   k: z.number().int(),
+  kFloor: z.number().int().describe('STATS_DEFAULT_K: requests may ask for a larger k, never a smaller one'),
   epsilon: z.number().nullable(),
   noise: NoiseMetadata.nullable(),
+  privacyBudget: z
+    .object({
+      windowDays: z.number().int(),
+      limit: z.number(),
+      spent: z.number(),
+      remaining: z.number(),
+    })
+    .describe("the caller's epsilon budget (STATS_EPSILON_BUDGET per 30 days), after this request"),
+  protection: z.object({
+    method: z
+      .enum(['protection-intervals', 'two-per-line'])
+      .describe(
+        'protection-intervals: a linear program per primary cell bounds what the table reveals about it, and complements are added until the range is wide enough',
+      ),
+    protectionPct: z
+      .number()
+      .nullable()
+      .describe('STATS_PROTECTION_PCT: each primary cell stays undecidable within at least ± this percent and up to k'),
+    complementsAdded: z.number().int().describe('entries withheld beyond one-per-line to widen the ranges'),
+    unverifiedCells: z
+      .number()
+      .int()
+      .describe(
+        'primary cells whose range was too large an LP to prove (connected to over 120 withheld entries): protected by the one-per-line rule only',
+      ),
+  }),
+  queryAudit: z.object({
+    comparedWith: z
+      .number()
+      .int()
+      .describe('earlier published tables and exports differing in one filter that this table was checked against'),
+  }),
+  fullDomain: z.literal(true).describe('every combination of the grouped values is listed, zeros included'),
   suppressedCells: SuppressedCounts.describe('cells of the table'),
   suppressedTotals: SuppressedCounts.describe('margins and the grand total'),
   totalsIncludeSuppressed: z.literal(true),

@@ -8,8 +8,11 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { GeometricNoise, protectCube, type ProtectedEntry } from './disclosure.ts';
+import { protectCube, type ProtectedEntry } from './disclosure.ts';
+import { completeCube, domainOf } from './domain.ts';
 import type { EventFilters } from './event-filters.ts';
+import { consistentNoise, countDefinition, GeometricNoise } from './noise.ts';
+import { kInForce, QueryAudit } from './query-audit.ts';
 import {
   DOCUMENTED_CASES,
   type Dimension,
@@ -22,6 +25,7 @@ export type { EventFilters } from './event-filters.ts';
 import {
   buildEventsCubeSql,
   eventFilterSql,
+  isMultiValued,
   rowsToCube,
   runStatsQuery,
   withStatsTransaction,
@@ -43,13 +47,16 @@ function toCell(groupBy: readonly Dimension[], e: ProtectedEntry): StatsCellDto 
     const v = e.values[i];
     if (v !== null) cell[d] = v;
   });
-  if (e.suppression) cell.suppression = e.suppression;
+  // The kind of suppression is not published: "secondary" would tell a reader
+  // that the entry holds at least k cases, which pins small cells down.
   return cell;
 }
 
 export const STATS_NOTE =
   'Counts of documented cases: what the organisation recorded, not how often these events happen. ' +
-  'A cell or total to which fewer than k distinct cases contribute is suppressed (primary); further entries are withheld so that no suppressed value can be recovered from the totals (secondary). ' +
+  'Every combination of the grouped values is listed, zeros included. ' +
+  'A cell or total to which between 1 and k-1 distinct cases contribute is suppressed (primary); further entries are withheld (secondary) until what can be derived from the table about each suppressed cell is a range at least ±p% of its value and reaching k. ' +
+  'Suppression is decided on the true counts; noise, when asked for, is added afterwards and is the same for the same figure every time. ' +
   'Totals are computed from all records before suppression and include suppressed cells. ' +
   'citizenship, mechanism and chargeCategory are multi-valued: an event counts once per distinct value, so cells may add up to more than their total. ' +
   'Periods are UTC; hostCountry is the current host country of the case; NO_CHARGE_RECORDED and UNKNOWN mean nothing was recorded.';
@@ -57,7 +64,16 @@ export const STATS_NOTE =
 export type EventsStatsInput = EventFilters & { groupBy: Dimension[]; k?: number; epsilon?: number };
 
 export class StatsService {
-  constructor(private readonly app: FastifyInstance) {}
+  private readonly audit: QueryAudit;
+
+  constructor(private readonly app: FastifyInstance) {
+    this.audit = new QueryAudit(app.db, app.config.stats.epsilonBudget, () => app.clock());
+  }
+
+  /** k in force: STATS_DEFAULT_K unless the request asks for more; asking for less is refused. */
+  kFor(requested: number | undefined, path = 'querystring.k'): number {
+    return kInForce(this.app.config.stats.defaultK, requested, path);
+  }
 
   /**
    * Differencing guard. A suppressed count can be recovered by subtracting two
@@ -91,14 +107,42 @@ export class StatsService {
     }
   }
 
-  async events(q: EventsStatsInput): Promise<StatsEventsResponse> {
-    const k = q.k ?? this.app.config.stats.defaultK;
+  async events(q: EventsStatsInput, actorId: string): Promise<StatsEventsResponse> {
+    const cfg = this.app.config.stats;
+    const k = this.kFor(q.k);
     const groupBy = [...q.groupBy];
     const filters: EventFilters = { from: q.from, to: q.to, country: q.country, type: q.type, team: q.team };
     await this.guardDifferencing(filters, k);
-    const rows = await runStatsQuery<CubeRow>(this.app.db, buildEventsCubeSql(groupBy, filters));
+    const { rows, domain } = await withStatsTransaction(this.app.db, async (run) => ({
+      rows: await run<CubeRow>(buildEventsCubeSql(groupBy, filters)),
+      domain: await domainOf(run, groupBy, filters),
+    }));
+    const cube = completeCube(rowsToCube(rows, groupBy.length), domain);
+    // Suppression on the true counts; noise only on what is then published.
+    const result = protectCube(cube, k, { pct: cfg.protectionPct, multi: groupBy.map(isMultiValued) });
+    const { budget, compared } = await this.audit.publish({
+      kind: 'table',
+      groupBy,
+      filters,
+      actorId,
+      k,
+      epsilon: q.epsilon,
+      fieldPrefix: 'querystring',
+    });
     const noise = q.epsilon ? new GeometricNoise(q.epsilon) : undefined;
-    const result = protectCube(rowsToCube(rows, groupBy.length), k, noise);
+    const shownFilters = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
+    if (noise) {
+      for (const e of result.entries) {
+        if (e.suppressed) continue;
+        const restriction = Object.fromEntries(
+          groupBy.flatMap((d, i) => (e.values[i] === null ? [] : [[d, e.values[i]]])),
+        );
+        const noisy = (m: 'events' | 'cases', v: number) =>
+          Math.max(0, v + consistentNoise(noise, cfg.noiseKey, countDefinition(shownFilters, restriction, m)));
+        e.events = noisy('events', e.events!);
+        e.cases = noisy('cases', e.cases!);
+      }
+    }
     const sorted = [...result.entries].sort((a, b) => compareValues(a.values, b.values));
     const isCell = (e: ProtectedEntry) => e.values.every((v) => v !== null);
     const isGrand = (e: ProtectedEntry) => e.values.every((v) => v === null);
@@ -114,10 +158,20 @@ export class StatsService {
         generatedAt: this.app.clock().toISOString(),
         label: DOCUMENTED_CASES,
         groupBy,
-        filters: Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)),
+        filters: shownFilters,
         k,
+        kFloor: cfg.defaultK,
         epsilon: q.epsilon ?? null,
         noise: noise ? noise.describe() : null,
+        privacyBudget: budget,
+        protection: {
+          method: result.protection.method,
+          protectionPct: result.protection.protectionPct,
+          complementsAdded: result.protection.complementsAdded,
+          unverifiedCells: result.protection.unverified,
+        },
+        queryAudit: { comparedWith: compared },
+        fullDomain: true,
         suppressedCells: { ...cells, total: cells.primary + cells.secondary },
         suppressedTotals: { ...totals, total: totals.primary + totals.secondary },
         totalsIncludeSuppressed: true,
@@ -127,7 +181,7 @@ export class StatsService {
   }
 
   async overview(q: { k?: number }): Promise<StatsOverviewResponse> {
-    const k = q.k ?? this.app.config.stats.defaultK;
+    const k = this.kFor(q.k);
     const now = this.app.clock();
     const year = now.getUTCFullYear();
     const horizonDays = 30;
@@ -158,26 +212,22 @@ export class StatsService {
         1,
       ),
       k,
+      // As in published tables, the by-country cells do not say which kind of
+      // suppression withheld them ("secondary" would mean "at least k").
+      { labelsPublished: false },
     );
-    const single = (value: number, contributors: number) => {
-      const [e] = protectCube([{ values: [], events: value, cases: contributors }], k).entries;
-      return {
-        value: e.suppressed ? null : value,
-        suppressed: e.suppressed,
-        ...(e.suppression ? { suppression: e.suppression } : {}),
-      };
-    };
-    const figure = (e: ProtectedEntry) => ({
-      value: e.events,
-      suppressed: e.suppressed,
-      ...(e.suppression ? { suppression: e.suppression } : {}),
-    });
+    // A lone headline figure under k (zero included) is withheld: it has no table around it.
+    const single = (value: number, contributors: number) =>
+      contributors < k
+        ? { value: null, suppressed: true, suppression: 'primary' as const }
+        : { value, suppressed: false };
+    const figure = (e: ProtectedEntry) => ({ value: e.events, suppressed: e.suppressed });
     const detentions = single(det.events, det.cases);
     const banned = single(bans.people, bans.people);
     const deadlines = single(dl.deadlines, dl.cases);
     const openEntries = [...openCube.entries].sort((a, b) => compareValues(a.values, b.values));
     const counts = { primary: 0, secondary: 0 };
-    for (const f of [...openCube.entries.map(figure), detentions, banned, deadlines]) {
+    for (const f of [...openCube.entries, detentions, banned, deadlines]) {
       if (f.suppression) counts[f.suppression]++;
     }
     return {

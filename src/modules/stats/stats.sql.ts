@@ -41,8 +41,19 @@ export function eventFilterSql(f: EventFilters): Prisma.Sql {
   return new Prisma.Sql(where.strings, where.values);
 }
 
-/** The one statement behind GET /v1/stats/events (exported so the benchmark runs exactly this through psql). */
-export function buildEventsCubeSql(groupBy: readonly Dimension[], filters: EventFilters): Prisma.Sql {
+/** Whether an event may count under several values of the dimension (its cells may add up to more than the total). */
+export const isMultiValued = (d: Dimension): boolean => DIMENSION_SQL[d].multi === true;
+
+/**
+ * The one statement behind GET /v1/stats/events (exported so the benchmark runs
+ * exactly this through psql). `exclude`, when given, keeps only events that do
+ * NOT match it (the set difference the query audit counts).
+ */
+export function buildEventsCubeSql(
+  groupBy: readonly Dimension[],
+  filters: EventFilters,
+  exclude?: EventFilters,
+): Prisma.Sql {
   const dims = groupBy.map((d) => DIMENSION_SQL[d]);
   const joins: Prisma.Sql[] = [];
   const chargeCols = [
@@ -76,7 +87,7 @@ export function buildEventsCubeSql(groupBy: readonly Dimension[], filters: Event
     SELECT e.id AS event_id, e.case_id${baseCols}
     FROM events e JOIN cases c ON c.id = e.case_id
     ${joins.length ? Prisma.join(joins, '\n') : Prisma.empty}
-    WHERE ${eventFilterSql(filters)}
+    WHERE ${eventFilterSql(filters)}${exclude ? Prisma.sql` AND NOT (${eventFilterSql(exclude)})` : Prisma.empty}
   )`;
   if (!dims.length) {
     return Prisma.sql`${base} SELECT 0 AS g, ${events} AS events, count(DISTINCT case_id)::int AS cases FROM base`;
@@ -92,7 +103,6 @@ export function buildEventsCubeSql(groupBy: readonly Dimension[], filters: Event
 
 export type CubeRow = { g: number; events: number; cases: number } & Record<string, string | number | null>;
 
-/** Runs one statistics statement in a read-only transaction with its own settings. */
 /** Runs one query the way statistics run: read-only, with the statistics settings. */
 export async function runStatsQuery<T>(db: Db, sql: Prisma.Sql): Promise<T[]> {
   return withStatsTransaction(db, (q) => q<T>(sql));

@@ -20,7 +20,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const admin = { roles: ['ADMIN' as const] };
 
   app.post('/v1/users', {
-    config: adminStepUp,
+    config: { ...adminStepUp, location: '/v1/users/:id' },
     schema: {
       tags: ['users'],
       summary: 'Create a user',

@@ -30,6 +30,8 @@ type ClaimedRow = {
   due_date: string | null;
   time_zone: string;
   status: string;
+  /** Cancelled but not yet confirmed by a second member: the overdue escalation still goes out. */
+  cancel_unconfirmed: boolean;
   citation: string | null;
   verify_with_counsel: boolean;
   source: string;
@@ -105,7 +107,9 @@ export class ReminderDelivery {
       )
       SELECT c.id::text, c.label, c.channel, u.id::text AS user_id, u.email, u.active,
              d.id::text AS deadline_id, d.kind::text AS kind, d.title, d.due_at, d.due_date, d.time_zone,
-             d.status::text AS status, d.citation, d.verify_with_counsel, d.source::text AS source,
+             d.status::text AS status,
+             (d.cancel_requested_by_id IS NOT NULL AND d.cancel_confirmed_by_id IS NULL) AS cancel_unconfirmed,
+             d.citation, d.verify_with_counsel, d.source::text AS source,
              k.id::text AS case_id, k.reference, p.pseudonym,
              ${Prisma.raw(caseVisibleToUserSql('u', 'k'))} AS may_see,
              ns.updated_at AS settings_at
@@ -178,13 +182,19 @@ export class ReminderDelivery {
       return this.failed(r, err, finalAttempt);
     }
     // Access can end after a reminder was planned (team removal, role change, ended assignment).
+    // A change notice reports the change itself: a deadline done or cancelled is what it announces.
     const stale =
-      d.status === 'DONE' || d.status === 'CANCELLED' || (d.status === 'MISSED' && label.kind !== 'overdue');
+      label.kind === 'changed'
+        ? false
+        : d.status === 'DONE' ||
+          (d.status === 'CANCELLED' && !(r.cancel_unconfirmed && label.kind === 'overdue')) ||
+          (d.status === 'MISSED' && label.kind !== 'overdue');
     if (stale || !r.active || !r.may_see) {
       await db.reminder.updateMany({ where: { id: r.id, status: 'SENDING' }, data: { status: 'CANCELLED' } });
       return 'cancelled';
     }
     try {
+      if (label.kind === 'changed') d.change = await this.changeOf(d.id, label.dueAt);
       await this.send(r, label, d);
     } catch (err) {
       return this.failed(r, err, finalAttempt);
@@ -192,6 +202,21 @@ export class ReminderDelivery {
     await this.sentMarks.submit({ id: r.id, at: clock() });
     log.debug({ reminderId: r.id, channel: r.channel }, 'reminder sent');
     return 'sent';
+  }
+
+  /** Who changed what for a change notice (its history entry at `at`); never the free-text reason. */
+  private async changeOf(deadlineId: string, at: Date): Promise<DeliveryDeadline['change']> {
+    const [row] = await this.deps.db.$queryRaw<{ name: string | null; changes: Record<string, unknown> }[]>`
+      SELECT u.display_name AS name, dc.changes
+      FROM deadline_changes dc LEFT JOIN users u ON u.id = dc.actor_id
+      WHERE dc.deadline_id = ${deadlineId}::uuid AND dc.at = ${at}
+      ORDER BY dc.id DESC LIMIT 1`;
+    const what = (key: string) => {
+      const c = row?.changes?.[key] as { old?: unknown; new?: unknown } | undefined;
+      return c && typeof c === 'object' ? `${key} ${String(c.old)} -> ${String(c.new)}` : null;
+    };
+    const parts = [what('status'), what('dueAt')].filter((x): x is string => x !== null);
+    return { by: row?.name ?? 'someone', what: parts.join('; ') || 'changed' };
   }
 
   /** A failed attempt: back to PENDING for a retry, or FAILED after the last one; always throws. */

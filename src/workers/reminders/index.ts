@@ -14,7 +14,8 @@
 // the daily digest. This file wires them to the queues.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Job } from 'bullmq';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import { createMailer } from '../../lib/mailer.ts';
 import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import type { FieldCrypto } from '../../lib/field-crypto.ts';
@@ -46,12 +47,7 @@ export class ReminderService {
 
   constructor(private readonly deps: ReminderDeps) {
     const { config } = deps;
-    this.mailer =
-      deps.mailer !== undefined
-        ? deps.mailer
-        : config.mail.smtpUrl
-          ? nodemailer.createTransport(config.mail.smtpUrl)
-          : null;
+    this.mailer = deps.mailer !== undefined ? deps.mailer : createMailer(config);
     this.relay = new ReminderRelay(deps);
     this.delivery = new ReminderDelivery({ ...deps, mailer: this.mailer, webhooks: new WebhookSender(deps) });
   }

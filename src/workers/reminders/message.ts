@@ -15,6 +15,8 @@ export type DeliveryDeadline = {
   verifyWithCounsel: boolean;
   source: string;
   case: { id: string; reference: string; person: { pseudonym: string } };
+  /** Change notices: who changed it and what (status, due time); the reason stays in the history. */
+  change?: { by: string; what: string };
 };
 
 // Building an Intl.DateTimeFormat costs far more than using one: one per zone.
@@ -37,6 +39,7 @@ export function reminderMessage(label: ReminderLabel, d: DeliveryDeadline): { su
   const lines = [
     `${what.toUpperCase()}: ${d.title}`,
     '',
+    d.change ? `Changed by ${d.change.by}: ${d.change.what} (the reason is in the deadline's history)` : '',
     `Case: ${d.case.reference} (${d.case.person.pseudonym})`,
     `Kind: ${d.kind}`,
     `Due: ${localTime(d.dueAt, d.timeZone)} (${d.timeZone}; ${d.dueAt.toISOString()})`,

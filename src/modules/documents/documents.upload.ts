@@ -1,0 +1,190 @@
+// Upload: the multipart body is read as a stream and never held whole. Bytes
+// flow source → size limit and original hash → type check and metadata
+// stripping → 64 KiB chunks → AES-256-GCM → INSERT, all inside one
+// transaction on one connection: the document row, its chunks and its audit
+// entry commit together or not at all. Memory stays at a few chunks (images
+// excepted: sharp decodes a whole image to re-encode it).
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Multipart } from '@fastify/multipart';
+import type pg from 'pg';
+import { AppError, fieldError } from '../../lib/app-error.ts';
+import type { Actor } from '../../plugins/auth.ts';
+import { appendAuditSql } from '../audit/audit.log.ts';
+import { inspectContent, type ContentReport } from './content-safety.ts';
+import { CHUNK_SIZE, DocumentKey, TAG_BYTES } from './document-crypto.ts';
+import type { DocumentStore } from './document-store.ts';
+import { authoriseDocuments } from './documents.access.ts';
+import { UploadFields } from './documents.schemas.ts';
+import { DOCUMENT_COLUMNS, toDocumentDto, type DocumentRow } from './documents.dto.ts';
+
+type Suggestion = { code: string; field: string; message: string };
+/** Document kinds whose appeal term runs from the day they were served. */
+const SERVICE_STARTS_TERMS = new Set(['COURT_DECISION', 'DETENTION_ORDER']);
+
+type StoredBody = ContentReport & { size: number; sha256: string; chunkCount: number; manifestMac: string };
+
+/** Cuts the body into CHUNK_SIZE chunks, seals each and hands it to the store. */
+async function sealInto(
+  body: AsyncIterable<Buffer>,
+  key: DocumentKey,
+  write: (idx: number, sealed: Buffer) => Promise<void>,
+) {
+  const hash = createHash('sha256');
+  const tags: Buffer[] = [];
+  let carry: Buffer[] = [];
+  let carryLength = 0;
+  let size = 0;
+  const emit = async (plain: Buffer, last: boolean) => {
+    const sealed = key.seal(tags.length, last, plain);
+    // A copy: a subarray would keep the whole sealed chunk alive until the upload ends.
+    tags.push(Buffer.from(sealed.subarray(sealed.length - TAG_BYTES)));
+    await write(tags.length - 1, sealed);
+  };
+  for await (const piece of body) {
+    hash.update(piece);
+    size += piece.length;
+    carry.push(piece);
+    carryLength += piece.length;
+    // Strictly more than a chunk: the chunk cut now is known not to be the last.
+    while (carryLength > CHUNK_SIZE) {
+      const all = Buffer.concat(carry, carryLength);
+      await emit(all.subarray(0, CHUNK_SIZE), false);
+      carry = [all.subarray(CHUNK_SIZE)];
+      carryLength -= CHUNK_SIZE;
+    }
+  }
+  await emit(Buffer.concat(carry, carryLength), true);
+  return { size, sha256: hash.digest('hex'), chunkCount: tags.length, manifestMac: key.manifestMac(tags) };
+}
+
+export class DocumentUploads {
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly store: DocumentStore,
+    private readonly pool: pg.Pool,
+  ) {}
+
+  private async storeBody(tx: pg.PoolClient, id: string, key: DocumentKey, file: AsyncIterable<Buffer>) {
+    const content = await inspectContent(file, this.app.config.documents.maxBytes);
+    const writer = this.store.writer(tx, id);
+    const sealed = await sealInto(content.body, key, (idx, body) => writer.put(idx, body));
+    await writer.flush();
+    return { ...content.report(), ...sealed } satisfies StoredBody;
+  }
+
+  private parseFields(fields: Record<string, string>) {
+    const parsed = UploadFields.strict().safeParse(fields);
+    if (parsed.success) return parsed.data;
+    const errors = parsed.error.issues.map((i) => ({
+      path: `body.${i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : '')}`,
+      message: i.message,
+    }));
+    throw new AppError('VALIDATION', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+  }
+
+  async upload(actor: Actor, caseId: string, parts: AsyncIterable<Multipart>, requestId: string) {
+    await authoriseDocuments(this.app.sqlPool, actor, caseId, 'edit');
+    const id = randomUUID();
+    const { key, wrapped } = DocumentKey.generate(id, this.app.crypto);
+    const tx = await this.pool.connect();
+    try {
+      await tx.query('BEGIN');
+      const fields: Record<string, string> = {};
+      let stored: StoredBody | null = null;
+      for await (const part of parts) {
+        if (part.type === 'field') {
+          fields[part.fieldname] = String(part.value);
+          continue;
+        }
+        if (part.fieldname !== 'file' || stored) {
+          part.file.resume();
+          throw fieldError(part.fieldname, 'one file only, in the field "file"');
+        }
+        stored = await this.storeBody(tx, id, key, part.file);
+      }
+      if (!stored) throw fieldError('file', 'required');
+      const input = this.parseFields(fields);
+      const suggestions: Suggestion[] = [];
+      if (input.eventId) {
+        const { rows: events } = await tx.query<{ unserved: boolean }>(
+          'SELECT served_on IS NULL AS unserved FROM events WHERE id = $1::uuid AND case_id = $2::uuid',
+          [input.eventId, caseId],
+        );
+        if (!events.length) throw fieldError('body.eventId', 'no such event in this case');
+        // Appeal terms run from service, not from the decision's date: a
+        // decision or detention order filed without it leaves the deadline
+        // computed from the wrong day (or not at all).
+        if (events[0].unserved && SERVICE_STARTS_TERMS.has(input.kind)) {
+          suggestions.push({
+            code: 'SET_SERVED_ON',
+            field: 'servedOn',
+            message: `Set servedOn on event ${input.eventId} (PATCH /v1/events/${input.eventId}): appeal terms run from the day the ${input.kind === 'COURT_DECISION' ? 'decision' : 'order'} was served.`,
+          });
+        }
+      }
+      const now = this.app.clock();
+      const { rows } = await tx.query<DocumentRow>(
+        `INSERT INTO documents (id, case_id, event_id, kind, title, language, document_date, media_type, size, sha256,
+           original_sha256, original_size, metadata_stripped, metadata_findings, storage, chunk_size, chunk_count,
+           wrapped_key, manifest_mac, uploaded_by_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+         RETURNING ${DOCUMENT_COLUMNS}`,
+        [
+          id,
+          caseId,
+          input.eventId ?? null,
+          input.kind,
+          input.title ?? null,
+          input.language ?? null,
+          input.documentDate ?? null,
+          stored.mediaType,
+          stored.size,
+          stored.sha256,
+          stored.originalSha256,
+          stored.originalSize,
+          stored.metadataStripped,
+          stored.metadataFindings,
+          this.store.name,
+          CHUNK_SIZE,
+          stored.chunkCount,
+          wrapped,
+          stored.manifestMac,
+          actor.userId,
+          now,
+        ],
+      );
+      // Chain of custody: the hashes of what was received and what was kept.
+      await appendAuditSql(
+        tx,
+        {
+          actorId: actor.userId,
+          action: 'document.upload',
+          entityType: 'document',
+          entityId: id,
+          caseId,
+          requestId,
+          changes: {
+            sha256: stored.sha256,
+            originalSha256: stored.originalSha256,
+            size: stored.size,
+            originalSize: stored.originalSize,
+            mediaType: stored.mediaType,
+            kind: input.kind,
+            eventId: input.eventId ?? null,
+            metadataStripped: stored.metadataStripped,
+            metadataFindings: stored.metadataFindings,
+          },
+        },
+        now,
+      );
+      await tx.query('COMMIT');
+      return { ...toDocumentDto(rows[0]), suggestions };
+    } catch (e) {
+      await tx.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      tx.release();
+    }
+  }
+}

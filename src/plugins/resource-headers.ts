@@ -1,0 +1,35 @@
+// Headers a client needs after a write, on every route alike:
+// - ETag: `"<version>"` on any 2xx JSON answer that carries an integer
+//   `version` (the value to send back as If-Match), unless the route set one;
+// - Location: on a 201, the record's own URL when the route names it with
+//   `config: { location: '/v1/cases/:id' }` (`:id` is the created record's id).
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The created record's URL template for the Location header of a 201. */
+    location?: string;
+  }
+}
+
+export const resourceHeadersPlugin = fp(
+  async (app) => {
+    app.addHook('onSend', async (req, reply, payload) => {
+      const status = reply.statusCode;
+      if (status < 200 || status >= 300 || typeof payload !== 'string' || !payload.startsWith('{')) return payload;
+      const needsEtag = !reply.hasHeader('etag');
+      const template = status === 201 ? req.routeOptions.config?.location : undefined;
+      if (!needsEtag && !template) return payload;
+      let body: { id?: unknown; version?: unknown };
+      try {
+        body = JSON.parse(payload) as { id?: unknown; version?: unknown };
+      } catch {
+        return payload;
+      }
+      if (needsEtag && Number.isInteger(body.version)) reply.header('etag', `"${String(body.version)}"`);
+      if (template && typeof body.id === 'string') reply.header('location', template.replace(':id', body.id));
+      return payload;
+    });
+  },
+  { name: 'resource-headers' },
+);
