@@ -15,24 +15,13 @@ import { PASSWORD_MIN_LENGTH } from '../src/lib/passwords.ts';
 import { rotateKeys } from '../src/lib/key-rotation.ts';
 import { prepareRuntime } from '../src/runtime.ts';
 import { UsersService } from '../src/modules/users/users.service.ts';
+import { readSecretLine } from '../src/lib/read-secret-line.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const flag = (name: string) => {
   const i = rest.indexOf(`--${name}`);
   return i >= 0 ? rest[i + 1] : undefined;
 };
-
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('password (input is not hidden; prefer piping it): ');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) {
-    chunks.push(c as Buffer);
-    if (process.stdin.isTTY && Buffer.concat(chunks).includes(10)) break;
-  }
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
 
 const usage =
   'usage: npm run cli -- create-admin --email E [--name N] | rotate-keys | audit-verify [--checkpoint FILE]';
@@ -60,7 +49,7 @@ try {
   if (command === 'create-admin') {
     const email = flag('email');
     if (!email) throw new Error('--email is required');
-    const password = await readStdin();
+    const password = await readSecretLine('password');
     if (password.length < PASSWORD_MIN_LENGTH) {
       throw new Error(`the password must be at least ${PASSWORD_MIN_LENGTH} characters`);
     }

@@ -4,19 +4,8 @@
 // flag: it is public, and lets an unattended machine back up without holding
 // anything that could decrypt.
 import { readFile } from 'node:fs/promises';
+import { readSecretLine } from '../read-secret-line.ts';
 import type { BackupKey } from './age-stream.ts';
-
-export async function readSecretLine(prompt: string): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write(`${prompt} (input is not hidden; prefer piping it): `);
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) {
-    chunks.push(c as Buffer);
-    if (process.stdin.isTTY && Buffer.concat(chunks).includes(10)) break;
-  }
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
 
 const list = (s: string | undefined) =>
   (s ?? '')
