@@ -1,6 +1,7 @@
 // Headers a client needs after a write, on every route alike:
-// - ETag: `"<version>"` on any 2xx JSON answer that carries an integer
-//   `version` (the value to send back as If-Match), unless the route set one;
+// - ETag: `"<version>"` on any 2xx JSON answer to a write that carries an
+//   integer `version` (the value to send back as If-Match), unless the route
+//   set one (reads that need it, like GET /v1/cases/:id, set it themselves);
 // - Location: on a 201, the record's own URL when the route names it with
 //   `config: { location: '/v1/cases/:id' }` (`:id` is the created record's id).
 import fp from 'fastify-plugin';
@@ -16,6 +17,8 @@ export const resourceHeadersPlugin = fp(
   async (app) => {
     app.addHook('onSend', async (req, reply, payload) => {
       const status = reply.statusCode;
+      // Writes only: reads that need an ETag set it themselves, so no list or read pays for a JSON.parse here.
+      if (req.method === 'GET' || req.method === 'HEAD') return payload;
       if (status < 200 || status >= 300 || typeof payload !== 'string' || !payload.startsWith('{')) return payload;
       const needsEtag = !reply.hasHeader('etag');
       const template = status === 201 ? req.routeOptions.config?.location : undefined;
