@@ -3,6 +3,8 @@
 //   npm run cli -- create-admin --email E [--name N]   (password from stdin)
 //   npm run cli -- rotate-keys                         (re-encrypt under the newest key)
 //   npm run audit:verify [-- --checkpoint FILE]         (recompute the audit tree; check it against signed checkpoints)
+//   npm run cli -- audit-harden --owner R --service-role S  (as a superuser: the audit tables to R, S keeps
+//                                                         read/insert/sequencing only; then set AUDIT_OWNER_ROLE=R)
 import { createDb } from '../src/db.ts';
 import { FieldCrypto } from '../src/lib/field-crypto.ts';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +18,7 @@ import { rotateKeys } from '../src/lib/key-rotation.ts';
 import { prepareRuntime } from '../src/runtime.ts';
 import { UsersService } from '../src/modules/users/users.service.ts';
 import { readSecretLine } from '../src/lib/read-secret-line.ts';
+import { hardenAuditTables } from '../src/modules/audit/audit-owner.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 const flag = (name: string) => {
@@ -24,8 +27,9 @@ const flag = (name: string) => {
 };
 
 const usage =
-  'usage: npm run cli -- create-admin --email E [--name N] | rotate-keys | audit-verify [--checkpoint FILE]';
-if (!command || !['create-admin', 'rotate-keys', 'audit-verify'].includes(command)) {
+  'usage: npm run cli -- create-admin --email E [--name N] | rotate-keys | audit-verify [--checkpoint FILE]' +
+  ' | audit-harden --owner ROLE --service-role ROLE';
+if (!command || !['create-admin', 'rotate-keys', 'audit-verify', 'audit-harden'].includes(command)) {
   console.error(usage);
   process.exit(2);
 }
@@ -73,6 +77,13 @@ try {
     );
     const counts = await rotateKeys(db, crypto);
     console.log(`re-encrypted under key ${crypto.currentKeyId}: ${JSON.stringify(counts)}`);
+  } else if (command === 'audit-harden') {
+    const owner = flag('owner');
+    const serviceRole = flag('service-role');
+    if (!owner || !serviceRole) throw new Error('--owner and --service-role are required');
+    await hardenAuditTables(rt.config.db.url, owner, serviceRole);
+    console.log(`audit tables now belong to ${owner}; ${serviceRole} may read, insert and sequence them only`);
+    console.log(`now set AUDIT_OWNER_ROLE=${owner} and run the service as ${serviceRole} (it checks at start)`);
   } else {
     // Read-only: one READ ONLY transaction, so the verifier can never change what it checks.
     const client = new pg.Client({ connectionString: rt.config.db.url });

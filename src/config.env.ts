@@ -140,4 +140,9 @@ export const EnvSchema = z.object({
     .describe('POST every signed checkpoint here (HMAC-SHA256 signed with AUDIT_WITNESS_SECRET)'),
   AUDIT_WITNESS_SECRET: z.string().optional(),
   AUDIT_WITNESS_EMAIL: z.string().email().optional().describe('email the latest signed checkpoint here once a day'),
+  AUDIT_OWNER_ROLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_$]{0,62}$/i, 'a plain PostgreSQL role name')
+    .optional()
+    .describe('role owning the audit tables and triggers (not the role the service logs in as); checked at start'),
 });

@@ -61,6 +61,8 @@ export type AppConfig = {
     witnessUrl: string | undefined;
     witnessSecret: string | undefined;
     witnessEmail: string | undefined;
+    /** Role owning the audit tables (AUDIT_OWNER_ROLE); the service checks at start that it is not that role. */
+    ownerRole: string | undefined;
   };
 };
 
@@ -181,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       witnessUrl: e.AUDIT_WITNESS_URL,
       witnessSecret: e.AUDIT_WITNESS_SECRET,
       witnessEmail: e.AUDIT_WITNESS_EMAIL,
+      ownerRole: e.AUDIT_OWNER_ROLE,
     },
   };
 }

@@ -17,11 +17,14 @@ import { createQueueKit } from './workers/queue-kit.ts';
 import { startReminderWorkers } from './workers/reminders/index.ts';
 import { startExportWorker } from './workers/exports.worker.ts';
 import { errorMessage } from './lib/error-message.ts';
+import { secureAuditTables } from './modules/audit/audit-owner-start.ts';
 
 async function main() {
-  const { config, database, embedded, dataDir } = await prepareRuntime();
-  const applied = await migrate(config.db.url, MIGRATIONS_DIR);
+  const runtime = await prepareRuntime();
+  const { database, embedded, dataDir } = runtime;
+  const applied = await migrate(runtime.config.db.url, MIGRATIONS_DIR);
   if (applied.length) console.error(`migrations applied: ${applied.join(', ')}`);
+  const config = await secureAuditTables(runtime.config, database);
 
   // Workers hold more connections: deliveries run REMINDER_CONCURRENCY at a time.
   const db = createDb(config.db.url, config.role === 'api' ? 10 : 20);
@@ -48,7 +51,7 @@ async function main() {
     const mailer = config.audit.witnessEmail ? createMailer(config) : null;
     const sequencer = new AuditSequencer({ db, config, log: app.log, mailer }).start();
     stops.push(sequencer.close);
-    if (!config.mail.smtpUrl) {
+    if (!config.mail.smtpUrl && !config.mail.dir) {
       app.log.warn('SMTP_URL is not set: email reminders will fail (and be logged) until it is');
     }
   }

@@ -19,6 +19,12 @@ export type ResolvedDatabase = {
   mode: 'external' | 'embedded';
   /** True when this process started the embedded server (it stops it on release). */
   startedHere: boolean;
+  /**
+   * Embedded mode: the service runs as its own login role (not the superuser
+   * that migrates), so that it cannot switch the audit tables' guards off.
+   * Migrations and scripts keep `url`; see src/modules/audit/audit-owner.ts.
+   */
+  service?: { url: string; role: string; password: string; auditOwner: string };
   release(): Promise<void>;
 };
 
@@ -31,9 +37,14 @@ export type EmbeddedSecrets = {
   auditSigningKey?: string;
   /** Added with consistent statistics noise; files written before it get one on the next start. */
   statsNoiseKey?: string;
+  /** Added with the audit owner role: the service's own login role's password. */
+  servicePgPassword?: string;
 };
 
 const DB_NAME = 'exiles';
+/** The embedded service's login role, and the role that owns the audit tables. */
+export const EMBEDDED_SERVICE_ROLE = 'exile_service';
+export const EMBEDDED_AUDIT_OWNER = 'exile_audit_owner';
 
 export function embeddedDataDir(env: NodeJS.ProcessEnv): string {
   return env.EMBEDDED_DATA_DIR ? path.resolve(env.EMBEDDED_DATA_DIR) : DATA_DIR;
@@ -50,10 +61,11 @@ export async function loadOrCreateEmbeddedSecrets(
   if (existsSync(file)) {
     // Our own file, written below with this shape and readable by its owner only.
     const secrets = JSON.parse(await readFile(file, 'utf8')) as EmbeddedSecrets;
-    if (!secrets.auditSigningKey || !secrets.statsNoiseKey) {
+    if (!secrets.auditSigningKey || !secrets.statsNoiseKey || !secrets.servicePgPassword) {
       const fresh = randomSecretsEnv();
       secrets.auditSigningKey ??= fresh.AUDIT_SIGNING_KEY;
       secrets.statsNoiseKey ??= fresh.STATS_NOISE_KEY;
+      secrets.servicePgPassword ??= randomBytes(24).toString('base64url');
       await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     }
     return { secrets, created: false };
@@ -70,6 +82,7 @@ export async function loadOrCreateEmbeddedSecrets(
     blindIndexKey: fresh.BLIND_INDEX_KEY,
     auditSigningKey: fresh.AUDIT_SIGNING_KEY,
     statsNoiseKey: fresh.STATS_NOISE_KEY,
+    servicePgPassword: randomBytes(24).toString('base64url'),
   };
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);
@@ -179,9 +192,16 @@ export async function startEmbedded(
   const { secrets } = await loadOrCreateEmbeddedSecrets(dataDir);
   const adminUrl = `postgresql://postgres:${encodeURIComponent(secrets.pgPassword)}@127.0.0.1:${port}/postgres`;
   const appUrl = `postgresql://postgres:${encodeURIComponent(secrets.pgPassword)}@127.0.0.1:${port}/${DB_NAME}`;
+  const servicePassword = secrets.servicePgPassword!;
+  const service = {
+    url: `postgresql://${EMBEDDED_SERVICE_ROLE}:${encodeURIComponent(servicePassword)}@127.0.0.1:${port}/${DB_NAME}`,
+    role: EMBEDDED_SERVICE_ROLE,
+    password: servicePassword,
+    auditOwner: EMBEDDED_AUDIT_OWNER,
+  };
   if (await postgresAnswers(adminUrl)) {
     await ensureDatabase(adminUrl);
-    return { url: appUrl, mode: 'embedded', startedHere: false, release: async () => {} };
+    return { url: appUrl, mode: 'embedded', startedHere: false, service, release: async () => {} };
   }
   await hydrateBinarySymlinks();
   const pgDir = path.join(dataDir, 'pg');
@@ -201,6 +221,7 @@ export async function startEmbedded(
     url: appUrl,
     mode: 'embedded',
     startedHere: true,
+    service,
     release: async () => {
       await stopPostgres(proc);
     },
