@@ -18,6 +18,7 @@ import { loggablePath } from './lib/loggable-path.ts';
 import { openapiTransform, openapiTransformObject } from './lib/openapi.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { authPlugin } from './plugins/auth.ts';
+import type { SessionCache } from './plugins/session-cache.ts';
 import { corsPlugin } from './plugins/cors.ts';
 import { resourceHeadersPlugin } from './plugins/resource-headers.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
@@ -53,6 +54,8 @@ declare module 'fastify' {
      * in the profile. Everything else, and every transaction, goes through db.
      */
     sqlPool: pg.Pool;
+    /** Checked sessions, emptied by database notifications (src/plugins/session-cache.ts). */
+    sessionCache: SessionCache<unknown>;
     crypto: FieldCrypto;
     clock: () => Date;
     redis: Redis | null;

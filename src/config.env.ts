@@ -39,6 +39,9 @@ export const EnvSchema = z.object({
   LOGIN_MAX_FAILURES: int(5, 1),
   LOGIN_LOCKOUT_MINUTES: int(15, 1).describe('first block after LOGIN_MAX_FAILURES failures; doubles per block'),
   LOGIN_LOCKOUT_MAX_MINUTES: int(1440, 1).describe('longest block (the backoff cap)'),
+  AUTH_CACHE_SECONDS: int(30, 0).describe(
+    'how long a checked session may be reused without a database read (0: never); emptied at once on any change',
+  ),
   LOGIN_CONCURRENCY: z.coerce
     .number()
     .int()

@@ -30,6 +30,8 @@ export type AppConfig = {
     ipMaxAttempts: number;
     ipWindowMinutes: number;
     reauthMaxAgeSeconds: number;
+    /** AUTH_CACHE_SECONDS: see src/plugins/session-cache.ts. */
+    sessionCacheSeconds: number;
     refreshReuseGraceSeconds: number;
     mfaRequiredRoles: string[];
     webauthn: { rpId: string; origin: string; rpName: string };
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       ipMaxAttempts: e.LOGIN_IP_MAX_ATTEMPTS,
       ipWindowMinutes: e.LOGIN_IP_WINDOW_MINUTES,
       reauthMaxAgeSeconds: e.REAUTH_MAX_AGE_SECONDS,
+      sessionCacheSeconds: e.AUTH_CACHE_SECONDS,
       refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
       mfaRequiredRoles: e.MFA_REQUIRED_ROLES ? e.MFA_REQUIRED_ROLES.split(',') : [],
       webauthn: {

@@ -40,6 +40,9 @@ export function testEnvVars(dbUrl: string, overrides: Record<string, string> = {
     LOGIN_QUEUE_MAX: '1000',
     // Most suites sign admins in without a second factor; test/mfa*.test.ts checks the ADMIN default.
     MFA_REQUIRED_ROLES: '',
+    // Suites change users and sessions straight in the database and expect the next request to see it;
+    // the session cache (emptied by notifications, asynchronously) has its own tests: test/session-cache.test.ts.
+    AUTH_CACHE_SECONDS: '0',
     ...overrides,
   };
 }

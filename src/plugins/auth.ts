@@ -10,14 +10,17 @@
 //
 // Access tokens are short-lived HS256 JWTs (one algorithm pinned, so `alg:none`
 // and algorithm-confusion tokens fail) that name their session. The session
-// and user are re-read on each request, so revoking sessions, deactivating a
-// user or changing a role takes effect at once, not when the token expires.
+// and user are checked on each request, so revoking sessions, deactivating a
+// user or changing a role takes effect at once, not when the token expires:
+// read from the database, or from src/plugins/session-cache.ts, which database
+// triggers empty for a user the moment anything about them changes.
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../generated/prisma/enums.ts';
 import { AppError } from '../lib/app-error.ts';
 import { query, sql } from '../lib/sql.ts';
+import { SessionCache, listenForAuthChanges } from './session-cache.ts';
 
 export type Actor = {
   userId: string;
@@ -39,6 +42,7 @@ type SessionRow = {
   teamIds: string[];
   passwordChangeRequired: boolean;
   mfaMissing: boolean;
+  expiresAt: Date;
 };
 
 export type AccessClaims = {
@@ -113,6 +117,12 @@ export const authPlugin = fp(
   async (app) => {
     const { auth } = app.config;
     const mfaRoles = auth.mfaRequiredRoles;
+    const cache = new SessionCache<SessionRow>(auth.sessionCacheSeconds * 1000);
+    app.decorate('sessionCache', cache as SessionCache<unknown>);
+    if (cache.enabled) {
+      const stop = listenForAuthChanges(app.config.db.url, cache as SessionCache<unknown>, app.log);
+      app.addHook('onClose', stop);
+    }
     await app.register(fastifyJwt, {
       secret: auth.jwtSecret,
       sign: { algorithm: 'HS256', iss: auth.issuer, aud: auth.audience },
@@ -146,6 +156,29 @@ export const authPlugin = fp(
         return { token, expiresIn: ttl };
       },
     );
+
+    // One indexed statement (primary keys of sessions and users, the team_members
+    // index) instead of a Prisma relation load: the per-request fixed cost.
+    // Measured with bench/api.bench.ts; see README (Benchmarks).
+    const readSession = async (claims: AccessClaims, now: Date, seenGeneration: number) => {
+      const [row] = await query<SessionRow>(
+        app.sqlPool,
+        sql`SELECT u.id AS "userId", u.role::text AS role,
+                   ARRAY(SELECT tm.team_id::text FROM team_members tm WHERE tm.user_id = u.id ORDER BY tm.team_id) AS "teamIds",
+                   u.password_change_required AS "passwordChangeRequired", s.expires_at AS "expiresAt",
+                   (u.role::text = ANY(${mfaRoles}::text[])
+                     AND NOT EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+                     AND NOT EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)) AS "mfaMissing"
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.id = ${claims.sid}::uuid AND s.user_id = ${claims.sub}::uuid
+              AND s.revoked_at IS NULL AND s.expires_at > ${now} AND u.active`,
+      );
+      if (row) {
+        const entry = { row, userId: row.userId, expiresAtMs: row.expiresAt.getTime(), cachedAtMs: now.getTime() };
+        cache.set(claims.sid, entry, seenGeneration);
+      }
+      return row ?? null;
+    };
 
     app.decorateRequest('actor', null);
 
@@ -181,21 +214,9 @@ export const authPlugin = fp(
       ) {
         throw new AppError('INVALID_TOKEN');
       }
-      // One indexed statement (primary keys of sessions and users, the team_members
-      // index) instead of a Prisma relation load: the per-request fixed cost.
-      // Measured with bench/api.bench.ts; see README (Benchmarks).
-      const [row] = await query<SessionRow>(
-        app.sqlPool,
-        sql`SELECT u.id AS "userId", u.role::text AS role,
-                   ARRAY(SELECT tm.team_id::text FROM team_members tm WHERE tm.user_id = u.id ORDER BY tm.team_id) AS "teamIds",
-                   u.password_change_required AS "passwordChangeRequired",
-                   (u.role::text = ANY(${mfaRoles}::text[])
-                     AND NOT EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
-                     AND NOT EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)) AS "mfaMissing"
-            FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.id = ${claims.sid}::uuid AND s.user_id = ${claims.sub}::uuid
-              AND s.revoked_at IS NULL AND s.expires_at > ${app.clock()} AND u.active`,
-      );
+      const now = app.clock();
+      const seen = cache.generation;
+      const row = cache.get(claims.sid, claims.sub, now.getTime()) ?? (await readSession(claims, now, seen));
       if (!row) throw new AppError('INVALID_TOKEN');
       req.actor = {
         userId: row.userId,
