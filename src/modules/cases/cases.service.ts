@@ -8,8 +8,9 @@ import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagi
 import { authoriseCase, requireTeamMember, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { PeopleService, type PersonRow } from '../people/people.service.ts';
-import { query, sql } from '../../lib/sql.ts';
-import { mayReadLegalData, maySeeCase, visibleCaseCondition } from '../access/visibility.ts';
+import { query } from '../../lib/sql.ts';
+import { caseReadStatement, revealsLegalData } from './case-read.sql.ts';
+import { mayReadLegalData, maySeeCase } from '../access/visibility.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import type { CaseDto } from './cases.schemas.ts';
 import { readSummary, summaryColumns, summaryTerm, summaryWords } from './case-summary.ts';
@@ -144,23 +145,10 @@ export class CasesService {
   }
 
   async get(actor: Actor, id: string, requestId: string): Promise<CaseDto> {
-    // Authorise and load in one statement (the visibility rule as a condition,
-    // plus the lawyer-assignment fact that decides legal data), then one
-    // INSERT for the audited reveal: two round trips for a caseworker's read.
+    const revealed = revealsLegalData(actor);
     const [row] = await query<CaseWithPersonRow>(
       this.app.sqlPool,
-      sql`SELECT k.id, k.reference, k.person_id AS "personId", k.team_id AS "teamId", k.host_country AS "hostCountry",
-                 k.status::text AS status, k.risk_level::text AS "riskLevel", k.summary,
-                 k.summary_enc AS "summaryEnc", k.version,
-                 k.created_at AS "createdAt", k.updated_at AS "updatedAt",
-                 EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = ${actor.userId}::uuid
-                           AND a.ended_at IS NULL) AS "lawyerAssigned",
-                 json_build_object('id', p.id, 'pseudonym', p.pseudonym, 'legalNameEnc', p.legal_name_enc,
-                   'dateOfBirthEnc', p.date_of_birth_enc, 'contactsEnc', p.contacts_enc, 'notesEnc', p.notes_enc,
-                   'citizenship', p.citizenship, 'travelDocumentStatus', p.travel_document_status, 'tags', p.tags,
-                   'createdAt', p.created_at, 'updatedAt', p.updated_at) AS person
-          FROM cases k JOIN people p ON p.id = k.person_id
-          WHERE k.id = ${id}::uuid AND ${visibleCaseCondition(actor)}`,
+      caseReadStatement(actor, id, requestId, this.app.clock()),
     );
     const facts = row ? { teamId: row.teamId, lawyerAssigned: row.lawyerAssigned } : null;
     if (!row || !facts || !maySeeCase(actor, facts)) throw new AppError('NOT_FOUND', 'Case not found.');
@@ -170,7 +158,8 @@ export class CasesService {
       { ...p, createdAt: new Date(p.createdAt), updatedAt: new Date(p.updatedAt) },
       legal,
     );
-    if (legal) await this.people.auditReveal(actor, row.personId, id, requestId);
+    // The statement audited exactly the reads that reveal (the predicate and the SQL agree: visibility.test.ts).
+    if (legal !== revealed) throw new Error('case read: legal-data decision and audited reveal disagree');
     return { ...this.dto(row, actor), person };
   }
 
