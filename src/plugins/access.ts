@@ -11,7 +11,6 @@ import {
   mayReadLegalData,
   maySeeCase,
   visibleCaseCondition,
-  visibleCasesWhere,
   type Viewer,
 } from '../modules/access/visibility.ts';
 
@@ -21,30 +20,31 @@ export type CaseAccess = {
   id: string;
   teamId: string;
   personId: string;
+  hostCountry: string;
   version: number;
   /** May read the person's legal data and event details. */
   legal: boolean;
   canEdit: boolean;
 };
 
-/**
- * Loads the case's access facts for the caller, or throws 404 when the caller
- * may not see it (403 when they may see but not edit, as coordinators). The
- * lookup is filtered by visibleCasesWhere itself, so this can never disagree
- * with what lists show.
- */
-export async function authoriseCase(db: Tx, viewer: Viewer, caseId: string, mode: 'see' | 'edit'): Promise<CaseAccess> {
-  const row = await db.case.findFirst({
-    where: { AND: [{ id: caseId }, visibleCasesWhere(viewer)] },
-    select: {
-      id: true,
-      teamId: true,
-      personId: true,
-      version: true,
-      assignments: { where: { lawyerId: viewer.userId, endedAt: null }, select: { id: true }, take: 1 },
-    },
-  });
-  const facts = row ? { teamId: row.teamId, lawyerAssigned: row.assignments.length > 0 } : null;
+type AccessRow = {
+  id: string;
+  teamId: string;
+  personId: string;
+  hostCountry: string;
+  version: number;
+  lawyerAssigned: boolean;
+};
+
+/** The case's access facts for one viewer, filtered by the visibility rule's SQL form: one statement. */
+const accessStatement = (viewer: Viewer, caseId: string) =>
+  sql`SELECT k.id, k.team_id AS "teamId", k.person_id AS "personId", k.host_country AS "hostCountry", k.version,
+             EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = ${viewer.userId}::uuid
+                       AND a.ended_at IS NULL) AS "lawyerAssigned"
+        FROM cases k WHERE k.id = ${caseId}::uuid AND ${visibleCaseCondition(viewer)}`;
+
+function decide(viewer: Viewer, row: AccessRow | undefined, mode: 'see' | 'edit'): CaseAccess {
+  const facts = row ? { teamId: row.teamId, lawyerAssigned: row.lawyerAssigned } : null;
   if (!row || !facts || !maySeeCase(viewer, facts)) throw new AppError('NOT_FOUND', 'Case not found.');
   const canEdit = mayEditCase(viewer, facts);
   if (mode === 'edit' && !canEdit) throw new AppError('FORBIDDEN', 'Coordinators may read cases but not change them.');
@@ -52,6 +52,7 @@ export async function authoriseCase(db: Tx, viewer: Viewer, caseId: string, mode
     id: row.id,
     teamId: row.teamId,
     personId: row.personId,
+    hostCountry: row.hostCountry,
     version: row.version,
     legal: mayReadLegalData(viewer, facts),
     canEdit,
@@ -59,27 +60,27 @@ export async function authoriseCase(db: Tx, viewer: Viewer, caseId: string, mode
 }
 
 /**
+ * Loads the case's access facts for the caller inside a transaction, or throws
+ * 404 when the caller may not see it (403 when they may see but not edit, as
+ * coordinators). The lookup is filtered by the visibility rule itself
+ * (visibleCaseCondition, checked against visibleCasesWhere and the predicate in
+ * visibility.test.ts), so this can never disagree with what lists show. One raw
+ * statement: it was a Prisma findFirst with a nested relation (issue 10's
+ * profile of POST /v1/cases/:id/events).
+ */
+export async function authoriseCase(db: Tx, viewer: Viewer, caseId: string, mode: 'see' | 'edit'): Promise<CaseAccess> {
+  const q = accessStatement(viewer, caseId);
+  const [row] = await db.$queryRawUnsafe<AccessRow[]>(q.text, ...q.values);
+  return decide(viewer, row, mode);
+}
+
+/**
  * The same decision in one plain-pg statement, for reads outside a transaction
  * on the request path (lists and the timeline of a case): no ORM round trip.
  */
 export async function authoriseCaseRead(pool: pg.Pool, viewer: Viewer, caseId: string): Promise<CaseAccess> {
-  const [row] = await query<{ id: string; teamId: string; personId: string; version: number; lawyerAssigned: boolean }>(
-    pool,
-    sql`SELECT k.id, k.team_id AS "teamId", k.person_id AS "personId", k.version,
-               EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id AND a.lawyer_id = ${viewer.userId}::uuid
-                         AND a.ended_at IS NULL) AS "lawyerAssigned"
-        FROM cases k WHERE k.id = ${caseId}::uuid AND ${visibleCaseCondition(viewer)}`,
-  );
-  const facts = row ? { teamId: row.teamId, lawyerAssigned: row.lawyerAssigned } : null;
-  if (!row || !facts || !maySeeCase(viewer, facts)) throw new AppError('NOT_FOUND', 'Case not found.');
-  return {
-    id: row.id,
-    teamId: row.teamId,
-    personId: row.personId,
-    version: row.version,
-    legal: mayReadLegalData(viewer, facts),
-    canEdit: mayEditCase(viewer, facts),
-  };
+  const [row] = await query<AccessRow>(pool, accessStatement(viewer, caseId));
+  return decide(viewer, row, 'see');
 }
 
 /** Caseworkers manage assignments and open cases only for their own teams. */

@@ -112,7 +112,10 @@ export class EventsService {
         now,
       );
       // Rule-made deadlines (and their reminders) commit with the event or not at all.
-      await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId);
+      await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId, undefined, {
+        event: row,
+        hostCountry: access.hostCountry,
+      });
       return this.toEventDto(row, access.legal);
     });
   }

@@ -15,7 +15,7 @@ import { ReminderPlanner } from '../reminders/planner.ts';
 import { computeDue, manualDue } from './compute.ts';
 import { DeadlineRulesService } from './deadline-rules.service.ts';
 import { FUTURE_ONLY_KINDS } from './default-rules.ts';
-import { caseTreaties, loadOverrides, treatyMatches } from './rule-inputs.ts';
+import { FRESH_EVENT, caseTreaties, loadOverrides, treatyMatches, type FreshEvent } from './rule-inputs.ts';
 
 const SYSTEM_CANCEL_REASON = 'no longer produced by its rule after the event changed';
 
@@ -59,22 +59,18 @@ export class DeadlinesService {
     actorId: string | null,
     requestId: string | null,
     why = 'recomputed after event change',
+    fresh?: FreshEvent,
   ): Promise<void> {
     const now = this.deps.clock();
-    const ev = await tx.event.findUniqueOrThrow({
-      where: { id: eventId },
-      select: {
-        id: true,
-        type: true,
-        occurredAt: true,
-        termDays: true,
-        isFinal: true,
-        servedOn: true,
-        caseId: true,
-        case: { select: { hostCountry: true } },
-      },
-    });
-    const host = ev.case.hostCountry;
+    // An event created in this transaction is known already and has no deadlines yet: two reads fewer.
+    const { ev, host } = fresh
+      ? { ev: fresh.event, host: fresh.hostCountry }
+      : await tx.event
+          .findUniqueOrThrow({
+            where: { id: eventId },
+            select: { ...FRESH_EVENT, case: { select: { hostCountry: true } } },
+          })
+          .then(({ case: c, ...e }) => ({ ev: e, host: c.hostCountry }));
     const candidates = await tx.deadlineRule.findMany({
       where: {
         active: true,
@@ -87,7 +83,7 @@ export class DeadlinesService {
     const rules = treatyBound ? candidates.filter(treatyMatches(await caseTreaties(tx, ev.caseId))) : candidates;
     const needsCalendar = rules.some((r) => r.offsetUnit !== 'HOURS');
     const overridesFor = needsCalendar ? await loadOverrides(tx, [host, 'ECHR']) : () => undefined;
-    const existing = await tx.deadline.findMany({ where: { triggerEventId: ev.id, source: 'RULE' } });
+    const existing = fresh ? [] : await tx.deadline.findMany({ where: { triggerEventId: ev.id, source: 'RULE' } });
     const audit = (action: string, entityId: string, changes: Record<string, unknown>) =>
       appendAudit(
         tx,

@@ -2,6 +2,7 @@
 // case's extradition requests (charges' `treaty`) and admins' corrections to
 // the holiday calendars.
 import type { Tx } from '../../db.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
 import type { ExtraditionTreaty } from '../../generated/prisma/enums.ts';
 import type { DayOverrides } from '../../lib/holiday-calendars.ts';
 import type { OverridesFor } from './compute.ts';
@@ -35,3 +36,17 @@ export async function loadOverrides(tx: Pick<Tx, 'holidayCalendarDay'>, calendar
   }
   return (calendar: string): DayOverrides | undefined => by.get(calendar);
 }
+
+/** What rules read of an event. */
+export const FRESH_EVENT = {
+  id: true,
+  type: true,
+  occurredAt: true,
+  termDays: true,
+  isFinal: true,
+  servedOn: true,
+  caseId: true,
+} as const;
+
+/** An event just created in the caller's transaction, with its case's host country. */
+export type FreshEvent = { event: Prisma.EventGetPayload<{ select: typeof FRESH_EVENT }>; hostCountry: string };
