@@ -1,7 +1,14 @@
 // Document upload/download benchmark on a dedicated database on 127.0.0.1
 // (created, then dropped), over real HTTP so the body really streams.
 //
-//   node --expose-gc --import tsx bench/documents.bench.ts [--mb 200] [--runs 2]
+//   node --expose-gc --import tsx bench/documents.bench.ts [--mb 200] [--runs 2] [--profile DIR] [--store s3]
+//
+// --store s3 puts the bodies in a bucket of an s3rver (an S3-protocol server,
+// started as a child process on 127.0.0.1 with a temporary folder) instead of
+// PostgreSQL; the floor is then a plain PUT and GET of the same file.
+//
+// --profile DIR writes a V8 CPU profile of each upload and each download alone
+// (open it in Chrome DevTools, or summarise it with bench/cpu-profile-top.ts).
 //
 // Prints, next to a baseline measured in the same run on the same bytes:
 //  1. upload MB/s (multipart → type check → AES-256-GCM chunks → PostgreSQL,
@@ -20,6 +27,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Session } from 'node:inspector/promises';
+import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -34,6 +46,8 @@ const arg = (name: string, def: string) => {
 };
 const MB = Number(arg('mb', '200'));
 const RUNS = Number(arg('runs', '2'));
+const PROFILE_DIR = arg('profile', '');
+const STORE = arg('store', 'postgres');
 const SIZE = MB * 1024 * 1024;
 const fmt = (n: number, d = 1) => n.toFixed(d);
 const mbps = (bytes: number, ms: number) => bytes / 1024 / 1024 / (ms / 1000);
@@ -53,6 +67,22 @@ async function settledRss(): Promise<number> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return process.memoryUsage.rss();
+}
+
+/** fn under the V8 CPU profiler when --profile is given (the profile written to DIR/label.cpuprofile). */
+async function profiled<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(path.join(PROFILE_DIR, `${label}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 /** Peak RSS while fn runs (sampled every 10 ms). */
@@ -94,6 +124,36 @@ async function sha256File(file: string) {
   return h.digest('hex');
 }
 
+/** An s3rver child process with bucket "bench"; resolves once it answers. */
+async function startS3rver(dataDir: string): Promise<{ endpoint: string; child: ChildProcess }> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = probe.address() as AddressInfo;
+      probe.close(() => resolve(p));
+    });
+  });
+  const bin = path.join(process.cwd(), 'node_modules/s3rver/bin/s3rver.js');
+  const child = spawn(
+    process.execPath,
+    [bin, '-d', dataDir, '-a', '127.0.0.1', '-p', String(port), '-s', '--configure-bucket', 'bench'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`${endpoint}/bench`).then(
+      () => true,
+      () => false,
+    );
+    if (up) return { endpoint, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('s3rver did not start');
+}
+
+let s3child: ChildProcess | null = null;
 const admin = new pg.Client({ connectionString: ADMIN_URL });
 await admin.connect();
 await admin.query(`CREATE DATABASE ${name}`);
@@ -104,7 +164,19 @@ const deadline = setTimeout(() => {
 }, 20 * 60_000);
 try {
   await migrate(url, MIGRATIONS_DIR);
+  const s3 = STORE === 's3' ? await startS3rver(await mkdtemp(path.join(dir, 's3-'))) : null;
+  s3child = s3?.child ?? null;
+  const s3Env = s3
+    ? {
+        DOCUMENTS_S3_ENDPOINT: s3.endpoint,
+        DOCUMENTS_S3_BUCKET: 'bench',
+        DOCUMENTS_S3_ACCESS_KEY_ID: 'S3RVER',
+        DOCUMENTS_S3_SECRET_ACCESS_KEY: 'S3RVER',
+        DOCUMENTS_S3_FORCE_PATH_STYLE: 'true',
+      }
+    : {};
   const config = loadConfig({
+    ...s3Env,
     DATABASE_URL: url,
     ...randomSecretsEnv('b1'),
     LOG_LEVEL: 'warn',
@@ -269,8 +341,34 @@ try {
     if (h.digest('hex') !== sourceHash) throw new Error('raw pg read differs');
   }
 
+  // With --store s3, the floor is the bucket itself: one PUT and one GET of the file.
+  const bucket = s3
+    ? new S3Client({
+        endpoint: s3.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      })
+    : null;
+  async function floorWrite() {
+    if (!bucket) return pgWrite();
+    await bucket.send(
+      new PutObjectCommand({ Bucket: 'bench', Key: 'raw', Body: createReadStream(source), ContentLength: SIZE }),
+    );
+  }
+  async function floorRead() {
+    if (!bucket) return pgRead();
+    const res = await bucket.send(new GetObjectCommand({ Bucket: 'bench', Key: 'raw' }));
+    const h = createHash('sha256');
+    await pipeline(res.Body as NodeJS.ReadableStream, h);
+    if (h.digest('hex') !== sourceHash) throw new Error('raw s3 read differs');
+  }
+  const floor = bucket ? ['s3rver PUT', 's3rver GET'] : ['raw pg INSERT', 'raw pg SELECT'];
+
   const idle = await settledRss();
-  console.log(`documents benchmark: ${MB} MiB text file, ${RUNS} runs each, database ${name}`);
+  console.log(`documents benchmark: ${MB} MiB text file, ${RUNS} runs each, store ${STORE}, database ${name}`);
   console.log(
     `idle RSS ${fmt(idle / 1048576)} MB${globalThis.gc ? '' : ' (no --expose-gc: RSS deltas include uncollected garbage)'}`,
   );
@@ -283,20 +381,20 @@ try {
     const diskR = performance.now() - t;
 
     t = performance.now();
-    await pgWrite();
+    await floorWrite();
     const pgW = performance.now() - t;
     t = performance.now();
-    await pgRead();
+    await floorRead();
     const pgR = performance.now() - t;
 
     const idleUp = await settledRss();
     t = performance.now();
-    const up = await peakRss(uploadOnce);
+    const up = await peakRss(() => profiled(`upload-${run}`, uploadOnce));
     const upMs = performance.now() - t;
     if (up.result.sha256 !== sourceHash) throw new Error('upload hash differs from the source');
     const idleDown = await settledRss();
     t = performance.now();
-    const down = await peakRss(() => downloadOnce(up.result.id));
+    const down = await peakRss(() => profiled(`download-${run}`, () => downloadOnce(up.result.id)));
     const downMs = performance.now() - t;
     if (down.result.sha256 !== sourceHash || down.result.bytes !== SIZE) throw new Error('download differs');
 
@@ -304,20 +402,22 @@ try {
     const downRate = mbps(SIZE, downMs);
     console.log(
       `run ${run}: upload ${fmt(upRate)} MB/s vs disk write+fsync ${fmt(mbps(SIZE, diskW))} MB/s ` +
-        `(ratio ${fmt(upRate / mbps(SIZE, diskW), 2)}), vs raw pg INSERT ${fmt(mbps(SIZE, pgW))} MB/s ` +
+        `(ratio ${fmt(upRate / mbps(SIZE, diskW), 2)}), vs ${floor[0]} ${fmt(mbps(SIZE, pgW))} MB/s ` +
         `(ratio ${fmt(upRate / mbps(SIZE, pgW), 2)}); peak RSS +${fmt((up.peak - idleUp) / 1048576)} MB over idle ` +
         `(Buffers peak ${fmt(up.buffers / 1048576)} MB)`,
     );
     console.log(
       `run ${run}: download ${fmt(downRate)} MB/s vs disk read ${fmt(mbps(SIZE, diskR))} MB/s ` +
-        `(ratio ${fmt(downRate / mbps(SIZE, diskR), 2)}), vs raw pg SELECT ${fmt(mbps(SIZE, pgR))} MB/s ` +
+        `(ratio ${fmt(downRate / mbps(SIZE, diskR), 2)}), vs ${floor[1]} ${fmt(mbps(SIZE, pgR))} MB/s ` +
         `(ratio ${fmt(downRate / mbps(SIZE, pgR), 2)}); peak RSS +${fmt((down.peak - idleDown) / 1048576)} MB over idle ` +
         `(Buffers peak ${fmt(down.buffers / 1048576)} MB)`,
     );
     await app.inject({ method: 'DELETE', url: `/v1/documents/${up.result.id}`, headers: auth });
   }
   await app.close();
+  bucket?.destroy();
 } finally {
+  s3child?.kill();
   clearTimeout(deadline);
   await rm(dir, { recursive: true, force: true });
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

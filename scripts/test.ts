@@ -75,6 +75,7 @@ if (redisUrl && args.length === 0) {
     'test/reminder-resilience.test.ts',
     'test/exports.test.ts',
     'test/export-linkage.test.ts',
+    'test/backup-schedule.test.ts',
   ].filter((f) => existsSync(path.join(PROJECT_ROOT, f)));
   if (queueSuites.length) {
     console.log('tests: queue suites again on the PostgreSQL queue backend');

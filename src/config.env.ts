@@ -67,6 +67,19 @@ export const EnvSchema = z.object({
   DOCUMENT_MAX_BYTES: int(50 * 1024 * 1024, 1).describe(
     'largest document upload in bytes (counted while streaming; 413 past it)',
   ),
+  DOCUMENTS_STORE: z
+    .enum(['postgres', 's3'])
+    .optional()
+    .describe('where document bodies go (default: s3 when DOCUMENTS_S3_BUCKET is set, else postgres)'),
+  DOCUMENTS_S3_ENDPOINT: z.string().url().optional().describe('S3-compatible endpoint (default: AWS)'),
+  DOCUMENTS_S3_BUCKET: z.string().min(3).max(63).optional(),
+  DOCUMENTS_S3_REGION: z.string().default('us-east-1'),
+  DOCUMENTS_S3_ACCESS_KEY_ID: z.string().optional().describe('without it, the AWS SDK credential chain'),
+  DOCUMENTS_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  DOCUMENTS_S3_FORCE_PATH_STYLE: bool.default(false).describe('bucket in the path (MinIO, Garage, SeaweedFS)'),
+  DOCUMENTS_S3_ORPHAN_MINUTES: int(1440, 1).describe(
+    'bucket objects without a committed document row are deleted by the sweep once this old',
+  ),
   PUBLIC_BASE_URL: z
     .string()
     .url()
@@ -111,6 +124,10 @@ export const EnvSchema = z.object({
   REMINDER_HORIZON_SECONDS: int(300, 10),
   EXPORTS_DIR: z.string().optional().describe('where export files are written (default .data/exports)'),
   EXPORT_TTL_DAYS: int(7, 1),
+  INTAKE_RETENTION_DAYS: int(30, 1).describe('days an unvetted intake report is kept before its content is erased'),
+  INTAKE_IP_MAX: int(10, 1).describe('intake reports (attempts) per client address per INTAKE_WINDOW_MINUTES'),
+  INTAKE_GLOBAL_MAX: int(2000, 1).describe('intake reports (attempts) from all addresses together per window'),
+  INTAKE_WINDOW_MINUTES: int(60, 1),
   STATS_DEFAULT_K: int(5, 3).describe(
     'the k every statistic and export uses at least: requests may ask more, never less',
   ),
@@ -148,4 +165,14 @@ export const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_$]{0,62}$/i, 'a plain PostgreSQL role name')
     .optional()
     .describe('role owning the audit tables and triggers (not the role the service logs in as); checked at start'),
+  BACKUP_CRON: z
+    .string()
+    .optional()
+    .describe('scheduled backups in the worker (5-field cron, UTC; "off": none). Embedded default 0 2 * * *, else off'),
+  BACKUP_DIR: z.string().optional().describe('where scheduled backups are written (default .data/backups)'),
+  BACKUP_KEEP: int(14, 1).describe('scheduled backups kept (the newest good ones); older ones are deleted'),
+  BACKUP_RECIPIENT: z
+    .string()
+    .optional()
+    .describe('age public key(s) (age1…, comma-separated) backups are encrypted to; embedded mode generates one'),
 });

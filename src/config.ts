@@ -6,6 +6,7 @@ import { defaultLoginConcurrency } from './lib/passwords.ts';
 import { parseKeyring, secretWeakness } from './lib/secrets.ts';
 import type { TrustProxy } from './lib/trust-proxy.ts';
 import { EnvSchema } from './config.env.ts';
+import { backupConfig, type BackupConfig } from './lib/backup/backup-config.ts';
 
 export { defaultLoginConcurrency };
 
@@ -38,7 +39,18 @@ export type AppConfig = {
   };
   crypto: { keys: Map<string, Buffer>; currentKeyId: string; blindIndexKey: Buffer };
   idempotencyTtlHours: number;
-  documents: { maxBytes: number };
+  documents: {
+    maxBytes: number;
+    store: 'postgres' | 's3';
+    s3: {
+      endpoint: string | undefined;
+      bucket: string;
+      region: string;
+      credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+      forcePathStyle: boolean;
+      orphanMinutes: number;
+    } | null;
+  };
   publicBaseUrl: string;
   mail: { smtpUrl: string | undefined; from: string; dir: string | undefined };
   webhooks: { allowPrivate: boolean };
@@ -54,6 +66,7 @@ export type AppConfig = {
     concurrency: number;
   };
   exports: { dir: string; ttlDays: number };
+  intake: { retentionDays: number; ipMax: number; globalMax: number; windowMinutes: number };
   stats: { defaultK: number; protectionPct: number; epsilonBudget: number; noiseKey: Buffer };
   audit: {
     signingSeed: Buffer;
@@ -66,6 +79,8 @@ export type AppConfig = {
     /** Role owning the audit tables (AUDIT_OWNER_ROLE); the service checks at start that it is not that role. */
     ownerRole: string | undefined;
   };
+  /** Scheduled backups in the worker role (BACKUP_*). */
+  backup: BackupConfig;
 };
 
 export class ConfigError extends Error {
@@ -113,9 +128,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   if (noiseWeak) {
     problems.push(`STATS_NOISE_KEY is weak or malformed (${noiseWeak}); generate one with: openssl rand -base64 32`);
   }
+  if (e.DOCUMENTS_STORE === 's3' && !e.DOCUMENTS_S3_BUCKET) {
+    problems.push(
+      'DOCUMENTS_STORE=s3 needs DOCUMENTS_S3_BUCKET (and DOCUMENTS_S3_ENDPOINT unless the bucket is on AWS)',
+    );
+  }
+  if (!e.DOCUMENTS_S3_ACCESS_KEY_ID !== !e.DOCUMENTS_S3_SECRET_ACCESS_KEY) {
+    problems.push('DOCUMENTS_S3_ACCESS_KEY_ID and DOCUMENTS_S3_SECRET_ACCESS_KEY go together');
+  }
   if (e.LOGIN_LOCKOUT_MAX_MINUTES < e.LOGIN_LOCKOUT_MINUTES) {
     problems.push('LOGIN_LOCKOUT_MAX_MINUTES must be at least LOGIN_LOCKOUT_MINUTES');
   }
+  const backup = backupConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
   return {
     role: e.ROLE,
@@ -156,7 +180,23 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     },
     crypto: { keys: ring.keys, currentKeyId: ring.currentKeyId, blindIndexKey: bidx },
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
-    documents: { maxBytes: e.DOCUMENT_MAX_BYTES },
+    documents: {
+      maxBytes: e.DOCUMENT_MAX_BYTES,
+      store: e.DOCUMENTS_STORE ?? (e.DOCUMENTS_S3_BUCKET ? 's3' : 'postgres'),
+      s3: e.DOCUMENTS_S3_BUCKET
+        ? {
+            endpoint: e.DOCUMENTS_S3_ENDPOINT,
+            bucket: e.DOCUMENTS_S3_BUCKET,
+            region: e.DOCUMENTS_S3_REGION,
+            credentials:
+              e.DOCUMENTS_S3_ACCESS_KEY_ID && e.DOCUMENTS_S3_SECRET_ACCESS_KEY
+                ? { accessKeyId: e.DOCUMENTS_S3_ACCESS_KEY_ID, secretAccessKey: e.DOCUMENTS_S3_SECRET_ACCESS_KEY }
+                : undefined,
+            forcePathStyle: e.DOCUMENTS_S3_FORCE_PATH_STYLE,
+            orphanMinutes: e.DOCUMENTS_S3_ORPHAN_MINUTES,
+          }
+        : null,
+    },
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM, dir: e.SMTP_URL ? undefined : e.MAIL_DIR },
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
@@ -172,6 +212,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       concurrency: e.REMINDER_CONCURRENCY,
     },
     exports: { dir: e.EXPORTS_DIR ?? path.join(DATA_DIR, 'exports'), ttlDays: e.EXPORT_TTL_DAYS },
+    intake: {
+      retentionDays: e.INTAKE_RETENTION_DAYS,
+      ipMax: e.INTAKE_IP_MAX,
+      globalMax: e.INTAKE_GLOBAL_MAX,
+      windowMinutes: e.INTAKE_WINDOW_MINUTES,
+    },
     stats: {
       defaultK: e.STATS_DEFAULT_K,
       protectionPct: e.STATS_PROTECTION_PCT,
@@ -188,5 +234,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       witnessEmail: e.AUDIT_WITNESS_EMAIL,
       ownerRole: e.AUDIT_OWNER_ROLE,
     },
+    backup,
   };
 }

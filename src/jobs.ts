@@ -23,6 +23,11 @@ export const JOBS = {
     queue: 'exports',
     jobs: { build: z.strictObject({ exportId: Id }), sweep: z.object({}).passthrough() },
   },
+  /** Scheduled backups (BACKUP_CRON) and the hourly check of the last good one's age. */
+  backups: {
+    queue: 'backups',
+    jobs: { run: z.object({}).passthrough(), check: z.object({}).passthrough() },
+  },
 } as const;
 
 type Registry = typeof JOBS;
@@ -35,6 +40,7 @@ export type JobPayload<Q extends QueueKey, N extends JobName<Q>> = z.infer<
 export const REMINDER_QUEUE = JOBS.reminders.queue;
 export const RELAY_QUEUE = JOBS.reminderRelay.queue;
 export const EXPORT_QUEUE = JOBS.exports.queue;
+export const BACKUP_QUEUE = JOBS.backups.queue;
 /** Every queue name, for the board and for tests that clean up. */
 export const QUEUE_NAMES: readonly string[] = Object.values(JOBS).map((q) => q.queue);
 

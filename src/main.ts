@@ -16,6 +16,7 @@ import { prepareRuntime } from './runtime.ts';
 import { createQueueKit } from './workers/queue-kit.ts';
 import { startReminderWorkers } from './workers/reminders/index.ts';
 import { startExportWorker } from './workers/exports.worker.ts';
+import { startBackupWorker } from './workers/backup.worker.ts';
 import { errorMessage } from './lib/error-message.ts';
 import { secureAuditTables } from './modules/audit/audit-owner-start.ts';
 
@@ -47,6 +48,18 @@ async function main() {
     const workers = await startReminderWorkers({ db, config, crypto, clock: () => new Date(), log: app.log, kit });
     stops.push(workers.close);
     startExportWorker({ db, config, kit, clock: () => new Date(), log: app.log });
+    // Scheduled backups (BACKUP_CRON): one at a time across processes, see src/workers/backup.worker.ts.
+    const backups = await startBackupWorker({
+      db,
+      config,
+      kit,
+      clock: () => new Date(),
+      log: app.log,
+      embedded,
+      dataDir,
+      env: process.env,
+    });
+    if (backups) stops.push(() => backups.close());
     // The audit tree's single writer (one pass at a time across processes) and checkpoint signer.
     const mailer = config.audit.witnessEmail ? createMailer(config) : null;
     const sequencer = new AuditSequencer({ db, config, log: app.log, mailer }).start();

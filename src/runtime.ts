@@ -10,6 +10,8 @@ import {
   resolveDatabase,
   type ResolvedDatabase,
 } from './lib/embedded-db.ts';
+import { cronIsOff, DEFAULT_BACKUP_CRON } from './lib/backup/cron.ts';
+import { embeddedBackupRecipient } from './lib/backup/embedded-identity.ts';
 
 export type Runtime = { config: AppConfig; database: ResolvedDatabase; embedded: boolean; dataDir: string };
 
@@ -39,6 +41,20 @@ export async function prepareRuntime(source: NodeJS.ProcessEnv = process.env): P
     // No mail server on a single machine: reminders land in a local mailbox (npm run mail).
     if (!env.SMTP_URL) env.MAIL_DIR ??= path.join(dataDir, 'mail');
     env.STATS_NOISE_KEY ??= secrets.statsNoiseKey;
+    // Scheduled backups are on by default on a single machine, encrypted to a key pair made once.
+    env.BACKUP_CRON ??= DEFAULT_BACKUP_CRON;
+    env.BACKUP_DIR ??= path.join(dataDir, 'backups');
+    if (!cronIsOff(env.BACKUP_CRON) && !env.BACKUP_RECIPIENT) {
+      const key = await embeddedBackupRecipient(dataDir);
+      env.BACKUP_RECIPIENT = key.recipient;
+      if (key.created) {
+        console.error(
+          `generated the backup key: scheduled backups (${env.BACKUP_DIR}) are encrypted to ${key.recipient}; ` +
+            `the identity that decrypts them is ${key.identityFile}: copy it OFF this machine now (restoring needs ` +
+            'it), then delete it here',
+        );
+      }
+    }
     if (created) {
       console.error(
         `generated secrets in ${dataDir}/secrets.json (mode 0600); back it up: without it the encrypted data cannot be read`,

@@ -752,7 +752,7 @@ describe('tamper-evident audit log', () => {
     expect(pc.statusCode).toBe(200);
     const pe = await cw.patch(`/v1/events/${ev.json().id}`, { details: details2 }, { 'if-match': '"1"' });
     expect(pe.statusCode).toBe(200);
-    const pp = await cw.patch(`/v1/people/${personId}`, { legalName: name2 });
+    const pp = await cw.patch(`/v1/people/${personId}`, { legalName: name2 }, { 'if-match': '"1"' });
     expect(pp.statusCode, pp.body).toBe(200);
     expect(pp.json().legalName).toBe(name2);
 

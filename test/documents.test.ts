@@ -2,6 +2,7 @@
 // stripping, need-to-know (404 for other teams, unassigned lawyers and
 // coordinators), lists, deletion by crypto-shredding and the audit trail.
 import { createHash, randomUUID } from 'node:crypto';
+import { PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -30,8 +31,30 @@ import {
   webpBytes,
   zipBytes,
 } from './documents-fixtures.ts';
+import { textChecker } from '../src/modules/documents/text-check.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Two pages of text, an information dictionary naming its author and tools, and an XMP packet. */
+async function pdfWithMetadata(): Promise<Buffer> {
+  const pdf = await PDFDocument.create();
+  pdf.setAuthor('Investigator Name');
+  pdf.setProducer('Scanner 9000');
+  pdf.setCreator('Pages Writer');
+  pdf.setTitle('Decision');
+  const font = await pdf.embedFont(StandardFonts.Helvetica);
+  pdf.addPage().drawText('Decision of the court, page 1', { font, x: 50, y: 700 });
+  pdf.addPage([400, 600]).drawText('page 2', { font, x: 50, y: 500 });
+  const xmp = pdf.context.stream(
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>Investigator Name</dc:creator></x:xmpmeta>',
+    {
+      Type: 'Metadata',
+      Subtype: 'XML',
+    },
+  );
+  pdf.catalog.set(PDFName.of('Metadata'), pdf.context.register(xmp));
+  return Buffer.from(await pdf.save({ useObjectStreams: false }));
+}
 
 let env: TestEnv;
 let team: string;
@@ -54,7 +77,6 @@ async function auditOf(documentId: string) {
 
 describe('round trip', () => {
   const unchanged: [string, () => Buffer, string][] = [
-    ['PDF', () => pdfBytes(), 'application/pdf'],
     ['DOCX', docxBytes, 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
     ['ODT', odtBytes, 'application/vnd.oasis.opendocument.text'],
     ['HEIC', heicBytes, 'image/heic'],
@@ -91,10 +113,57 @@ describe('round trip', () => {
     expect(got.headers['accept-ranges']).toBe('bytes');
   });
 
-  it('reports PDF metadata keys by name, never their values', async () => {
-    const res = await upload(env, cw, caseId, pdfBytes('<x:xmpmeta>'));
-    expect(res.json().metadataFindings).toEqual(['pdf:Author', 'pdf:CreationDate', 'pdf:Producer', 'pdf:XMP']);
+  it('removes PDF metadata (info dictionary, XMP) and keeps the pages; names what went, never values', async () => {
+    const file = await pdfWithMetadata();
+    expect(file.includes('Investigator Name')).toBe(true);
+    const res = await upload(env, cw, caseId, file, [['kind', 'COURT_DECISION']]);
+    expect(res.statusCode, res.body).toBe(201);
+    const doc = res.json();
+    expect(doc).toMatchObject({ mediaType: 'application/pdf', metadataStripped: true, originalSha256: sha256(file) });
+    expect(doc.metadataFindings).toEqual(
+      expect.arrayContaining(['pdf:Author', 'pdf:CreationDate', 'pdf:Creator', 'pdf:Producer', 'pdf:XMP']),
+    );
     expect(res.body).not.toContain('Investigator Name');
+    const got = (await download(env, cw, doc.id)).rawPayload;
+    expect(sha256(got)).toBe(doc.sha256);
+    for (const value of ['Investigator Name', 'Scanner 9000', 'Pages Writer', 'xmpmeta', '/Author', '/Producer']) {
+      expect(got.toString('latin1')).not.toContain(value);
+    }
+    const back = await PDFDocument.load(got, { updateMetadata: false });
+    expect([back.getAuthor(), back.getProducer(), back.getCreator(), back.getCreationDate()]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(back.catalog.get(PDFName.of('Metadata'))).toBeUndefined();
+    expect(back.getPageCount()).toBe(2);
+    const original = await PDFDocument.load(file, { updateMetadata: false });
+    expect(back.getPage(1).getSize()).toEqual(original.getPage(1).getSize());
+  });
+
+  it('stores encrypted, signed or unparsable PDFs unchanged, saying so and naming the keys seen', async () => {
+    const cases: [Buffer, string][] = [
+      [
+        Buffer.from(
+          pdfBytes('4 0 obj << /Filter /Standard /V 1 /R 2 >> endobj')
+            .toString('latin1')
+            .replace('/Info 3 0 R', '/Info 3 0 R /Encrypt 4 0 R'),
+          'latin1',
+        ),
+        'pdf:encrypted',
+      ],
+      [pdfBytes('4 0 obj << /Type /Sig /ByteRange [0 10 20 30] /Contents <00> >> endobj'), 'pdf:signed'],
+      [Buffer.from('%PDF-1.4\n/Author (Investigator Name) broken beyond repair'), 'pdf:unparsable'],
+    ];
+    for (const [file, finding] of cases) {
+      const res = await upload(env, cw, caseId, file);
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json()).toMatchObject({ metadataStripped: false, sha256: sha256(file) });
+      expect(res.json().metadataFindings).toEqual(expect.arrayContaining([finding, 'pdf:Author']));
+      expect(res.body).not.toContain('Investigator Name');
+      expect((await download(env, cw, res.json().id)).rawPayload.equals(file)).toBe(true);
+    }
   });
 
   it('re-encodes a JPEG with GPS EXIF without any EXIF, keeping both hashes', async () => {
@@ -185,6 +254,32 @@ describe('content safety and validation', () => {
     }
     expectProblem(await upload(env, cw, caseId, Buffer.from([0x41, 0x00, 0x42, 0x43])), 415, 'file');
     expect(await countRows(env, 'document_chunks')).toBe(before);
+  });
+
+  it('text is checked across piece boundaries: UTF-8 cut anywhere passes; broken sequences and controls do not', () => {
+    const feed = (bytes: Buffer, a: number, b: number) => {
+      const check = textChecker(() => new Error('refused'));
+      check(bytes.subarray(0, a), false);
+      check(bytes.subarray(a, b), false);
+      check(bytes.subarray(b), true);
+    };
+    const good = Buffer.from('Решение 𝄞 № 1\tline\r\n\f€');
+    for (let a = 0; a <= good.length; a++) for (let b = a; b <= good.length; b++) feed(good, a, b);
+    const bad = [[0xd0], [0xd0, 0x41], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf0, 0x9d, 0x84], [0x0b], [0x7f], [0x00]];
+    for (const b of bad) {
+      const bytes = Buffer.concat([Buffer.from('ok й '), Buffer.from(b), Buffer.from(' ok')]);
+      for (let a = 0; a <= bytes.length; a++) expect(() => feed(bytes, a, a), `${b} split at ${a}`).toThrow('refused');
+    }
+    // Deep inside long pieces (the four-bytes-at-a-time path), at every alignment.
+    const long = Buffer.from('abc\tdé\n'.repeat(500));
+    feed(long, 7, 1001);
+    for (const at of [1001, 2002, 3003, 3004, long.length - 1]) {
+      for (const byte of [0x00, 0x0b, 0x1f, 0x7f]) {
+        const b = Buffer.from(long);
+        b[at] = byte;
+        expect(() => feed(b, 5, 6), `${byte} at ${at}`).toThrow('refused');
+      }
+    }
   });
 
   it("400 naming the field: no file, no or bad kind, another case's event, an unknown field", async () => {
@@ -311,7 +406,7 @@ describe('lists, parallel uploads, deletion and custody', () => {
       'document.download',
       'document.delete',
     ]);
-    for (const a of audit) expect(a.changes.sha256).toBe(sha256(file));
+    for (const a of audit) expect(a.changes.sha256).toBe(doc.sha256);
     expect(audit[2].changes.range).toBe('0-9');
     expect(audit[0].changes.originalSha256).toBe(sha256(file));
   });
@@ -352,6 +447,33 @@ describe('lists, parallel uploads, deletion and custody', () => {
     expect(otherKind.json().suggestions).toEqual([]);
     const noEvent = await upload(env, cw, c.caseId, pdfBytes(), [['kind', 'COURT_DECISION']]);
     expect(noEvent.json().suggestions).toEqual([]);
+  });
+
+  it('filters by the date the document bears (documentFrom, documentTo), apart from the upload date', async () => {
+    const c = await createCase(cw, team);
+    const dated = async (documentDate?: string) =>
+      (
+        await upload(env, cw, c.caseId, textBytes(10), [
+          ['kind', 'OTHER'],
+          ...(documentDate ? [['documentDate', documentDate] as [string, string]] : []),
+        ])
+      ).json().id as string;
+    const [jan, mar, may] = [await dated('2026-01-15'), await dated('2026-03-01'), await dated('2026-05-31')];
+    await dated();
+    const ids = async (query: string) =>
+      ((await cw.get(`/v1/cases/${c.caseId}/documents?${query}`)).json().items as { id: string }[])
+        .map((d) => d.id)
+        .sort();
+    expect(await ids('documentFrom=2026-03-01')).toEqual([mar, may].sort());
+    expect(await ids('documentTo=2026-03-01')).toEqual([jan, mar].sort());
+    expect(await ids('documentFrom=2026-02-01&documentTo=2026-05-30')).toEqual([mar]);
+    expect(await ids('documentFrom=2026-06-01')).toEqual([]);
+    expect(await ids('from=2026-01-01&documentTo=2026-01-31')).toEqual([jan]);
+    expectProblem(
+      await cw.get(`/v1/cases/${c.caseId}/documents?documentFrom=2026-13-01`),
+      400,
+      'querystring.documentFrom',
+    );
   });
 
   it('searches titles literally, never bodies', async () => {

@@ -2,7 +2,7 @@
 // hashes match the one inline script and style, no third-party asset), and the
 // form's own script run against the real API with a minimal DOM stand-in: fill
 // in Russian, submit, see the receipt; a failing challenge keeps what was typed.
-// (No headless browser can be installed on these machines; see the README.)
+// (test/intake-browser.test.ts does the same in a real headless Chromium.)
 import { createHash } from 'node:crypto';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

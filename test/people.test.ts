@@ -129,14 +129,18 @@ describe('people', () => {
 
   it('PATCH /v1/people/:id changes fields and returns the updated person', async () => {
     const created = (await cw.post('/v1/people', personBody())).json();
-    const res = await cw.patch(`/v1/people/${created.id}`, {
-      pseudonym: `Renamed-${uniq()}`,
-      citizenship: ['RU', 'KZ'],
-      legalName: 'Ivan Changed',
-      dateOfBirth: null,
-      tags: ['DESERTER'],
-      travelDocumentStatus: 'INTERNATIONAL_CONFISCATED',
-    });
+    const res = await cw.patch(
+      `/v1/people/${created.id}`,
+      {
+        pseudonym: `Renamed-${uniq()}`,
+        citizenship: ['RU', 'KZ'],
+        legalName: 'Ivan Changed',
+        dateOfBirth: null,
+        tags: ['DESERTER'],
+        travelDocumentStatus: 'INTERNATIONAL_CONFISCATED',
+      },
+      { 'if-match': '"1"' },
+    );
     expect(res.statusCode, res.body).toBe(200);
     const p = res.json();
     expect(p.pseudonym).toMatch(/^Renamed-/);

@@ -457,3 +457,59 @@ describe('new event and charge fields', () => {
     );
   });
 });
+
+describe('CCF revision and the Turkish judicial recess', () => {
+  it('NEW_FACT_DISCOVERED starts the six months to ask the CCF for revision (Statute art. 42(2))', async () => {
+    const s = await setup('GE');
+    // Discovered Tue 2 March 2027, 10:00 Tbilisi (UTC+4): + 6 months = Thu 2 September, end of day Tbilisi.
+    const ev = await s.cw.post(`/v1/cases/${s.c.caseId}/events`, {
+      type: 'NEW_FACT_DISCOVERED',
+      country: 'GE',
+      occurredAt: '2027-03-02T06:00:00Z',
+    });
+    expect(ev.statusCode, ev.body).toBe(201);
+    const items = await deadlinesOf(s.cw, s.c.caseId);
+    expect(items.map((d) => [d.kind, d.dueAt, d.source])).toEqual([
+      ['CCF_REQUEST', '2027-09-02T19:59:59.999Z', 'RULE'],
+    ]);
+    const enums = await s.cw.get('/v1/meta/enums');
+    expect(enums.statusCode, enums.body).toBe(200);
+    expect(JSON.stringify(enums.json())).toContain('NEW_FACT_DISCOVERED');
+  });
+
+  it('a TR deportation appeal ending in the recess keeps its date and carries a warning (API and feed)', async () => {
+    const s = await setup('TR');
+    // Thu 15 July 2027, 10:00 Istanbul + 7 = Thu 22 July: in the recess, not moved to 7 September.
+    const ev = await s.cw.post(`/v1/cases/${s.c.caseId}/events`, {
+      type: 'DEPORTATION_ORDER',
+      country: 'TR',
+      occurredAt: '2027-07-15T07:00:00Z',
+    });
+    expect(ev.statusCode, ev.body).toBe(201);
+    // Tue 2 March + 60 = Sat 1 May (Labour Day) -> Mon 3 May: outside the recess, no warning.
+    const refused = await s.cw.post(`/v1/cases/${s.c.caseId}/events`, {
+      type: 'RESIDENCE_PERMIT_REFUSED',
+      country: 'TR',
+      occurredAt: '2027-03-02T07:00:00Z',
+    });
+    expect(refused.statusCode, refused.body).toBe(201);
+    const items = (await deadlinesOf(s.lawyer, s.c.caseId)) as (Deadline & {
+      dueDate: string;
+      warnings: { code: string; message: string }[];
+    })[];
+    expect(items.map((d) => [d.dueDate, d.dueAt, d.warnings.map((w) => w.code)])).toEqual([
+      ['2027-05-03', '2027-05-03T20:59:59.999Z', []],
+      ['2027-07-22', '2027-07-22T20:59:59.999Z', ['TR_JUDICIAL_RECESS']],
+    ]);
+    const one = await s.lawyer.get(`/v1/me/deadlines?from=2027-07-01&to=2027-07-31`);
+    expect(one.statusCode, one.body).toBe(200);
+    expect(one.json().items.map((d: { warnings: { code: string }[] }) => d.warnings.map((w) => w.code))).toEqual([
+      ['TR_JUDICIAL_RECESS'],
+    ]);
+    const t = await s.lawyer.post('/v1/me/calendar-token');
+    expect(t.statusCode, t.body).toBe(201);
+    const feed = await env.app.inject({ method: 'GET', url: new URL(t.json().url).pathname });
+    const unfolded = feed.body.replace(/\r\n[ \t]/g, '');
+    expect(unfolded.match(/Warning: Ends in the Turkish judicial recess/g)).toHaveLength(1);
+  });
+});

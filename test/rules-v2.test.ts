@@ -6,6 +6,8 @@ import { addWorkingDays, isNonWorkingDay, localClock } from '../src/lib/legal-ti
 import { computeDue, type RuleShape, type TriggerShape } from '../src/modules/deadlines/compute.ts';
 import { DEFAULT_RULES } from '../src/modules/deadlines/default-rules.ts';
 import { treatyMatches } from '../src/modules/deadlines/rule-inputs.ts';
+import { deadlineWarnings, inTurkishJudicialRecess } from '../src/modules/deadlines/judicial-recess.ts';
+import { readFileSync } from 'node:fs';
 import { vtimezone } from '../src/lib/vtimezone.ts';
 
 const iso = (d: Date) => d.toISOString();
@@ -385,5 +387,99 @@ describe('VTIMEZONE from the tz database', () => {
     const kz = vtimezone('Asia/Almaty', 2024, 2024);
     expect(kz).toContain('BEGIN:STANDARD\r\nDTSTART:20240301T000000\r\nTZOFFSETFROM:+0600\r\nTZOFFSETTO:+0500');
     expect(vtimezone('Asia/Almaty', 2026, 2027).match(/BEGIN:STANDARD/g)).toHaveLength(1);
+  });
+});
+
+describe('CCF revision (Statute art. 42(2))', () => {
+  it('six months from the discovery of a new fact, unrolled, a filing deadline with its citation', () => {
+    const r = DEFAULT_RULES.find((x) => x.key === 'interpol-ccf-revision-6m')!;
+    expect(r).toMatchObject({
+      triggerEventType: 'NEW_FACT_DISCOVERED',
+      kind: 'CCF_REQUEST',
+      hostCountries: [],
+      rollPolicy: 'NONE',
+      verifyWithCounsel: true,
+    });
+    expect(r.citation).toMatch(/Art\. 42\(2\).*six months/);
+    // Discovered Tue 10 March 2026, 14:00 Tbilisi (UTC+4): + 6 months = Thu 10 September, end of day Tbilisi.
+    expect(due('interpol-ccf-revision-6m', ev('2026-03-10T10:00:00Z'), 'GE')).toEqual([
+      '2026-09-10',
+      '2026-09-10T19:59:59.999Z',
+    ]);
+    // 30 August 22:30Z is 31 August 00:30 in Belgrade (CEST): + 6 months = 31 February -> 28 February 2027,
+    // a Sunday, not rolled; end of that day in CET (UTC+1).
+    expect(due('interpol-ccf-revision-6m', ev('2026-08-30T22:30:00Z'), 'RS')).toEqual([
+      '2027-02-28',
+      '2027-02-28T22:59:59.999Z',
+    ]);
+  });
+});
+
+describe('Turkish judicial recess (İYUK art. 8(3)): a warning, never a later date', () => {
+  const warn = (key: string, dueDate: string | null) => {
+    const r = DEFAULT_RULES.find((x) => x.key === key)!;
+    return deadlineWarnings({
+      kind: r.kind,
+      dueDate,
+      rule: { jurisdiction: r.jurisdiction, finalOnly: !!r.finalOnly },
+    });
+  };
+  const codes = (key: string, dueDate: string | null) => warn(key, dueDate).map((w) => w.code);
+
+  it('20 July to 31 August inclusive', () => {
+    expect(['2026-07-19', '2026-07-20', '2026-08-31', '2026-09-01'].map(inTurkishJudicialRecess)).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it('a 7-day deportation appeal ending in the recess keeps its date and carries the warning', () => {
+    // Mon 24 August 2026, 09:00 Istanbul + 7 = Mon 31 August (the recess's last day): not moved to 7 September.
+    const [d1] = due('tr-deportation-appeal-7d', ev('2026-08-24T06:00:00Z'), 'TR')!;
+    expect(d1).toBe('2026-08-31');
+    expect(codes('tr-deportation-appeal-7d', d1)).toEqual(['TR_JUDICIAL_RECESS']);
+    expect(warn('tr-deportation-appeal-7d', d1)[0].message).toMatch(
+      /İYUK itself.*does not apply any extension.*counsel/,
+    );
+    // Tue 25 August + 7 = Tue 1 September: after the recess, no warning.
+    const [d2] = due('tr-deportation-appeal-7d', ev('2026-08-25T06:00:00Z'), 'TR')!;
+    expect(d2).toBe('2026-09-01');
+    expect(codes('tr-deportation-appeal-7d', d2)).toEqual([]);
+  });
+
+  it('60 days: rolled off a weekend into the recess is flagged; the Friday before it is not', () => {
+    // Tue 19 May 2026 + 60 = Sat 18 July -> Mon 20 July (first day of the recess).
+    const [d1, at1] = due('tr-residence-permit-refused-60d', ev('2026-05-19T07:00:00Z'), 'TR')!;
+    expect([d1, at1]).toEqual(['2026-07-20', '2026-07-20T20:59:59.999Z']);
+    expect(codes('tr-residence-permit-refused-60d', d1)).toEqual(['TR_JUDICIAL_RECESS']);
+    // Mon 18 May + 60 = Fri 17 July: before the recess.
+    const [d2] = due('tr-residence-permit-refused-60d', ev('2026-05-18T07:00:00Z'), 'TR')!;
+    expect(d2).toBe('2026-07-17');
+    expect(codes('tr-residence-permit-refused-60d', d2)).toEqual([]);
+  });
+
+  it('only Turkish administrative appeal windows: not the Constitutional Court, not custody, not other countries, not manual', () => {
+    expect(codes('tr-asylum-accelerated-15d', '2026-08-10')).toEqual(['TR_JUDICIAL_RECESS']);
+    expect(codes('tr-entry-refusal-60d', '2026-08-10')).toEqual(['TR_JUDICIAL_RECESS']);
+    expect(codes('tr-constitutional-court-30d', '2026-08-10')).toEqual([]);
+    expect(codes('tr-removal-detention-6m', '2026-08-10')).toEqual([]);
+    expect(codes('ge-expulsion-appeal-10d', '2026-08-10')).toEqual([]);
+    expect(deadlineWarnings({ kind: 'APPEAL_WINDOW', dueDate: '2026-08-10', rule: null })).toEqual([]);
+    expect(
+      deadlineWarnings({ kind: 'APPEAL_WINDOW', dueDate: null, rule: { jurisdiction: 'TR', finalOnly: false } }),
+    ).toEqual([]);
+  });
+});
+
+describe("README's rules table", () => {
+  it('lists every shipped rule with its citation and confidence', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const r of DEFAULT_RULES) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${r.key}\` |`));
+      expect(row, r.key).toBeDefined();
+      expect(row!.endsWith(`| ${r.citation} | ${r.confidence} |`), r.key).toBe(true);
+    }
   });
 });

@@ -6,10 +6,17 @@
 // - error responses as application/problem+json with the shared Problem
 //   schema (components.schemas.Problem), Retry-After on 429/503, ETag where a
 //   route says so, descriptions instead of "Default Response";
-// - the Idempotency-Key header on every POST that takes one.
+// - the Idempotency-Key header on every POST that takes one;
+// - named schemas in components (src/lib/openapi-components.ts) and an
+//   example for every request body and 2xx answer (src/lib/openapi-examples.ts).
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import type { FastifyContextConfig } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { nameComponents, registerNamedSchemas } from './openapi-components.ts';
+import { addExamples } from './openapi-examples.ts';
+
+// Before any route is transformed: the main resources get component names.
+registerNamedSchemas();
 
 const pascal = (s: string) =>
   s
@@ -80,7 +87,7 @@ const BINARY = { type: 'string', format: 'binary' };
 const MEDIA: Record<string, Record<string, object>> = {
   'get /v1/stats/events/chart.svg': { 'image/svg+xml': { schema: { type: 'string' } } },
   'get /v1/calendar/{file}': { 'text/calendar': { schema: { type: 'string' } } },
-  'get /v1/audit/checkpoint': { 'text/plain': { schema: { type: 'string' } } },
+  'get /v1/audit/checkpoint': { 'text/plain': { schema: { $ref: '#/components/schemas/Checkpoint' } } },
   'get /v1/exports/{id}/download': { 'text/csv': { schema: BINARY }, 'application/json': { schema: BINARY } },
   'get /v1/documents/{id}/content': { 'application/octet-stream': { schema: BINARY } },
 };
@@ -90,7 +97,13 @@ const ALSO: Record<string, Record<string, object>> = {
 };
 
 export const openapiTransformObject: SwaggerTransformObject = (documentObject) => {
-  const doc = jsonSchemaTransformObject(documentObject) as { paths?: Record<string, Record<string, Op>> };
+  const doc = jsonSchemaTransformObject(documentObject) as {
+    paths?: Record<string, Record<string, Op>>;
+    components?: { schemas?: Record<string, object> };
+    servers?: object[];
+  };
+  // Relative: the document describes the server that serves it.
+  doc.servers ??= [{ url: '/', description: 'this server (the one serving /docs/json)' }];
   for (const [path, methods] of Object.entries(doc.paths ?? {})) {
     for (const [method, op] of Object.entries(methods)) {
       const multipart = !!op.requestBody?.content?.['multipart/form-data'];
@@ -128,5 +141,14 @@ export const openapiTransformObject: SwaggerTransformObject = (documentObject) =
       }
     }
   }
+  doc.components = {
+    ...doc.components,
+    schemas: {
+      ...doc.components?.schemas,
+      Checkpoint: { type: 'string', description: 'signed checkpoint, C2SP tlog-checkpoint text' },
+    },
+  };
+  nameComponents(doc);
+  addExamples(doc);
   return doc;
 };

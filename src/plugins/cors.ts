@@ -3,9 +3,10 @@
 // Credentials (cookies) are never allowed cross-origin: the API takes bearer
 // tokens. Preflights are answered before authentication; clients may read
 // the headers they need (ETag for If-Match, Location of a created record,
-// Retry-After, Idempotent-Replayed, x-request-id, x-stats-metadata).
+// Retry-After, Idempotent-Replayed, x-request-id, x-stats-metadata, RateLimit-*).
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
+import { RATE_LIMIT_HEADERS } from '../lib/rate-limit-headers.ts';
 
 export const CORS_EXPOSED_HEADERS = [
   'ETag',
@@ -15,6 +16,7 @@ export const CORS_EXPOSED_HEADERS = [
   'X-Request-Id',
   'X-Stats-Metadata',
   'WWW-Authenticate',
+  ...RATE_LIMIT_HEADERS,
 ];
 
 export const corsPlugin = fp(

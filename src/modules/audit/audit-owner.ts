@@ -127,8 +127,9 @@ export async function auditOwnershipProblems(url: string, owner: string): Promis
     const { user, su, exists, member } = me.rows[0]!;
     if (!exists) return [`AUDIT_OWNER_ROLE ${owner} does not exist`];
     if (su) problems.push(`the service connects as ${user}, a superuser: it can switch the audit triggers off`);
-    else if (member)
+    else if (member) {
       problems.push(`the service's role ${user} is a member of ${owner}: it can act as the audit tables' owner`);
+    }
     const owners = await client.query<{ t: string; o: string }>(
       `SELECT c.relname AS t, pg_get_userbyid(c.relowner) AS o FROM pg_class c
         WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1::text[])`,

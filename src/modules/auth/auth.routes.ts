@@ -8,7 +8,9 @@ import { AuthService } from './auth.service.ts';
 import { registerMfaRoutes } from '../mfa/mfa.routes.ts';
 import { registerCredentialRoutes } from './credentials.routes.ts';
 import { startAuthRetention } from './retention.ts';
-import { MAX_LISTED_SESSIONS, SessionsService, USER_AGENT_MAX } from './sessions.service.ts';
+import { SessionsService, USER_AGENT_MAX } from './sessions.service.ts';
+import { ListPageQuery, nextCursorField } from '../../lib/keyset.ts';
+import { rateLimitSink } from '../../lib/rate-limit-headers.ts';
 
 export const TokenPairSchema = z.object({
   accessToken: z.string(),
@@ -76,11 +78,19 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         '(403 mfa-enrolment-required elsewhere); after an admin reset, `passwordChangeRequired: true` and only ' +
         '/v1/me, /v1/me/password and logout. 401 on bad credentials; 429 with Retry-After when this address or ' +
         'this email is throttled (the same for an email without an account); 503 with Retry-After when too many ' +
-        'sign-ins are already being checked.',
+        'sign-ins are already being checked. The per-address window is announced in RateLimit-Policy/RateLimit ' +
+        '(and RateLimit-Limit/-Remaining/-Reset).',
       response: { 200: LoginResponseSchema, ...problems(400, 401, 429, 503) },
     },
-    handler: async (req) => {
-      const result = await auth.login(req.body.email, req.body.password, req.ip, req.id, req.headers['user-agent']);
+    handler: async (req, reply) => {
+      const result = await auth.login(
+        req.body.email,
+        req.body.password,
+        req.ip,
+        req.id,
+        req.headers['user-agent'],
+        rateLimitSink(reply, app.clock),
+      );
       if (result.kind === 'mfa') {
         return { mfaRequired: true as const, mfaToken: result.mfaToken, methods: result.methods };
       }
@@ -138,13 +148,17 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['auth'],
       summary: 'Your signed-in sessions, newest first',
       description:
-        `Sessions not revoked and not expired (at most ${MAX_LISTED_SESSIONS}). lastUsedAt is the last token ` +
+        'Sessions not revoked and not expired, paged (cursor, limit). lastUsedAt is the last token ' +
         'refresh or sign-in, not the last request. ip and userAgent are those of the sign-in.',
-      response: { 200: z.object({ items: z.array(SessionSchema) }), ...problems(401) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(SessionSchema), nextCursor: nextCursorField }),
+        ...problems(400, 401),
+      },
     },
     handler: async (req) => {
       const actor = requireActor(req);
-      return { items: await sessions.list(actor.userId, actor.sessionId) };
+      return sessions.list(actor.userId, actor.sessionId, req.query);
     },
   });
 

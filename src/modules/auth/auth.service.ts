@@ -22,6 +22,7 @@ import { SecondFactors, type FactorMethod } from '../mfa/second-factors.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { rotateRefreshToken } from './refresh-rotation.ts';
 import { issueSession, type TokenPair } from './session-issuer.ts';
+import type { RateLimitSink } from '../../lib/rate-limit-headers.ts';
 
 export { loginThrottleHmacKey, loginThrottleKey, THROTTLE_PRUNE_INTERVAL_MS } from './login-throttle.ts';
 
@@ -93,10 +94,11 @@ export class AuthService {
     ip: string,
     requestId: string,
     userAgent?: string,
+    onRateLimit?: RateLimitSink,
   ): Promise<LoginResult> {
     const now = this.app.clock();
     const normalised = email.trim().toLowerCase();
-    const user = await this.checkPassword(normalised, password, requestId, now, ip);
+    const user = await this.checkPassword(normalised, password, requestId, now, ip, onRateLimit);
     const key = this.throttle.key('e', normalised);
     const methods = this.factors.methodsOf(await this.factors.enrolment(user.id));
     if (methods.length) {
@@ -135,7 +137,14 @@ export class AuthService {
    * unknown emails verify a dummy hash, and a failure is audited and answers
    * the same 401 whether or not the account exists.
    */
-  async checkPassword(normalisedEmail: string, password: string, requestId: string, now: Date, ip?: string) {
+  async checkPassword(
+    normalisedEmail: string,
+    password: string,
+    requestId: string,
+    now: Date,
+    ip?: string,
+    onRateLimit?: RateLimitSink,
+  ) {
     // Refuse a flood before it touches any counter or the database: a 503
     // must not spend the owner's tries, and costs the server nothing.
     const ticket = this.limiter.admit();
@@ -145,7 +154,7 @@ export class AuthService {
       });
     }
     try {
-      if (ip) await this.throttle.throttleIp(ip, now);
+      if (ip) await this.throttle.throttleIp(ip, now, onRateLimit);
       const key = this.throttle.key('e', normalisedEmail);
       const reservation = await this.throttle.reserve(key, normalisedEmail, now);
       const user = await this.db.user.findUnique({

@@ -31,6 +31,7 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
+import type { RateLimitSink } from '../../lib/rate-limit-headers.ts';
 
 /** How often expired `login_throttle` rows are deleted. */
 export const THROTTLE_PRUNE_INTERVAL_MS = 10 * 60_000;
@@ -92,7 +93,7 @@ export class LoginThrottle {
    * Counts an attempt from this client IP in a fixed window shared by every
    * API instance (a row in PostgreSQL); refuses once the window is full.
    */
-  async throttleIp(ip: string, now: Date): Promise<void> {
+  async throttleIp(ip: string, now: Date, report?: RateLimitSink): Promise<void> {
     const { ipMaxAttempts, ipWindowMinutes } = this.app.config.auth;
     const windowStart = new Date(now.getTime() - ipWindowMinutes * 60_000);
     const expires = new Date(now.getTime() + ipWindowMinutes * 60_000);
@@ -107,6 +108,13 @@ export class LoginThrottle {
           THEN ${expires}::timestamptz ELSE login_throttle.expires_at END
       RETURNING count, window_start`;
     const row = rows[0];
+    report?.({
+      policy: 'ip',
+      limit: ipMaxAttempts,
+      used: row.count,
+      windowSeconds: ipWindowMinutes * 60,
+      endsAt: new Date(row.window_start.getTime() + ipWindowMinutes * 60_000),
+    });
     if (row.count > ipMaxAttempts) {
       const retry = Math.max(
         1,

@@ -16,6 +16,13 @@ import type { Tx } from '../../db.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { appendAudit } from '../audit/audit.log.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
+
+// Newest first.
+const sessionOrder = new Keyset<{ createdAt: Date; id: string }>('sessions', [
+  { name: 'createdAt', kind: 'date', dir: 'desc', get: (r) => r.createdAt },
+  { name: 'id', kind: 'string', dir: 'desc', get: (r) => r.id },
+]);
 
 /** At most this many sessions are listed (newest first); revoke-sessions ends them all regardless. */
 export const MAX_LISTED_SESSIONS = 500;
@@ -45,14 +52,19 @@ export class SessionsService {
   constructor(private readonly app: Pick<FastifyInstance, 'db' | 'clock'>) {}
 
   /** The user's live sessions (not revoked, not expired), newest first; `current` marks `currentSessionId`. */
-  async list(userId: string, currentSessionId: string): Promise<SessionDto[]> {
+  async list(
+    userId: string,
+    currentSessionId: string,
+    q: ListPage,
+  ): Promise<{ items: SessionDto[]; nextCursor: string | null }> {
     const rows = await this.app.db.session.findMany({
-      where: { userId, revokedAt: null, expiresAt: { gt: this.app.clock() } },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: MAX_LISTED_SESSIONS,
+      where: { AND: [{ userId, revokedAt: null, expiresAt: { gt: this.app.clock() } }, sessionOrder.where(q.cursor)] },
+      orderBy: sessionOrder.orderBy(),
+      take: Math.min(q.limit, MAX_LISTED_SESSIONS) + 1,
       select: { id: true, createdAt: true, lastUsedAt: true, ip: true, userAgent: true },
     });
-    return rows.map((s) => ({
+    const p = sessionOrder.page(rows, Math.min(q.limit, MAX_LISTED_SESSIONS));
+    const items = p.rows.map((s) => ({
       id: s.id,
       createdAt: iso(s.createdAt),
       lastUsedAt: iso(s.lastUsedAt),
@@ -60,6 +72,7 @@ export class SessionsService {
       userAgent: s.userAgent,
       current: s.id === currentSessionId,
     }));
+    return { items, nextCursor: p.nextCursor };
   }
 
   /**

@@ -7,6 +7,13 @@ import { iso } from '../../lib/http-schemas.ts';
 import { authoriseCase, requireTeamMember, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
+
+// Oldest first, by when the assignment started.
+const assignmentOrder = new Keyset<{ startedAt: Date; id: string }>('assignments', [
+  { name: 'startedAt', kind: 'date', dir: 'asc', get: (r) => r.startedAt },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 /** What an assignment DTO needs, in one select (lists, the timeline, the create's answer). */
 export const assignmentSelect = {
@@ -119,13 +126,15 @@ export class AssignmentsService {
     });
   }
 
-  async listAssignments(actor: Actor, caseId: string) {
+  async listAssignments(actor: Actor, caseId: string, q: ListPage) {
     await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const rows = await this.app.db.assignment.findMany({
-      where: { caseId },
-      orderBy: [{ startedAt: 'asc' }, { id: 'asc' }],
+      where: { AND: [{ caseId }, assignmentOrder.where(q.cursor)] },
+      orderBy: assignmentOrder.orderBy(),
+      take: q.limit + 1,
       select: assignmentSelect,
     });
-    return { items: rows.map((r) => this.toAssignmentDto(r)) };
+    const p = assignmentOrder.page(rows, q.limit);
+    return { items: p.rows.map((r) => this.toAssignmentDto(r)), nextCursor: p.nextCursor };
   }
 }

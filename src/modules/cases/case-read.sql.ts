@@ -38,7 +38,7 @@ export function caseReadStatement(actor: Actor, id: string, requestId: string, n
              json_build_object('id', p.id, 'pseudonym', p.pseudonym, 'legalNameEnc', p.legal_name_enc,
                'dateOfBirthEnc', p.date_of_birth_enc, 'contactsEnc', p.contacts_enc, 'notesEnc', p.notes_enc,
                'citizenship', p.citizenship, 'travelDocumentStatus', p.travel_document_status, 'tags', p.tags,
-               'createdAt', p.created_at, 'updatedAt', p.updated_at) AS person
+               'version', p.version, 'createdAt', p.created_at, 'updatedAt', p.updated_at) AS person
         FROM cases k JOIN people p ON p.id = k.person_id
        WHERE k.id = ${id}::uuid AND ${visibleCaseCondition(actor)})${audit}
     SELECT * FROM k`;

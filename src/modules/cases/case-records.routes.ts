@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, IfMatchHeaders, problems, Uuid } from '../../lib/http-schemas.ts';
 import { expectedVersion } from '../../lib/pagination.ts';
+import { ListPageQuery, nextCursorField } from '../../lib/keyset.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import {
   AssignmentSchema,
@@ -40,11 +41,15 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/charges', {
     schema: {
       tags: ['charges'],
-      summary: 'Charges of a case',
+      summary: 'Charges of a case, oldest first (paged: cursor, limit)',
       params: IdParams,
-      response: { 200: z.object({ items: z.array(ChargeSchema) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(ChargeSchema), nextCursor: nextCursorField }),
+        ...problems(400, 401, 404),
+      },
     },
-    handler: async (req) => charges.listCharges(requireActor(req), req.params.id),
+    handler: async (req) => charges.listCharges(requireActor(req), req.params.id, req.query),
   });
 
   app.patch('/v1/charges/:id', {
@@ -130,11 +135,15 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/assignments', {
     schema: {
       tags: ['assignments'],
-      summary: 'Current and past assignments',
+      summary: 'Current and past assignments, oldest first (paged: cursor, limit)',
       params: IdParams,
-      response: { 200: z.object({ items: z.array(AssignmentSchema) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(AssignmentSchema), nextCursor: nextCursorField }),
+        ...problems(400, 401, 404),
+      },
     },
-    handler: async (req) => assignments.listAssignments(requireActor(req), req.params.id),
+    handler: async (req) => assignments.listAssignments(requireActor(req), req.params.id, req.query),
   });
 
   app.delete('/v1/cases/:id/assignments/:assignmentId', {

@@ -5,6 +5,7 @@ import { AppError } from '../../lib/app-error.ts';
 import { appendAudit, diffChanges } from '../audit/audit.log.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
+import { unchanged } from '../../lib/no-op-patch.ts';
 import { authoriseCase, requireTeamMember, visibleCasesWhere, visiblePeopleWhere } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { PeopleService, type PersonRow } from '../people/people.service.ts';
@@ -217,6 +218,11 @@ export class CasesService {
     const row = await this.app.db.$transaction(async (tx) => {
       const access = await authoriseCase(tx, actor, id, 'edit');
       const before = await tx.case.findUniqueOrThrow({ where: { id }, select: caseSelect });
+      // Nothing changes: the same version, no write, no audit entry (a stale version is still 412).
+      if (unchanged({ ...before, summary: readSummary(this.app.crypto, before) }, patch)) {
+        if (before.version !== expected) throw staleCase(expected, before.version);
+        return before;
+      }
       if (patch.hostCountry && patch.hostCountry !== before.hostCountry) {
         const team = await tx.team.findUniqueOrThrow({ where: { id: access.teamId }, select: { countries: true } });
         if (!team.countries.includes(patch.hostCountry)) {
@@ -239,12 +245,7 @@ export class CasesService {
           updatedAt: now,
         },
       });
-      if (count !== 1) {
-        throw new AppError(
-          'PRECONDITION_FAILED',
-          `The case has changed since version ${expected}; reload it (current version ${before.version}).`,
-        );
-      }
+      if (count !== 1) throw staleCase(expected, before.version);
       await appendAudit(
         tx,
         {
@@ -269,3 +270,9 @@ export class CasesService {
     return this.dto(row, actor);
   }
 }
+
+const staleCase = (expected: number, current: number) =>
+  new AppError(
+    'PRECONDITION_FAILED',
+    `The case has changed since version ${expected}; reload it (current version ${current}).`,
+  );

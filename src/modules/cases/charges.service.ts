@@ -8,6 +8,14 @@ import { authoriseCase, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import { caseOfRecord, toDate, type ChargeInput, type ChargeRow, type NewCharge } from './case-records.shared.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
+import { unchanged } from '../../lib/no-op-patch.ts';
+
+// Oldest first, as recorded.
+const chargeOrder = new Keyset<{ createdAt: Date; id: string }>('charges', [
+  { name: 'createdAt', kind: 'date', dir: 'asc', get: (r) => r.createdAt },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 export class ChargesService {
   private readonly deadlines: DeadlinesService;
@@ -68,13 +76,15 @@ export class ChargesService {
     });
   }
 
-  async listCharges(actor: Actor, caseId: string) {
+  async listCharges(actor: Actor, caseId: string, q: ListPage) {
     await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const rows = await this.app.db.charge.findMany({
-      where: { caseId },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      where: { AND: [{ caseId }, chargeOrder.where(q.cursor)] },
+      orderBy: chargeOrder.orderBy(),
+      take: q.limit + 1,
     });
-    return { items: rows.map((r) => this.toChargeDto(r)) };
+    const p = chargeOrder.page(rows, q.limit);
+    return { items: p.rows.map((r) => this.toChargeDto(r)), nextCursor: p.nextCursor };
   }
 
   async updateCharge(actor: Actor, id: string, patch: ChargeInput, expected: number, requestId: string) {
@@ -82,6 +92,11 @@ export class ChargesService {
     return this.app.db.$transaction(async (tx) => {
       const access = await caseOfRecord(tx, actor, 'charge', id, 'edit');
       const before = await tx.charge.findUniqueOrThrow({ where: { id } });
+      // Nothing changes: the same version, no write, no audit entry (a stale version is still 412).
+      if (unchanged({ ...before, filedOn: isoDay(before.filedOn) }, patch)) {
+        if (before.version !== expected) throw stale(expected, before.version);
+        return this.toChargeDto(before);
+      }
       const { count } = await tx.charge.updateMany({
         where: { id, version: expected },
         data: {
@@ -91,12 +106,7 @@ export class ChargesService {
           updatedAt: now,
         },
       });
-      if (count !== 1) {
-        throw new AppError(
-          'PRECONDITION_FAILED',
-          `The charge has changed since version ${expected} (current version ${before.version}).`,
-        );
-      }
+      if (count !== 1) throw stale(expected, before.version);
       await appendAudit(
         tx,
         {
@@ -119,3 +129,6 @@ export class ChargesService {
     });
   }
 }
+
+const stale = (expected: number, current: number) =>
+  new AppError('PRECONDITION_FAILED', `The charge has changed since version ${expected} (current version ${current}).`);

@@ -9,6 +9,7 @@ import { authoriseCase, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import { readSourceUrls, sourceUrlsColumns } from './event-sources.ts';
+import { unchanged } from '../../lib/no-op-patch.ts';
 import { caseOfRecord, toDate, type EventInput, type EventRow, type NewEvent } from './case-records.shared.ts';
 
 /** Fields that can name or locate the person: named in the audit log, never copied into it. */
@@ -80,6 +81,20 @@ export class EventsService {
     };
   }
 
+  /** True when every field of the patch equals the stored event (dates and encrypted fields compared as sent). */
+  private unchangedBy(before: EventRow, patch: EventInput): boolean {
+    const { detailsEnc, sourceUrlsEnc: _enc, ...plain } = before;
+    const stored = {
+      ...plain,
+      occurredAt: before.occurredAt.toISOString(),
+      servedOn: isoDay(before.servedOn),
+      details: this.app.crypto.decryptNullable(detailsEnc, this.detailsRef(before.id)),
+      sourceUrls: readSourceUrls(this.app.crypto, before),
+    };
+    const sent = { ...patch, ...(patch.occurredAt ? { occurredAt: toDate(patch.occurredAt).toISOString() } : {}) };
+    return unchanged(stored, sent);
+  }
+
   async createEvent(actor: Actor, caseId: string, input: NewEvent, requestId: string) {
     const now = this.app.clock();
     return this.app.db.$transaction(async (tx) => {
@@ -135,6 +150,11 @@ export class EventsService {
     return this.app.db.$transaction(async (tx) => {
       const access = await caseOfRecord(tx, actor, 'event', id, 'edit');
       const before = await tx.event.findUniqueOrThrow({ where: { id } });
+      // Nothing changes: the same version, no write, no audit entry, no recomputation (stale is still 412).
+      if (this.unchangedBy(before, patch)) {
+        if (before.version !== expected) throw staleEvent(expected, before.version);
+        return this.toEventDto(before, access.legal);
+      }
       const { count } = await tx.event.updateMany({
         where: { id, version: expected },
         data: {
@@ -143,12 +163,7 @@ export class EventsService {
           updatedAt: now,
         },
       });
-      if (count !== 1) {
-        throw new AppError(
-          'PRECONDITION_FAILED',
-          `The event has changed since version ${expected} (current version ${before.version}).`,
-        );
-      }
+      if (count !== 1) throw staleEvent(expected, before.version);
       const { detailsEnc: _omit, sourceUrlsEnc: _omit2, ...beforePlain } = before;
       await appendAudit(
         tx,
@@ -176,3 +191,6 @@ export class EventsService {
     });
   }
 }
+
+const staleEvent = (expected: number, current: number) =>
+  new AppError('PRECONDITION_FAILED', `The event has changed since version ${expected} (current version ${current}).`);

@@ -28,7 +28,11 @@ export class TimelineService {
         where: { caseId },
         select: assignmentSelect,
       }),
-      this.app.db.deadline.findMany({ where: { caseId } }),
+      // The rule's jurisdiction decides the deadline's warnings (e.g. the Turkish judicial recess).
+      this.app.db.deadline.findMany({
+        where: { caseId },
+        include: { rule: { select: { jurisdiction: true, finalOnly: true } } },
+      }),
       // Documents are need-to-know beyond the case: never listed to coordinators.
       access.legal ? documentsOfCase(this.app.sqlPool, caseId) : Promise.resolve([]),
     ]);

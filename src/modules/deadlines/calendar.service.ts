@@ -12,10 +12,14 @@ import { hashToken } from '../../lib/token-hash.ts';
 import { vtimezone } from '../../lib/vtimezone.ts';
 import { myDeadlinesWhere, type Viewer } from '../access/visibility.ts';
 import { appendAudit } from '../audit/audit.log.ts';
+import { deadlineWarnings } from './judicial-recess.ts';
 
 export type CalendarDeps = { db: Db; config: Pick<AppConfig, 'publicBaseUrl'>; clock: () => Date };
 
-type FeedDeadline = Deadline & { case: { reference: string; person: { pseudonym: string } } };
+type FeedDeadline = Deadline & {
+  case: { reference: string; person: { pseudonym: string } };
+  rule: { jurisdiction: string; finalOnly: boolean } | null;
+};
 
 /** Feed file names: `cal_<token>.ics`. */
 export const CALENDAR_FILE = /^cal_[A-Za-z0-9_-]{20,100}\.ics$/;
@@ -87,7 +91,10 @@ export class CalendarService {
       },
       orderBy: { dueAt: 'asc' },
       take: 2000,
-      include: { case: { select: { reference: true, person: { select: { pseudonym: true } } } } },
+      include: {
+        case: { select: { reference: true, person: { select: { pseudonym: true } } } },
+        rule: { select: { jurisdiction: true, finalOnly: true } },
+      },
     });
     return renderCalendar(items);
   }
@@ -139,6 +146,7 @@ function renderCalendar(items: FeedDeadline[]): string {
         `Due: ${d.dueAt.toISOString()} (${d.timeZone}${d.dueDate ? `, end of ${d.dueDate}` : ''})`,
         d.citation ? `Source: ${d.citation}` : '',
         d.source === 'RULE' ? 'Computed, verify with counsel.' : '',
+        ...deadlineWarnings(d).map((w) => `Warning: ${w.message}`),
       ]
         .filter(Boolean)
         .join('\n'),

@@ -11,11 +11,23 @@ import { myDeadlinesWhere, type Viewer } from '../access/visibility.ts';
 import { appendAudit } from '../audit/audit.log.ts';
 import { ReminderPlanner } from '../reminders/planner.ts';
 import { manualDue } from './compute.ts';
-import { DeadlineStatusEnum, type CreateDeadline, type MyDeadlinesFilter } from './deadlines.schemas.ts';
+import { dayBound, DeadlineStatusEnum, type CreateDeadline, type MyDeadlinesFilter } from './deadlines.schemas.ts';
 import { toDeadlineDto, withCase } from './deadlines.dto.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
 import { writeHistory, type DeadlineDeps } from './deadlines.service.ts';
 
 const notFound = () => new AppError('NOT_FOUND', 'Deadline not found.');
+
+/** Due first, by due time (id breaks ties); `list` names the list in its cursors. */
+const dueOrder = (list: string) =>
+  new Keyset<{ dueAt: Date; id: string }>(list, [
+    { name: 'dueAt', kind: 'date', dir: 'asc', get: (r) => r.dueAt },
+    { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+  ]);
+// In the order the changes were written.
+const historyOrder = new Keyset<{ id: bigint | number }>('deadline-history', [
+  { name: 'id', kind: 'number', dir: 'asc', get: (r) => Number(r.id) },
+]);
 
 export class CaseDeadlinesService {
   private readonly planner: ReminderPlanner;
@@ -90,27 +102,37 @@ export class CaseDeadlinesService {
     });
   }
 
-  async listForCase(viewer: Viewer, caseId: string) {
+  async listForCase(viewer: Viewer, caseId: string, q: ListPage) {
     const { db } = this.deps;
     await authoriseCase(db, viewer, caseId, 'see');
     const rows = await db.deadline.findMany({
-      where: { caseId },
-      orderBy: [{ dueAt: 'asc' }, { id: 'asc' }],
+      where: { AND: [{ caseId }, dueOrder('case-deadlines').where(q.cursor)] },
+      orderBy: dueOrder('case-deadlines').orderBy(),
+      take: q.limit + 1,
       include: withCase,
     });
-    return { items: rows.map(toDeadlineDto) };
+    const p = dueOrder('case-deadlines').page(rows, q.limit);
+    return { items: p.rows.map(toDeadlineDto), nextCursor: p.nextCursor };
   }
 
   /** How a deadline was computed and changed. */
-  async history(viewer: Viewer, id: string) {
+  async history(viewer: Viewer, id: string, q: ListPage) {
     const { db } = this.deps;
     const d = await db.deadline.findUnique({ where: { id }, select: { caseId: true } });
     if (!d) throw notFound();
     await authoriseCase(db, viewer, d.caseId, 'see').catch(() => {
       throw notFound();
     });
-    const rows = await db.deadlineChange.findMany({ where: { deadlineId: id }, orderBy: { id: 'asc' } });
-    return { items: rows.map((r) => ({ at: iso(r.at), actorId: r.actorId, reason: r.reason, changes: r.changes })) };
+    const rows = await db.deadlineChange.findMany({
+      where: { AND: [{ deadlineId: id }, historyOrder.where(q.cursor)] },
+      orderBy: historyOrder.orderBy(),
+      take: q.limit + 1,
+    });
+    const p = historyOrder.page(rows, q.limit);
+    return {
+      items: p.rows.map((r) => ({ at: iso(r.at), actorId: r.actorId, reason: r.reason, changes: r.changes })),
+      nextCursor: p.nextCursor,
+    };
   }
 
   /** The caller's deadlines, overdue first, then by due time. */
@@ -121,17 +143,24 @@ export class CaseDeadlinesService {
         AND: [
           myDeadlinesWhere(viewer),
           { status: { in: statuses } },
-          q.from ? { dueAt: { gte: new Date(q.from) } } : {},
-          q.to ? { dueAt: { lte: new Date(q.to) } } : {},
+          q.from ? { dueAt: { gte: dayBound(q.from, 'from') } } : {},
+          q.to ? { dueAt: { lte: dayBound(q.to, 'to') } } : {},
+          dueOrder('my-deadlines').where(q.cursor),
         ],
       },
-      orderBy: [{ dueAt: 'asc' }, { id: 'asc' }],
-      take: q.limit,
+      orderBy: dueOrder('my-deadlines').orderBy(),
+      take: q.limit + 1,
       include: withCase,
     });
+    const p = dueOrder('my-deadlines').page(rows, q.limit);
     const now = this.deps.clock().getTime();
     const overdue = (d: (typeof rows)[number]) =>
       d.status === 'MISSED' || (d.status === 'OPEN' && d.dueAt.getTime() < now);
-    return { items: [...rows.filter(overdue), ...rows.filter((d) => !overdue(d))].map(toDeadlineDto) };
+    // Pages follow the due time; with the default statuses every overdue deadline comes before the others
+    // anyway, and within a page overdue ones are put first.
+    return {
+      items: [...p.rows.filter(overdue), ...p.rows.filter((d) => !overdue(d))].map(toDeadlineDto),
+      nextCursor: p.nextCursor,
+    };
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
+import { nextCursorField } from '../../lib/keyset.ts';
 import { DeadlineRulesService } from './deadline-rules.service.ts';
 import {
   CreateRuleBody,
@@ -21,11 +22,13 @@ export const deadlineRuleRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/deadline-rules', {
     schema: {
       tags: ['deadline rules'],
-      summary: 'Deadline rules (data, editable by admins); ?stale=true: not verified for a year',
+      summary:
+        'Deadline rules (data, editable by admins) by jurisdiction and key; ?stale=true: not verified for a year ' +
+        '(paged: cursor, limit)',
       querystring: ListRulesQuery,
-      response: { 200: z.object({ items: z.array(RuleSchema) }), ...problems(400, 401) },
+      response: { 200: z.object({ items: z.array(RuleSchema), nextCursor: nextCursorField }), ...problems(400, 401) },
     },
-    handler: async (req) => rules.list(req.query.stale === 'true'),
+    handler: async (req) => rules.list(req.query.stale === 'true', req.query),
   });
 
   app.post('/v1/deadline-rules', {

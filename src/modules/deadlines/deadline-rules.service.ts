@@ -12,6 +12,14 @@ import { appendAudit } from '../audit/audit.log.ts';
 import type { CreateRule, UpdateRule } from './deadlines.schemas.ts';
 import { DEFAULT_RULES, shippedColumns, shippedHash } from './default-rules.ts';
 import { RuleImpactService } from './rule-impact.service.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
+
+// By jurisdiction, then key (the id settles any tie).
+const ruleOrder = new Keyset<{ jurisdiction: string; key: string; id: string }>('deadline-rules', [
+  { name: 'jurisdiction', kind: 'string', dir: 'asc', get: (r) => r.jurisdiction },
+  { name: 'key', kind: 'string', dir: 'asc', get: (r) => r.key },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 export type RuleDeps = { db: Db; config: AppConfig; clock: () => Date; log?: FastifyBaseLogger };
 
@@ -83,13 +91,17 @@ export class DeadlineRulesService {
     return inserted;
   }
 
-  async list(stale: boolean) {
+  async list(stale: boolean, q: ListPage) {
     const before = new Date(this.deps.clock().getTime() - YEAR_MS);
     const rows = await this.deps.db.deadlineRule.findMany({
-      where: stale ? { OR: [{ verifiedOn: null }, { verifiedOn: { lt: before } }] } : {},
-      orderBy: [{ jurisdiction: 'asc' }, { key: 'asc' }],
+      where: {
+        AND: [stale ? { OR: [{ verifiedOn: null }, { verifiedOn: { lt: before } }] } : {}, ruleOrder.where(q.cursor)],
+      },
+      orderBy: ruleOrder.orderBy(),
+      take: q.limit + 1,
     });
-    return { items: rows.map(toRuleDto) };
+    const p = ruleOrder.page(rows, q.limit);
+    return { items: p.rows.map(toRuleDto), nextCursor: p.nextCursor };
   }
 
   async create(actorId: string, body: CreateRule, requestId: string) {

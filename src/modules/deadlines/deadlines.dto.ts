@@ -1,15 +1,22 @@
 // A deadline as the API shows it (DeadlineSchema in ./deadlines.schemas.ts).
 import type { Deadline, Prisma } from '../../generated/prisma/client.ts';
 import { iso } from '../../lib/http-schemas.ts';
+import { deadlineWarnings } from './judicial-recess.ts';
 
-/** What a deadline's DTO shows of its case (and the host country, for due dates). */
+/** What a deadline's DTO shows of its case (and the host country, for due dates) and of its rule (warnings). */
 // `as const` (not a cast): keeps the literal `true`s so Prisma infers the loaded fields.
 export const withCase = {
   case: { select: { reference: true, hostCountry: true, person: { select: { pseudonym: true } } } },
+  rule: { select: { jurisdiction: true, finalOnly: true } },
 } as const satisfies Prisma.DeadlineInclude;
 
-/** `case` (reference and pseudonym) when loaded. */
-export function toDeadlineDto(d: Deadline & { case?: { reference: string; person: { pseudonym: string } } }) {
+type Loaded = {
+  case?: { reference: string; person: { pseudonym: string } };
+  rule?: { jurisdiction: string; finalOnly: boolean } | null;
+};
+
+/** `case` (reference and pseudonym) when loaded; warnings need `rule` loaded. */
+export function toDeadlineDto(d: Deadline & Loaded) {
   return {
     id: d.id,
     caseId: d.caseId,
@@ -28,6 +35,7 @@ export function toDeadlineDto(d: Deadline & { case?: { reference: string; person
     verifyWithCounsel: d.verifyWithCounsel,
     confidence: d.confidence,
     note: d.source === 'RULE' ? 'computed, verify with counsel' : null,
+    warnings: deadlineWarnings(d),
     manualOverride: d.manualOverride,
     assigneeId: d.assigneeId,
     version: d.version,

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { IdParams, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
+import { ListPageQuery, nextCursorField } from '../../lib/keyset.ts';
 import { CaseDeadlinesService } from './case-deadlines.service.ts';
 import { DeadlineChangesService } from './deadline-changes.service.ts';
 import { CreateDeadlineBody, DeadlineSchema, MyDeadlinesQuery, UpdateDeadlineBody } from './deadlines.schemas.ts';
 
+const DeadlinePage = z.object({ items: z.array(DeadlineSchema), nextCursor: nextCursorField });
 const HistoryItem = z.object({ at: Timestamp, actorId: Uuid.nullable(), reason: z.string(), changes: z.unknown() });
 
 export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -28,11 +30,12 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/deadlines', {
     schema: {
       tags: ['deadlines'],
-      summary: 'Rule-made and manual deadlines of a case',
+      summary: 'Rule-made and manual deadlines of a case, by due time (paged: cursor, limit)',
       params: IdParams,
-      response: { 200: z.object({ items: z.array(DeadlineSchema) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: { 200: DeadlinePage, ...problems(400, 401, 404) },
     },
-    handler: async (req) => deadlines.listForCase(requireActor(req), req.params.id),
+    handler: async (req) => deadlines.listForCase(requireActor(req), req.params.id, req.query),
   });
 
   app.patch('/v1/deadlines/:id', {
@@ -66,19 +69,26 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/deadlines/:id/history', {
     schema: {
       tags: ['deadlines'],
-      summary: 'How a deadline was computed and changed',
+      summary: 'How a deadline was computed and changed, oldest first (paged: cursor, limit)',
       params: IdParams,
-      response: { 200: z.object({ items: z.array(HistoryItem) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(HistoryItem), nextCursor: nextCursorField }),
+        ...problems(400, 401, 404),
+      },
     },
-    handler: async (req) => deadlines.history(requireActor(req), req.params.id),
+    handler: async (req) => deadlines.history(requireActor(req), req.params.id, req.query),
   });
 
   app.get('/v1/me/deadlines', {
     schema: {
       tags: ['deadlines'],
-      summary: "The caller's deadlines, overdue first, then by due time",
+      summary: "The caller's deadlines, overdue first, then by due time (paged: cursor, limit)",
+      description:
+        '`from` and `to` take an instant or a date (a date `from` starts at 00:00 UTC, a date `to` ends at 24:00 UTC); ' +
+        '`from` after `to` is a 400 naming `from`. Pages follow the due time; within a page overdue deadlines come first.',
       querystring: MyDeadlinesQuery,
-      response: { 200: z.object({ items: z.array(DeadlineSchema) }), ...problems(400, 401) },
+      response: { 200: DeadlinePage, ...problems(400, 401) },
     },
     handler: async (req) => deadlines.mine(requireActor(req), req.query),
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Instant, IsoDate, Timestamp, Uuid } from '../../lib/http-schemas.ts';
+import { pageQuery } from '../../lib/keyset.ts';
 import { DeadlineKind, DeadlineStatus, EventType, ExtraditionTreaty } from '../../generated/prisma/enums.ts';
 
 // From the generated enums, not cases.schemas (which imports this file).
@@ -61,6 +62,9 @@ export const DeadlineSchema = z.object({
   verifyWithCounsel: z.boolean(),
   confidence: z.enum(['HIGH', 'MEDIUM', 'LOW']).nullable(),
   note: z.string().nullable().describe('"computed, verify with counsel" on rule-made deadlines'),
+  warnings: z
+    .array(z.object({ code: z.enum(['TR_JUDICIAL_RECESS']), message: z.string() }))
+    .describe('shown beside the date, never applied to it: TR_JUDICIAL_RECESS (İYUK art. 8(3), verify with counsel)'),
   manualOverride: z.boolean(),
   assigneeId: Uuid.nullable(),
   version: z.number().int(),
@@ -71,16 +75,37 @@ export const DeadlineSchema = z.object({
   updatedAt: Timestamp,
 });
 
-export const MyDeadlinesQuery = z.strictObject({
-  from: Instant.optional(),
-  to: Instant.optional(),
-  status: z
-    .string()
-    .regex(/^(OPEN|DONE|MISSED|CANCELLED)(,(OPEN|DONE|MISSED|CANCELLED))*$/, 'comma-separated statuses')
-    .optional()
-    .describe('default OPEN,MISSED'),
-  limit: z.coerce.number().int().min(1).max(500).default(200),
-});
+const DayOrInstant = z
+  .string()
+  .max(40)
+  .refine(
+    (v) => (IsoDate.safeParse(v).success || Instant.safeParse(v).success) && !Number.isNaN(Date.parse(v)),
+    'expected a date YYYY-MM-DD or an instant with offset, e.g. 2026-12-01 or 2026-12-01T09:00:00Z',
+  );
+
+/** A bound as an instant: a date is its first millisecond (`from`) or its last (`to`), UTC. */
+export function dayBound(v: string, side: 'from' | 'to'): Date {
+  if (v.length !== 10) return new Date(v);
+  const start = new Date(`${v}T00:00:00.000Z`);
+  return side === 'from' ? start : new Date(start.getTime() + 86_400_000 - 1);
+}
+
+export const MyDeadlinesQuery = z
+  .strictObject({
+    from: DayOrInstant.describe('due at or after: an instant, or a date YYYY-MM-DD (from its start, UTC)').optional(),
+    to: DayOrInstant.describe('due at or before: an instant, or a date YYYY-MM-DD (to its end, UTC)').optional(),
+    status: z
+      .string()
+      .regex(/^(OPEN|DONE|MISSED|CANCELLED)(,(OPEN|DONE|MISSED|CANCELLED))*$/, 'comma-separated statuses')
+      .optional()
+      .describe('default OPEN,MISSED'),
+    ...pageQuery(200, 500),
+  })
+  .superRefine((q, ctx) => {
+    if (q.from && q.to && dayBound(q.from, 'from') > dayBound(q.to, 'to')) {
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'must not be after to' });
+    }
+  });
 
 const ruleFields = {
   key: z.string().regex(/^[a-z0-9_-]{3,80}$/, 'lowercase letters, digits, - and _'),
@@ -146,6 +171,7 @@ export const ListRulesQuery = z.strictObject({
     .enum(['true', 'false'])
     .optional()
     .describe('true: only rules never verified or verified more than a year ago'),
+  ...pageQuery(100, 500),
 });
 /** The proposed edit of the fields that move dates; a field left out keeps its stored value. */
 export const RuleImpactQuery = z.strictObject({

@@ -1,6 +1,6 @@
 // Shipped rules about remedies: appeals against expulsion and refusals,
 // constitutional complaints, the European Court (Art. 35(1), Rule 39), the UN
-// treaty bodies' interim measures and Interpol's CCF.
+// treaty bodies' interim measures and Interpol's CCF (decisions and revision).
 import type { DefaultRule } from './default-rules.ts';
 
 const ECHR_STATES = ['AM', 'AZ', 'GE', 'ME', 'RS', 'TR'];
@@ -239,6 +239,23 @@ export const REMEDY_RULES: DefaultRule[] = [
     rollPolicy: 'NONE',
     citation:
       'Statute of the CCF Art. 40(2): decision on correction/deletion requests within nine months of admissibility',
+    confidence: 'MEDIUM',
+    verifyWithCounsel: true,
+  },
+  {
+    key: 'interpol-ccf-revision-6m',
+    jurisdiction: 'INTERPOL',
+    hostCountries: [],
+    triggerEventType: 'NEW_FACT_DISCOVERED',
+    kind: 'CCF_REQUEST',
+    title:
+      'If the CCF has decided on a request: last day to ask it to revise the decision on this new fact (6 months from discovery)',
+    offsetValue: 6,
+    offsetUnit: 'MONTHS',
+    // No roll: the Statute provides none, and an unrolled date is never later than the true one.
+    rollPolicy: 'NONE',
+    citation:
+      'Statute of the CCF Art. 42(2): a request for revision must be made within six months of the discovery of a fact that might have led to a different decision (Art. 42(1)); date the NEW_FACT_DISCOVERED event by the day of discovery',
     confidence: 'MEDIUM',
     verifyWithCounsel: true,
   },

@@ -8,16 +8,20 @@
 // Metadata: JPEG, PNG and WebP are re-encoded by sharp, which writes no EXIF,
 // XMP, IPTC or ICC data (GPS position, device serials, timestamps are dropped);
 // the EXIF orientation is applied to the pixels first so photos stay upright.
-// PDFs are stored as uploaded and the metadata keys found in clear are
-// reported by name (never by value): rewriting a PDF risks the evidential
-// value of a court document. HEIC cannot be decoded by this sharp build (no
-// HEVC decoder), so it is stored unchanged and reported; so are DOCX and ODT
-// (document properties not inspected).
+// PDFs are rewritten without their information dictionary and XMP streams
+// (./pdf-metadata.ts; read whole, like images); encrypted, signed or
+// unparsable ones are stored as uploaded and the metadata keys found in clear
+// are reported by name (never by value). HEIC cannot be decoded by this sharp
+// build (no HEVC decoder), so it is stored unchanged and reported; so are
+// DOCX and ODT (document properties not inspected).
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { AppError } from '../../lib/app-error.ts';
+import { CHUNK_SIZE } from './document-crypto.ts';
+import { stripPdfMetadata } from './pdf-metadata.ts';
+import { textChecker } from './text-check.ts';
 
 /** Bytes read before deciding the type: enough for a ZIP container's first entries (DOCX, ODT). */
 const SNIFF_BYTES = 64 * 1024;
@@ -50,6 +54,8 @@ export type InspectedContent = {
   mediaType: string;
   /** The bytes to store (re-encoded for images). */
   body: AsyncIterable<Buffer>;
+  /** The body is the upload byte for byte (its SHA-256 is the original's). */
+  unchanged: boolean;
   /** Complete once body has been read to its end. */
   report: () => ContentReport;
 };
@@ -71,22 +77,6 @@ const refuse = (what: string) =>
   new AppError('UNSUPPORTED_MEDIA_TYPE', `file: ${what} is not allowed (PDF, JPEG, PNG, HEIC, WebP, DOCX, ODT, TXT)`, {
     errors: [{ path: 'file', message: `type ${what} not allowed` }],
   });
-
-/** Plain UTF-8 text: no NUL or other C0 controls than tab, newlines and form feed. */
-function textChecker() {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  const check = (chunk: Buffer, last: boolean) => {
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: !last });
-    } catch {
-      throw refuse('binary data');
-    }
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u0008\u000B\u000E-\u001F\u007F]/.test(text)) throw refuse('binary data');
-  };
-  return check;
-}
 
 function pdfScanner(found: Set<string>) {
   let tail = '';
@@ -138,11 +128,13 @@ export async function inspectContent(src: AsyncIterable<Buffer>, maxBytes: numbe
   let stripped = false;
   let mediaType: string;
   let body: AsyncIterable<Buffer>;
+  let unchanged = false;
 
   if (!allowed) {
-    const check = textChecker();
+    const check = textChecker(() => refuse('binary data'));
     check(head, ended);
     mediaType = TEXT_MEDIA_TYPE;
+    unchanged = true;
     body = (async function* () {
       for await (const chunk of original()) {
         if (chunk !== head) check(chunk, false);
@@ -169,21 +161,34 @@ export async function inspectContent(src: AsyncIterable<Buffer>, maxBytes: numbe
         });
       }
     })();
+  } else if (detected?.ext === 'pdf') {
+    mediaType = allowed.mediaType;
+    const scan = pdfScanner(findings);
+    body = (async function* () {
+      const parts: Buffer[] = [];
+      for await (const chunk of original()) {
+        scan(chunk);
+        parts.push(chunk);
+      }
+      const result = await stripPdfMetadata(Buffer.concat(parts));
+      parts.length = 0;
+      stripped = result.stripped;
+      if (stripped) findings.clear();
+      for (const f of result.findings) findings.add(f);
+      // In chunk-sized pieces: the sealer then never copies the whole file again.
+      for (let at = 0; at < result.bytes.length; at += CHUNK_SIZE) yield result.bytes.subarray(at, at + CHUNK_SIZE);
+    })();
   } else {
     mediaType = allowed.mediaType;
-    const scan = detected?.ext === 'pdf' ? pdfScanner(findings) : null;
     if (detected?.ext === 'heic') findings.add('heic:not-re-encoded');
     if (detected?.ext === 'docx' || detected?.ext === 'odt') findings.add('office:properties-not-inspected');
-    body = (async function* () {
-      for await (const chunk of original()) {
-        scan?.(chunk);
-        yield chunk;
-      }
-    })();
+    body = original();
+    unchanged = true;
   }
   return {
     mediaType,
     body,
+    unchanged,
     report: () => ({
       mediaType,
       originalSha256: hash.copy().digest('hex'),

@@ -12,12 +12,14 @@ import { AppError } from '../../lib/app-error.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { appendAuditSql } from '../audit/audit.log.ts';
 import { CHUNK_SIZE, DocumentKey, IntegrityError } from './document-crypto.ts';
-import type { DocumentStore } from './document-store.ts';
+import type { ChunkLayout, DocumentStores } from './document-store.ts';
 import type { DocumentRow } from './documents.dto.ts';
 import type { DocumentsService } from './documents.service.ts';
 
-/** Chunks fetched per query while streaming (1 MiB). */
+/** Chunks fetched before the response starts (1 MiB), and per query after unless the store asks for more. */
 const READ_BATCH = 16;
+
+const layout = (doc: DocumentRow): ChunkLayout => ({ id: doc.id, chunkCount: doc.chunkCount, size: Number(doc.size) });
 
 export type ByteRange = { start: number; end: number };
 
@@ -60,7 +62,7 @@ export type OpenedContent = {
 export class DocumentContent {
   constructor(
     private readonly app: FastifyInstance,
-    private readonly store: DocumentStore,
+    private readonly stores: DocumentStores,
     private readonly documents: DocumentsService,
   ) {}
 
@@ -79,7 +81,7 @@ export class DocumentContent {
 
   private async verified(doc: DocumentRow): Promise<DocumentKey> {
     const key = DocumentKey.unwrap(doc.id, doc.wrappedKey ?? '', this.app.crypto);
-    const tags = await this.store.tags(doc.id);
+    const tags = await this.stores.of(doc).tags(layout(doc));
     if (tags.length !== doc.chunkCount || tags.some((t, i) => t.idx !== i)) {
       throw new IntegrityError('chunks missing or out of place');
     }
@@ -91,7 +93,7 @@ export class DocumentContent {
   }
 
   private async chunk(key: DocumentKey, doc: DocumentRow, from: number, to: number): Promise<Buffer[]> {
-    const rows = await this.store.read(doc.id, from, to);
+    const rows = await this.stores.of(doc).read(layout(doc), from, to);
     if (rows.length !== to - from + 1) throw new IntegrityError('chunks missing');
     return rows.map((r, i) => {
       if (r.idx !== from + i) throw new IntegrityError('chunks out of place');
@@ -133,15 +135,16 @@ export class DocumentContent {
     });
 
     const self = this;
+    const batchSize = this.stores.of(doc).readBatch ?? READ_BATCH;
     async function* body() {
       let idx = first;
       let batch: Buffer[] | null = head;
       while (idx <= last) {
-        batch ??= await self.chunk(key, doc, idx, Math.min(last, idx + READ_BATCH - 1));
+        batch ??= await self.chunk(key, doc, idx, Math.min(last, idx + batchSize - 1));
         // The next batch is fetched while this one is sent.
         const nextFrom: number = idx + batch.length;
         const next: Promise<Buffer[]> | null =
-          nextFrom <= last ? self.chunk(key, doc, nextFrom, Math.min(last, nextFrom + READ_BATCH - 1)) : null;
+          nextFrom <= last ? self.chunk(key, doc, nextFrom, Math.min(last, nextFrom + batchSize - 1)) : null;
         next?.catch(() => {});
         for (const plain of batch) {
           const offset = idx * CHUNK_SIZE;

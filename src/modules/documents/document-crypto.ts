@@ -16,7 +16,16 @@
 // field-encryption keyring (src/lib/field-crypto.ts, the document id bound as
 // associated data), so `rotate-keys` re-wraps it without reading file bodies.
 // Two subkeys are derived with HKDF: one for GCM, one for the manifest MAC.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 import type { FieldCrypto } from '../../lib/field-crypto.ts';
 
 export const CHUNK_SIZE = 64 * 1024;
@@ -33,7 +42,8 @@ export class IntegrityError extends Error {
 export const wrapRef = (documentId: string) => ({ table: 'documents', column: 'wrapped_key', rowId: documentId });
 
 export class DocumentKey {
-  private readonly encKey: Buffer;
+  /** A KeyObject: not copied into OpenSSL again for every chunk. */
+  private readonly encKey: KeyObject;
   private readonly macKey: Buffer;
   private readonly idBytes: Buffer;
 
@@ -41,7 +51,9 @@ export class DocumentKey {
     readonly documentId: string,
     dataKey: Buffer,
   ) {
-    this.encKey = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'exile-case/document/v1/enc', 32));
+    this.encKey = createSecretKey(
+      Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'exile-case/document/v1/enc', 32)),
+    );
     this.macKey = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'exile-case/document/v1/mac', 32));
     this.idBytes = Buffer.from(documentId.replace(/-/g, ''), 'hex');
     if (this.idBytes.length !== 16) throw new Error('document id must be a UUID');

@@ -8,7 +8,9 @@ import { AppError } from '../../lib/app-error.ts';
 import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { DocumentContent } from './document-content.ts';
-import { PgDocumentStore } from './document-store.ts';
+import { DocumentStores, PgDocumentStore } from './document-store.ts';
+import { S3DocumentStore, s3Client } from './s3-document-store.ts';
+import { scheduleOrphanSweep } from './s3-orphan-sweep.ts';
 import { DocumentsService } from './documents.service.ts';
 import { DocumentUploads } from './documents.upload.ts';
 import { DocumentPage, DocumentSchema, ListDocumentsQuery, UploadResponse } from './documents.schemas.ts';
@@ -24,11 +26,23 @@ export const documentRoutes: FastifyPluginAsyncZod = async (app) => {
   // pool keeps slow uploads from starving the request path's (sessions, access).
   const pool = new pg.Pool({ connectionString: app.config.db.url, max: 4, application_name: 'documents' });
   pool.on('error', (err) => app.log.warn({ error: err.message }, 'idle documents connection lost'));
-  app.addHook('onClose', async () => pool.end());
-  const store = new PgDocumentStore(pool);
-  const documents = new DocumentsService(app, store, pool);
-  const uploads = new DocumentUploads(app, store, pool);
-  const content = new DocumentContent(app, store, documents);
+  // Each row names its store: documents written before DOCUMENTS_STORE changed stay readable.
+  const pgStore = new PgDocumentStore(pool);
+  const s3 = app.config.documents.s3;
+  const s3Store = s3 ? new S3DocumentStore(s3Client(s3), s3.bucket, app.log) : null;
+  const sweep = s3Store ? scheduleOrphanSweep(app, s3Store, pool) : null;
+  app.addHook('onClose', async () => {
+    await sweep?.stop();
+    s3Store?.client.destroy();
+    await pool.end();
+  });
+  const stores =
+    app.config.documents.store === 's3' && s3Store
+      ? new DocumentStores(s3Store, [pgStore])
+      : new DocumentStores(pgStore, s3Store ? [s3Store] : []);
+  const documents = new DocumentsService(app, stores, pool);
+  const uploads = new DocumentUploads(app, stores.current, pool);
+  const content = new DocumentContent(app, stores, documents);
 
   app.post('/v1/cases/:id/documents', {
     config: { location: '/v1/documents/:id' },

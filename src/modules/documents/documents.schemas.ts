@@ -42,10 +42,15 @@ export const DocumentSchema = z
     sha256: z.string().describe('SHA-256 (hex) of the stored file: what downloads return'),
     originalSha256: z.string().describe('SHA-256 (hex) of the file as uploaded, before stripping'),
     originalSize: z.number().int(),
-    metadataStripped: z.boolean().describe('true when the file was re-encoded without EXIF/XMP/GPS metadata'),
+    metadataStripped: z
+      .boolean()
+      .describe('true when the file was rewritten without its metadata (images re-encoded, PDF info and XMP removed)'),
     metadataFindings: z
       .array(z.string())
-      .describe('metadata found and left in place, by name only (e.g. pdf:Author, heic:not-re-encoded)'),
+      .describe(
+        'by name only, never values: with metadataStripped, what was removed (e.g. pdf:Author, pdf:XMP); ' +
+          'without, what was left in place and why (e.g. pdf:encrypted, heic:not-re-encoded)',
+      ),
     uploadedById: Uuid,
     createdAt: Timestamp,
   })
@@ -67,6 +72,8 @@ export const ListDocumentsQuery = z.object({
   q: z.string().trim().min(1).max(200).optional().describe('words in the title (the body is never indexed)'),
   from: IsoDate.optional().describe('uploaded on or after this date (UTC)'),
   to: IsoDate.optional().describe('uploaded on or before this date (UTC)'),
+  documentFrom: IsoDate.optional().describe('documentDate on or after this date (documents without one are left out)'),
+  documentTo: IsoDate.optional().describe('documentDate on or before this date (documents without one are left out)'),
   ...PageQuery,
 });
 

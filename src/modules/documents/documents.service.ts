@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, literalContains } from '../../lib/paginatio
 import { joinSql, query, rawSql, sql, type SqlFragment } from '../../lib/sql.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { appendAuditSql } from '../audit/audit.log.ts';
-import type { DocumentStore } from './document-store.ts';
+import type { DocumentStores } from './document-store.ts';
 import { authoriseDocuments } from './documents.access.ts';
 import { DOCUMENT_COLUMNS, toDocumentDto, type DocumentRow } from './documents.dto.ts';
 import type { ListDocumentsQuery } from './documents.schemas.ts';
@@ -19,7 +19,7 @@ const NOT_FOUND = 'Document not found.';
 export class DocumentsService {
   constructor(
     private readonly app: FastifyInstance,
-    private readonly store: DocumentStore,
+    private readonly stores: DocumentStores,
     private readonly pool: pg.Pool,
   ) {}
 
@@ -49,6 +49,8 @@ export class DocumentsService {
     if (q.q) where.push(sql`title ILIKE ${`%${literalContains(q.q)}%`}`);
     if (q.from) where.push(sql`created_at >= ${q.from}::date`);
     if (q.to) where.push(sql`created_at < ${q.to}::date + 1`);
+    if (q.documentFrom) where.push(sql`document_date >= ${q.documentFrom}::date`);
+    if (q.documentTo) where.push(sql`document_date <= ${q.documentTo}::date`);
     const cursor = decodeCursor(q.cursor);
     if (cursor) where.push(sql`(created_at, id) < (${cursor.t}::timestamptz, ${cursor.id}::uuid)`);
     const rows = await query<DocumentRow>(
@@ -63,10 +65,12 @@ export class DocumentsService {
 
   /**
    * Crypto-shredding: the wrapped data key is destroyed first (the row keeps
-   * its hashes and the audit trail), then the chunks, in one transaction.
-   * Once committed no copy of the key is reachable through the keyring, so
-   * chunks surviving elsewhere (dead row versions until VACUUM, backups) are
-   * ciphertext nobody can open.
+   * its hashes and the audit trail), then the chunks, in one transaction; a
+   * bucket object is deleted once that has committed (if that delete fails,
+   * the orphan sweep retries it). Once committed no copy of the key is
+   * reachable through the keyring, so chunks surviving elsewhere (dead row
+   * versions until VACUUM, backups, a bucket's old versions) are ciphertext
+   * nobody can open.
    */
   async remove(actor: Actor, id: string, requestId: string): Promise<void> {
     const doc = await this.loadVisible(actor, id, 'edit');
@@ -80,7 +84,7 @@ export class DocumentsService {
         [id, now, actor.userId],
       );
       if (!rowCount) throw new AppError('NOT_FOUND', NOT_FOUND);
-      await this.store.destroy(tx, id);
+      await this.stores.of(doc).destroy(tx, id);
       await appendAuditSql(
         tx,
         {
@@ -101,5 +105,6 @@ export class DocumentsService {
     } finally {
       tx.release();
     }
+    await this.stores.of(doc).discard(id);
   }
 }

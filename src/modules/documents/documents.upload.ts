@@ -2,8 +2,9 @@
 // flow source → size limit and original hash → type check and metadata
 // stripping → 64 KiB chunks → AES-256-GCM → INSERT, all inside one
 // transaction on one connection: the document row, its chunks and its audit
-// entry commit together or not at all. Memory stays at a few chunks (images
-// excepted: sharp decodes a whole image to re-encode it).
+// entry commit together or not at all (with the bucket store: the object is
+// written before the row commits and deleted on rollback). Memory stays at a
+// few chunks (images and PDFs excepted: they are parsed whole to be rewritten).
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Multipart } from '@fastify/multipart';
@@ -13,7 +14,7 @@ import type { Actor } from '../../plugins/auth.ts';
 import { appendAuditSql } from '../audit/audit.log.ts';
 import { inspectContent, type ContentReport } from './content-safety.ts';
 import { CHUNK_SIZE, DocumentKey, TAG_BYTES } from './document-crypto.ts';
-import type { DocumentStore } from './document-store.ts';
+import type { ChunkWriter, DocumentStore } from './document-store.ts';
 import { authoriseDocuments } from './documents.access.ts';
 import { UploadFields } from './documents.schemas.ts';
 import { DOCUMENT_COLUMNS, toDocumentDto, type DocumentRow } from './documents.dto.ts';
@@ -29,8 +30,10 @@ async function sealInto(
   body: AsyncIterable<Buffer>,
   key: DocumentKey,
   write: (idx: number, sealed: Buffer) => Promise<void>,
+  hashed: boolean,
 ) {
-  const hash = createHash('sha256');
+  // Not hashed again when the body is the upload itself: its hash is the original's.
+  const hash = hashed ? createHash('sha256') : null;
   const tags: Buffer[] = [];
   let carry: Buffer[] = [];
   let carryLength = 0;
@@ -42,7 +45,7 @@ async function sealInto(
     await write(tags.length - 1, sealed);
   };
   for await (const piece of body) {
-    hash.update(piece);
+    hash?.update(piece);
     size += piece.length;
     carry.push(piece);
     carryLength += piece.length;
@@ -55,7 +58,7 @@ async function sealInto(
     }
   }
   await emit(Buffer.concat(carry, carryLength), true);
-  return { size, sha256: hash.digest('hex'), chunkCount: tags.length, manifestMac: key.manifestMac(tags) };
+  return { size, sha256: hash?.digest('hex'), chunkCount: tags.length, manifestMac: key.manifestMac(tags) };
 }
 
 export class DocumentUploads {
@@ -65,12 +68,12 @@ export class DocumentUploads {
     private readonly pool: pg.Pool,
   ) {}
 
-  private async storeBody(tx: pg.PoolClient, id: string, key: DocumentKey, file: AsyncIterable<Buffer>) {
+  private async storeBody(writer: ChunkWriter, key: DocumentKey, file: AsyncIterable<Buffer>) {
     const content = await inspectContent(file, this.app.config.documents.maxBytes);
-    const writer = this.store.writer(tx, id);
-    const sealed = await sealInto(content.body, key, (idx, body) => writer.put(idx, body));
+    const sealed = await sealInto(content.body, key, (idx, body) => writer.put(idx, body), !content.unchanged);
     await writer.flush();
-    return { ...content.report(), ...sealed } satisfies StoredBody;
+    const report = content.report();
+    return { ...report, ...sealed, sha256: sealed.sha256 ?? report.originalSha256 } satisfies StoredBody;
   }
 
   private parseFields(fields: Record<string, string>) {
@@ -88,6 +91,8 @@ export class DocumentUploads {
     const id = randomUUID();
     const { key, wrapped } = DocumentKey.generate(id, this.app.crypto);
     const tx = await this.pool.connect();
+    // A bucket store writes outside the transaction: its object is removed again on rollback.
+    const writer = this.store.writer(tx, id);
     try {
       await tx.query('BEGIN');
       const fields: Record<string, string> = {};
@@ -101,7 +106,7 @@ export class DocumentUploads {
           part.file.resume();
           throw fieldError(part.fieldname, 'one file only, in the field "file"');
         }
-        stored = await this.storeBody(tx, id, key, part.file);
+        stored = await this.storeBody(writer, key, part.file);
       }
       if (!stored) throw fieldError('file', 'required');
       const input = this.parseFields(fields);
@@ -182,6 +187,7 @@ export class DocumentUploads {
       return { ...toDocumentDto(rows[0]), suggestions };
     } catch (e) {
       await tx.query('ROLLBACK').catch(() => {});
+      await writer.abort().catch((err: unknown) => this.app.log.warn({ error: String(err) }, 'upload not undone'));
       throw e;
     } finally {
       tx.release();

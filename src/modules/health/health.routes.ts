@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { backupHealth } from '../backup/backup-status.ts';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), ms).unref())]);
@@ -19,6 +20,17 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   const Ready = z.object({
     status: z.enum(['ok', 'unavailable']),
     checks: z.object({ postgres: z.enum(['ok', 'down']), redis: z.enum(['ok', 'down', 'not-configured']) }),
+    // Reported, never a reason to be unready: an old backup is the operators' alarm, not the load balancer's.
+    backup: z
+      .object({
+        lastGoodAt: z.string().nullable(),
+        ageSeconds: z.number().int().nullable(),
+        stale: z.boolean().describe('no good backup in the last 48 hours'),
+        lastError: z.string().optional(),
+        lastErrorAt: z.string().optional(),
+      })
+      .optional()
+      .describe('scheduled backups (only when BACKUP_CRON is on)'),
   });
   app.get('/health/ready', {
     config: { public: true },
@@ -26,6 +38,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       tags: ['service'],
       security: [],
       summary: '200 when PostgreSQL (and Redis, when configured) answer, else 503',
+      description: 'With scheduled backups on, also the age of the last good backup (reported, never unready).',
       response: { 200: Ready, 503: Ready },
     },
     handler: async (_req, reply) => {
@@ -40,7 +53,13 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
             () => 'down' as const,
           );
       const ok = postgres === 'ok' && redis !== 'down';
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, redis } });
+      const backup =
+        app.config.backup.cron && postgres === 'ok'
+          ? await withTimeout(backupHealth(app.db, app.clock()), 2000).catch(() => undefined)
+          : undefined;
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, redis }, ...(backup ? { backup } : {}) });
     },
   });
 };

@@ -90,4 +90,4 @@ fieldset{border:1px solid #999;margin:0 0 1rem;padding:.75rem}legend{font-weight
 label{display:block;margin:.5rem 0 .2rem}input,select,textarea{width:100%;box-sizing:border-box;font:inherit;padding:.5rem}
 input[type=checkbox]{width:auto;margin-right:.5rem}textarea{min-height:8rem}
 [aria-invalid=true]{outline:3px solid #b00020}button{font:inherit;padding:.75rem 1.5rem;margin-top:.5rem}
-nav a{margin-right:.75rem}#status{min-height:1.5rem;font-weight:600}#receipt{font-size:1.5rem;letter-spacing:.1em}`;
+nav{display:flex;flex-wrap:wrap;gap:.25rem .75rem}#status{min-height:1.5rem;font-weight:600}#receipt{font-size:1.5rem;letter-spacing:.1em}`;

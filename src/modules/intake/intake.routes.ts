@@ -6,6 +6,8 @@ import {
   AcceptedSchema,
   AcceptIntakeBody,
   AltchaChallengeSchema,
+  AskTeamBody,
+  AskTeamResponse,
   IntakeLanguage,
   IntakeSubmissionSchema,
   ListIntakeQuery,
@@ -16,13 +18,16 @@ import {
 import { INTAKE_ERASE_INTERVAL_MS, IntakeService } from './intake.service.ts';
 import { FORM_CSP, renderIntakeForm } from './intake-form.ts';
 import { IntakeVettingService } from './intake-vetting.service.ts';
+import { DuplicateAskService } from './duplicate-ask.service.ts';
+import { rateLimitSink } from '../../lib/rate-limit-headers.ts';
 
 export const intakeRoutes: FastifyPluginAsyncZod = async (app) => {
   const intake = new IntakeService(app);
   const vetting = new IntakeVettingService(app);
+  const asks = new DuplicateAskService(app);
   const vetters = { roles: ['CASEWORKER' as const, 'ADMIN' as const] };
 
-  // Unvetted reports are erased after INTAKE_RETENTION_DAYS (an unref'd timer
+  // Unvetted reports are erased after INTAKE_RETENTION_DAYS (config.intake; an unref'd timer
   // in every API instance; the UPDATE is idempotent, so instances may overlap).
   let eraseTimer: NodeJS.Timeout | null = null;
   app.addHook('onReady', async () => {
@@ -81,7 +86,8 @@ export const intakeRoutes: FastifyPluginAsyncZod = async (app) => {
       body: SubmitIntakeBody,
       response: { 202: ReceiptSchema, ...problems(400, 429) },
     },
-    handler: async (req, reply) => reply.code(202).send(await intake.submit(req.body, req.ip, req.id)),
+    handler: async (req, reply) =>
+      reply.code(202).send(await intake.submit(req.body, req.ip, req.id, rateLimitSink(reply, app.clock))),
   });
 
   app.get('/v1/intake', {
@@ -124,5 +130,19 @@ export const intakeRoutes: FastifyPluginAsyncZod = async (app) => {
       await vetting.reject(requireActor(req), req.params.id, req.body.reason, req.id);
       return reply.code(204).send(null);
     },
+  });
+
+  app.post('/v1/people/duplicates/ask-team', {
+    config: vetters,
+    schema: {
+      tags: ['people'],
+      summary: 'Ask the teams holding hidden duplicate matches of a name to get in touch (a notice, audited)',
+      description:
+        "Emails the caseworkers of the teams whose cases hold people matching this name that the caller may not see (hiddenMatches of GET /v1/people/duplicates and of the intake queue): who asks and the recipients' own case references, nothing to the caller.",
+      body: AskTeamBody,
+      response: { 202: AskTeamResponse, ...problems(400, 401, 403) },
+    },
+    handler: async (req, reply) =>
+      reply.code(202).send(await asks.ask(requireActor(req), req.body.legalName, req.body.dateOfBirth, req.id)),
   });
 };

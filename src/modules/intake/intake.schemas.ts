@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CountryCode, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { EventTypeEnum } from '../cases/cases.schemas.ts';
 import { RiskLevelEnum } from '../cases/cases.schemas.ts';
-import { TravelDocumentStatusEnum } from '../people/people.schemas.ts';
+import { DuplicateSchema, TravelDocumentStatusEnum } from '../people/people.schemas.ts';
 
 export const INTAKE_LANGUAGES = ['ru', 'en', 'kk', 'ky', 'hy', 'ka', 'sr', 'tr'] as const;
 export const IntakeLanguage = z.enum(INTAKE_LANGUAGES);
@@ -80,6 +80,16 @@ export const IntakeSubmissionSchema = z.object({
   vettedAt: Timestamp.nullable(),
   caseId: Uuid.nullable(),
   content: StoredContentSchema.nullable().describe('decrypted report; null once erased (rejected submissions)'),
+  duplicates: z
+    .object({
+      items: z.array(DuplicateSchema).describe('the best five people the caller may see, across scripts'),
+      hiddenMatches: z.number().int().describe('matches in teams the caller may not see: counted, never identified'),
+      askTeam: z.boolean().describe('true when hiddenMatches > 0: POST /v1/people/duplicates/ask-team asks them'),
+    })
+    .nullable()
+    .describe(
+      'likely duplicates of the reported name (NEW submissions; null otherwise); the date of birth is not used',
+    ),
 });
 
 export const AcceptIntakeBody = z.strictObject({
@@ -111,3 +121,11 @@ export const AcceptIntakeBody = z.strictObject({
 
 export const AcceptedSchema = z.object({ personId: Uuid, caseId: Uuid, eventId: Uuid });
 export const RejectIntakeBody = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
+
+export const AskTeamBody = z.strictObject({
+  legalName: z.string().trim().min(1).max(300),
+  dateOfBirth: IsoDate.optional(),
+});
+export const AskTeamResponse = z.object({
+  asked: z.boolean().describe('false when no hidden match (with a case) was found: nobody was notified'),
+});

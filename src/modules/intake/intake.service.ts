@@ -14,6 +14,9 @@ import type { Actor } from '../../plugins/auth.ts';
 import { altchaHmacKey, checkAltcha, createAltchaChallenge, type AltchaCheck } from './altcha.ts';
 import { IntakeThrottle } from './intake.throttle.ts';
 import type { IntakeContentDto, SubmitIntakeBody } from './intake.schemas.ts';
+import type { RateLimitSink } from '../../lib/rate-limit-headers.ts';
+import { DuplicatesService } from '../people/duplicates.service.ts';
+import { queueIntakeSubmitted } from './intake-notices.ts';
 
 export type SubmissionRow = {
   id: string;
@@ -28,8 +31,6 @@ export type SubmissionRow = {
 };
 export type StoredContent = IntakeContentDto & { consent: boolean };
 
-/** Days a submission may wait for vetting before its content is erased. */
-export const INTAKE_RETENTION_DAYS = 30;
 /** How often the erasure runs. */
 export const INTAKE_ERASE_INTERVAL_MS = 60 * 60_000;
 
@@ -63,9 +64,11 @@ export function coveredSql(actor: Actor) {
 export class IntakeService {
   private readonly altchaKey: Buffer;
   private readonly throttle: IntakeThrottle;
+  private readonly duplicates: DuplicatesService;
   constructor(private readonly app: FastifyInstance) {
     this.altchaKey = altchaHmacKey(app.config.crypto.blindIndexKey);
     this.throttle = new IntakeThrottle(app);
+    this.duplicates = new DuplicatesService(app);
   }
 
   challenge() {
@@ -73,9 +76,14 @@ export class IntakeService {
   }
 
   /** Stores a report (throttled, proof of work checked once) and returns its receipt. */
-  async submit(body: z.infer<typeof SubmitIntakeBody>, ip: string, requestId: string): Promise<{ receipt: string }> {
+  async submit(
+    body: z.infer<typeof SubmitIntakeBody>,
+    ip: string,
+    requestId: string,
+    onRateLimit?: RateLimitSink,
+  ): Promise<{ receipt: string }> {
     const now = this.app.clock();
-    await this.throttle.check(ip, now);
+    await this.throttle.check(ip, now, onRateLimit);
     const check = checkAltcha(this.altchaKey, body.altcha, now);
     if (!check.ok) throw this.resend(check.reason);
     const id = randomUUID();
@@ -102,6 +110,8 @@ export class IntakeService {
         },
         now,
       );
+      // The covering team's caseworkers hear of it (outbox: mailed by the worker, never in this request).
+      await queueIntakeSubmitted(tx, id, body.event.country, now);
       return true;
     });
     if (!stored) throw this.resend('replayed');
@@ -151,7 +161,17 @@ export class IntakeService {
     );
     const more = rows.length > q.limit;
     const kept = more ? rows.slice(0, q.limit) : rows;
-    const items = kept.map((r) => this.toDto(r));
+    const items = await Promise.all(
+      kept.map(async (r) => {
+        const dto = this.toDto(r);
+        // A report still to vet shows who it may already be: the candidates the vetter may see, with their score,
+        // and only a count of those in other teams (askTeam: POST /v1/people/duplicates/ask-team).
+        const found =
+          dto.content && r.status === 'NEW' ? await this.duplicates.candidates(actor, dto.content.subject.name) : null;
+        const duplicates = found && { ...found, askTeam: found.hiddenMatches > 0 };
+        return { ...dto, duplicates };
+      }),
+    );
     const revealed = kept.filter((r) => r.contentEnc).map((r) => r.id);
     if (revealed.length) {
       await appendAuditSql(
@@ -161,7 +181,7 @@ export class IntakeService {
           action: 'intake.read_content',
           entityType: 'intake_submission',
           requestId,
-          changes: { submissions: revealed },
+          changes: { submissions: revealed, duplicateChecks: items.filter((i) => i.duplicates).length },
         },
         this.app.clock(),
       );
@@ -174,7 +194,7 @@ export class IntakeService {
    * period (a report that waited that long is handled another way, and an
    * unvetted report must not become a store of personal data); returns how many.
    */
-  async eraseStale(now = this.app.clock(), days = INTAKE_RETENTION_DAYS): Promise<number> {
+  async eraseStale(now = this.app.clock(), days = this.app.config.intake.retentionDays): Promise<number> {
     const cutoff = new Date(now.getTime() - days * 86_400_000);
     return this.app.db.$transaction(async (tx) => {
       const n = await tx.$executeRaw`UPDATE intake_submissions SET status = 'EXPIRED', content_enc = NULL,

@@ -7,12 +7,11 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { query, sql } from '../../lib/sql.ts';
+import type { RateLimitSink } from '../../lib/rate-limit-headers.ts';
 
-/** Submissions (attempts, solved or not) per address per window. */
+/** Default of INTAKE_IP_MAX (attempts, solved or not, per address per window; tests count on it). The
+ * running limits are app.config.intake (INTAKE_IP_MAX, INTAKE_GLOBAL_MAX, INTAKE_WINDOW_MINUTES). */
 export const INTAKE_IP_MAX = 10;
-/** Submissions from all addresses together per window. */
-export const INTAKE_GLOBAL_MAX = 2000;
-export const INTAKE_WINDOW_MINUTES = 60;
 
 export const intakeThrottleHmacKey = (blindIndexKey: Buffer): Buffer =>
   createHmac('sha256', blindIndexKey).update('exile-case/intake-throttle/v1').digest();
@@ -29,7 +28,7 @@ export class IntakeThrottle {
 
   /** Counts one attempt in a fixed window; returns the count and when the window ends. */
   private async count(key: string, now: Date): Promise<{ count: number; endsAt: Date }> {
-    const windowMs = INTAKE_WINDOW_MINUTES * 60_000;
+    const windowMs = this.app.config.intake.windowMinutes * 60_000;
     const windowStart = new Date(now.getTime() - windowMs);
     const expires = new Date(now.getTime() + windowMs);
     const [row] = await query<{ count: number; window_start: Date }>(
@@ -46,10 +45,18 @@ export class IntakeThrottle {
   }
 
   /** Throws 429 (with Retry-After) past either limit. */
-  async check(ip: string, now: Date): Promise<void> {
+  async check(ip: string, now: Date, report?: RateLimitSink): Promise<void> {
+    const { ipMax, globalMax, windowMinutes } = this.app.config.intake;
     const perIp = await this.count(this.key(ip), now);
-    const global = perIp.count > INTAKE_IP_MAX ? null : await this.count('global', now);
-    const over = perIp.count > INTAKE_IP_MAX ? perIp : global && global.count > INTAKE_GLOBAL_MAX ? global : null;
+    report?.({
+      policy: 'ip',
+      limit: ipMax,
+      used: perIp.count,
+      windowSeconds: windowMinutes * 60,
+      endsAt: perIp.endsAt,
+    });
+    const global = perIp.count > ipMax ? null : await this.count('global', now);
+    const over = perIp.count > ipMax ? perIp : global && global.count > globalMax ? global : null;
     if (over) {
       throw new AppError('RATE_LIMITED', 'Too many reports were sent; please try again later.', {
         retryAfterSeconds: Math.max(1, Math.ceil((over.endsAt.getTime() - now.getTime()) / 1000)),

@@ -17,6 +17,7 @@ import type { Tx } from '../../db.ts';
 import { appendAuditSql } from '../audit/audit.log.ts';
 import { visibleCaseCondition } from '../access/visibility.ts';
 import type { Actor } from '../../plugins/auth.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
 
 /** Blind indexes of the skeleton tokens of a name (what people.legal_name_tokens holds). */
 export function nameTokenIndexes(crypto: FieldCrypto, legalName: string): string[] {
@@ -58,7 +59,14 @@ export async function backfillNameTokens(app: FastifyInstance, batch = 500): Pro
   }
 }
 
-type MatchRow = { id: string; pseudonym: string; score: number; visible: boolean };
+export type MatchRow = { id: string; pseudonym: string; score: number; visible: boolean; createdAt: Date };
+
+// Best first; among equal scores the person registered first (the id settles any tie).
+const matchOrder = new Keyset<MatchRow>('duplicates', [
+  { name: 'score', kind: 'number', dir: 'desc', get: (r) => r.score },
+  { name: 'createdAt', kind: 'date', dir: 'asc', get: (r) => r.createdAt },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 /** Which people the caller may see, as a SQL condition over a person row `p` (visiblePeopleWhere). */
 function visiblePersonSql(actor: Actor): SqlFragment {
@@ -72,21 +80,16 @@ function visiblePersonSql(actor: Actor): SqlFragment {
 export class DuplicatesService {
   constructor(private readonly app: FastifyInstance) {}
 
-  /**
-   * Ranked matches: 1 for the same normalised name, 0.95 for the same
-   * cross-script skeleton, less for a partial token match (at least two
-   * shared tokens, or the one token of a one-word name, and 60 % of the longer
-   * name's tokens). Narrowed to the same birth date when one is given.
-   */
-  async find(actor: Actor, legalName: string, dateOfBirth: string | undefined, requestId: string) {
+  /** Every match (visible or not) of a name, best first (at most 500); no audit: callers audit. */
+  async matchRows(actor: Actor, legalName: string, dateOfBirth: string | undefined): Promise<MatchRow[]> {
     const c = this.app.crypto;
     const bidx = c.blindIndex('person.legal_name', normaliseName(legalName));
     const dob = dateOfBirth ? c.blindIndex('person.date_of_birth', dateOfBirth) : null;
     const tokens = nameTokenIndexes(c, legalName);
     const nq = tokens.length;
-    const rows = await query<MatchRow>(
+    return query<MatchRow>(
       this.app.sqlPool,
-      sql`SELECT id, pseudonym, visible,
+      sql`SELECT id, pseudonym, visible, created_at AS "createdAt",
                  CASE WHEN exact THEN 1
                       ELSE round((0.95 * shared / GREATEST(n, ${nq}::int))::numeric, 2)::float8 END AS score
           FROM (
@@ -102,17 +105,66 @@ export class DuplicatesService {
           ORDER BY score DESC, created_at ASC, id ASC
           LIMIT 500`,
     );
-    const visible = rows.filter((r) => r.visible).slice(0, 50);
-    const hiddenMatches = rows.filter((r) => !r.visible).length;
+  }
+
+  /** The cases of these people that the caller may see. */
+  private casesOf(actor: Actor, personIds: string[]) {
     // Plain pg on the request path: the two Prisma round trips (cases, audit) were most of a lookup's time.
-    const cases = visible.length
-      ? await query<{ id: string; reference: string; teamId: string; personId: string }>(
+    return personIds.length
+      ? query<{ id: string; reference: string; teamId: string; personId: string }>(
           this.app.sqlPool,
           sql`SELECT k.id, k.reference, k.team_id AS "teamId", k.person_id AS "personId" FROM cases k
-              WHERE k.person_id = ANY(${visible.map((r) => r.id)}::uuid[]) AND ${visibleCaseCondition(actor)}
+              WHERE k.person_id = ANY(${personIds}::uuid[]) AND ${visibleCaseCondition(actor)}
               ORDER BY k.created_at, k.id`,
         )
-      : [];
+      : Promise.resolve([]);
+  }
+
+  private async items(actor: Actor, rows: MatchRow[], withDob: boolean) {
+    const cases = await this.casesOf(
+      actor,
+      rows.map((r) => r.id),
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      pseudonym: r.pseudonym,
+      score: r.score,
+      sameDateOfBirth: withDob ? true : null,
+      cases: cases.filter((k) => k.personId === r.id).map(({ id, reference, teamId }) => ({ id, reference, teamId })),
+    }));
+  }
+
+  /**
+   * The best visible candidates and the count of hidden ones, for a screen that
+   * shows them beside something else (the intake queue): not audited here.
+   */
+  async candidates(actor: Actor, legalName: string, limit = 5) {
+    const rows = await this.matchRows(actor, legalName, undefined);
+    const hiddenMatches = rows.filter((r) => !r.visible).length;
+    const items = await this.items(actor, rows.filter((r) => r.visible).slice(0, limit), false);
+    return { items, hiddenMatches };
+  }
+
+  /**
+   * Ranked matches: 1 for the same normalised name, 0.95 for the same
+   * cross-script skeleton, less for a partial token match (at least two
+   * shared tokens, or the one token of a one-word name, and 60 % of the longer
+   * name's tokens). Narrowed to the same birth date when one is given.
+   */
+  async find(
+    actor: Actor,
+    legalName: string,
+    dateOfBirth: string | undefined,
+    requestId: string,
+    q: ListPage = { limit: 50 },
+  ) {
+    const dob = dateOfBirth ?? null;
+    const rows = await this.matchRows(actor, legalName, dateOfBirth);
+    const matching = rows.filter((r) => r.visible);
+    const hiddenMatches = rows.filter((r) => !r.visible).length;
+    const p = matchOrder.pageInMemory(matching, q.cursor, q.limit);
+    const visible = p.rows;
+    const items = await this.items(actor, visible, Boolean(dob));
     await appendAuditSql(
       this.app.sqlPool,
       {
@@ -120,19 +172,14 @@ export class DuplicatesService {
         action: 'person.duplicate_check',
         entityType: 'person',
         requestId,
-        changes: { matches: visible.length, hiddenMatches, withDateOfBirth: Boolean(dob) },
+        changes: { matches: matching.length, hiddenMatches, withDateOfBirth: Boolean(dob) },
       },
       this.app.clock(),
     );
     return {
-      items: visible.map((r) => ({
-        id: r.id,
-        pseudonym: r.pseudonym,
-        score: r.score,
-        sameDateOfBirth: dob ? true : null,
-        cases: cases.filter((k) => k.personId === r.id).map(({ id, reference, teamId }) => ({ id, reference, teamId })),
-      })),
+      items,
       hiddenMatches,
+      nextCursor: p.nextCursor,
     };
   }
 }

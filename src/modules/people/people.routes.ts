@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { IdParams, problems } from '../../lib/http-schemas.ts';
+import { IdParams, IfMatchHeaders, problems } from '../../lib/http-schemas.ts';
+import { expectedVersion } from '../../lib/pagination.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import {
   CreatePersonBody,
@@ -47,7 +48,7 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
       querystring: DuplicatesQuery,
       response: { 200: DuplicatesResponse, ...problems(400, 401, 403) },
     },
-    handler: async (req) => people.duplicates(requireActor(req), req.query.legalName, req.query.dateOfBirth, req.id),
+    handler: async (req) => people.duplicates(requireActor(req), req.query, req.id),
   });
 
   app.get('/v1/people', {
@@ -70,18 +71,34 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
       params: IdParams,
       response: { 200: PersonSchema, ...problems(401, 404) },
     },
-    handler: async (req) => people.get(requireActor(req), req.params.id, req.id),
+    handler: async (req, reply) => {
+      const person = await people.get(requireActor(req), req.params.id, req.id);
+      return reply.header('etag', `"${person.version}"`).send(person);
+    },
   });
 
   app.patch('/v1/people/:id', {
     config: { roles: ['CASEWORKER', 'LAWYER', 'ADMIN'] },
     schema: {
       tags: ['people'],
-      summary: 'Edit a person (changed personal fields are named, not valued, in the audit log)',
+      summary:
+        'Edit a person; send If-Match with the version you read (428 without, 412 when stale). ' +
+        'Changed personal fields are named, not valued, in the audit log',
       params: IdParams,
+      headers: IfMatchHeaders,
       body: UpdatePersonBody,
-      response: { 200: PersonSchema, ...problems(400, 401, 403, 404) },
+      response: { 200: PersonSchema, ...problems(400, 401, 403, 404, 412, 428) },
     },
-    handler: async (req) => people.update(requireActor(req), req.params.id, req.body, req.id),
+    handler: async (req, reply) => {
+      const { version, ...patch } = req.body;
+      const p = await people.update(
+        requireActor(req),
+        req.params.id,
+        patch,
+        expectedVersion(req.headers['if-match'], version),
+        req.id,
+      );
+      return reply.header('etag', `"${p.version}"`).send(p);
+    },
   });
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CountryCode, IsoDate, PageQuery, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { TravelDocumentStatus } from '../../generated/prisma/enums.ts';
+import { nextCursorField, pageQuery } from '../../lib/keyset.ts';
 
 // The database enum is the single source of the allowed values.
 export const TravelDocumentStatusEnum = z.enum(TravelDocumentStatus);
@@ -49,8 +50,9 @@ export const UpdatePersonBody = z
     notes: z.string().max(20000).nullable().optional(),
     travelDocumentStatus: TravelDocumentStatusEnum.optional(),
     tags: z.array(ProfileTag).max(11).optional(),
+    version: z.number().int().positive().optional().describe('alternative to the If-Match header'),
   })
-  .refine((b) => Object.keys(b).length > 0, 'at least one field is required');
+  .refine((b) => Object.keys(b).some((k) => k !== 'version'), 'at least one field is required');
 
 export const PersonSchema = z.object({
   id: Uuid,
@@ -61,6 +63,11 @@ export const PersonSchema = z.object({
   legalDataVisible: z
     .boolean()
     .describe('false when the caller may not see legal data (the fields below are then absent)'),
+  version: z
+    .number()
+    .int()
+    .optional()
+    .describe('send it back as If-Match when you PATCH (also the ETag of writes); every change adds one'),
   legalName: z.string().optional(),
   dateOfBirth: z.string().nullable().optional(),
   contacts: z.array(Contact).nullable().optional(),
@@ -73,6 +80,7 @@ export type PersonDto = z.infer<typeof PersonSchema>;
 export const DuplicatesQuery = z.strictObject({
   legalName: z.string().trim().min(1).max(300),
   dateOfBirth: IsoDate.optional(),
+  ...pageQuery(50, 100),
 });
 
 export const DuplicateSchema = z.object({
@@ -90,6 +98,7 @@ export const DuplicateSchema = z.object({
 export const DuplicatesResponse = z.object({
   items: z.array(DuplicateSchema).describe('matches the caller may see, best first'),
   hiddenMatches: z.number().int().describe('matches in teams the caller may not see: counted, never identified'),
+  nextCursor: nextCursorField,
 });
 
 export const ListPeopleQuery = z.strictObject({ ...PageQuery, q: z.string().trim().min(1).max(100).optional() });

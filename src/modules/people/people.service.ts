@@ -5,6 +5,7 @@ import { appendAudit, appendAuditSql, diffChanges } from '../audit/audit.log.ts'
 import { normaliseName } from '../../lib/field-crypto.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
+import { unchanged } from '../../lib/no-op-patch.ts';
 import { mayReadLegalData, visiblePeopleWhere } from '../../plugins/access.ts';
 import { DuplicatesService, writeNameTokens } from './duplicates.service.ts';
 import { maySeePerson } from '../access/visibility.ts';
@@ -58,7 +59,9 @@ type PersonWithCasesRow = PersonRow & {
   cases: { id: string; teamId: string; lawyerAssigned: boolean }[];
 };
 
-export type PersonRow = Prisma.PersonGetPayload<{ select: typeof personSelect }>;
+/** `version` is shown when the row was read with it (writes and lists do). */
+export type PersonRow = Prisma.PersonGetPayload<{ select: typeof personSelect }> & { version?: number };
+const withVersion = { ...personSelect, version: true } as const;
 
 export class PeopleService {
   constructor(private readonly app: FastifyInstance) {}
@@ -94,6 +97,7 @@ export class PeopleService {
       travelDocumentStatus: row.travelDocumentStatus,
       tags: row.tags,
       legalDataVisible: legal,
+      ...(row.version !== undefined ? { version: row.version } : {}),
       createdAt: iso(row.createdAt),
       updatedAt: iso(row.updatedAt),
     };
@@ -142,7 +146,7 @@ export class PeopleService {
           createdAt: now,
           ...(this.encryptedColumns(id, input) as { legalNameEnc: string; legalNameBidx: string }),
         },
-        select: personSelect,
+        select: withVersion,
       });
       await writeNameTokens(tx, this.app.crypto, id, input.legalName);
       await appendAudit(
@@ -172,7 +176,7 @@ export class PeopleService {
       sql`SELECT p.id, p.pseudonym, p.legal_name_enc AS "legalNameEnc", p.date_of_birth_enc AS "dateOfBirthEnc",
                  p.contacts_enc AS "contactsEnc", p.notes_enc AS "notesEnc", p.citizenship,
                  p.travel_document_status::text AS "travelDocumentStatus", p.tags, p.created_at AS "createdAt",
-                 p.updated_at AS "updatedAt", p.created_by_id AS "createdById",
+                 p.updated_at AS "updatedAt", p.created_by_id AS "createdById", p.version,
                  COALESCE((SELECT json_agg(json_build_object('id', k.id, 'teamId', k.team_id, 'lawyerAssigned',
                             EXISTS (SELECT 1 FROM assignments a WHERE a.case_id = k.id
                                       AND a.lawyer_id = ${actor.userId}::uuid AND a.ended_at IS NULL)))
@@ -202,18 +206,18 @@ export class PeopleService {
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,
-      select: personSelect,
+      select: withVersion,
     });
     const p = page(rows, q.limit);
     return { items: p.rows.map((r) => this.toDto(r, false)), nextCursor: p.nextCursor };
   }
 
-  async update(actor: Actor, id: string, patch: PersonPatch, requestId: string): Promise<PersonDto> {
+  async update(actor: Actor, id: string, patch: PersonPatch, expected: number, requestId: string): Promise<PersonDto> {
     const now = this.app.clock();
     const row = await this.app.db.$transaction(async (tx) => {
       const before = await tx.person.findFirst({
         where: { AND: [{ id }, visiblePeopleWhere(actor)] },
-        select: withCasesFor(actor.userId),
+        select: { ...withCasesFor(actor.userId), version: true },
       });
       if (!before) throw new AppError('NOT_FOUND', 'Person not found.');
       const editable =
@@ -224,17 +228,30 @@ export class PeopleService {
         (before.createdById === actor.userId && before.cases.length === 0);
       if (!editable || actor.role === 'COORDINATOR') throw new AppError('FORBIDDEN', 'You may not change this person.');
       const plain = this.toDto(before, true);
-      const updated = await tx.person.update({
-        where: { id },
+      const stale = () =>
+        new AppError(
+          'PRECONDITION_FAILED',
+          `The person has changed since version ${expected}; reload it (current version ${before.version}).`,
+        );
+      // Nothing changes: the same version, no write, no audit entry (a stale version is still 412).
+      if (unchanged(plain, { ...patch, tags: patch.tags ? [...new Set(patch.tags)] : undefined })) {
+        if (before.version !== expected) throw stale();
+        return before;
+      }
+      // Optimistic concurrency, as for cases: written only if nobody changed the person since `expected`.
+      const { count } = await tx.person.updateMany({
+        where: { id, version: expected },
         data: {
           pseudonym: patch.pseudonym,
           citizenship: patch.citizenship,
           travelDocumentStatus: patch.travelDocumentStatus,
           tags: patch.tags ? [...new Set(patch.tags)] : undefined,
           ...this.encryptedColumns(id, patch),
+          version: { increment: 1 },
         },
-        select: personSelect,
       });
+      if (count !== 1) throw stale();
+      const updated = await tx.person.findUniqueOrThrow({ where: { id }, select: withVersion });
       if (patch.legalName !== undefined) await writeNameTokens(tx, this.app.crypto, id, patch.legalName);
       const changes = diffChanges(plain, patch, PERSONAL_FIELDS);
       for (const c of before.cases.length ? before.cases : [{ id: null }]) {
@@ -258,7 +275,11 @@ export class PeopleService {
   }
 
   /** Cross-script duplicate check: see ./duplicates.service.ts. */
-  async duplicates(actor: Actor, legalName: string, dateOfBirth: string | undefined, requestId: string) {
-    return new DuplicatesService(this.app).find(actor, legalName, dateOfBirth, requestId);
+  async duplicates(
+    actor: Actor,
+    q: { legalName: string; dateOfBirth?: string; cursor?: string; limit: number },
+    requestId: string,
+  ) {
+    return new DuplicatesService(this.app).find(actor, q.legalName, q.dateOfBirth, requestId, q);
   }
 }

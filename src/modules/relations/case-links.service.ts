@@ -13,6 +13,13 @@ import { appendAudit } from '../audit/audit.log.ts';
 import { visibleCaseCondition } from '../access/visibility.ts';
 import { authoriseCase, authoriseCaseRead, type CaseAccess } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
+
+// Oldest first, as linked.
+const linkOrder = new Keyset<{ createdAt: Date; id: string }>('case-links', [
+  { name: 'createdAt', kind: 'date', dir: 'asc', get: (r) => r.createdAt },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 type LinkRow = { id: string; caseId: string; otherCaseId: string; kind: string; createdAt: Date };
 
@@ -78,7 +85,7 @@ export class CaseLinksService {
     };
   }
 
-  async list(actor: Actor, caseId: string) {
+  async list(actor: Actor, caseId: string, q: ListPage) {
     await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const rows = await query<LinkRow & { otherReference: string }>(
       this.app.sqlPool,
@@ -89,7 +96,8 @@ export class CaseLinksService {
           WHERE (l.case_id = ${caseId}::uuid OR l.other_case_id = ${caseId}::uuid) AND ${visibleCaseCondition(actor)}
           ORDER BY l.created_at, l.id`,
     );
-    return { items: rows.map((r) => this.toDto(r, caseId, r.otherReference)) };
+    const p = linkOrder.pageInMemory(rows, q.cursor, q.limit);
+    return { items: p.rows.map((r) => this.toDto(r, caseId, r.otherReference)), nextCursor: p.nextCursor };
   }
 
   async remove(actor: Actor, id: string, requestId: string): Promise<void> {

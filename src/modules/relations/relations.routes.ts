@@ -5,6 +5,7 @@ import { requireActor } from '../../plugins/auth.ts';
 import { CaseLinksService } from './case-links.service.ts';
 import { RelationsService } from './relations.service.ts';
 import { CaseLinkSchema, CreateCaseLinkBody, CreateRelationBody, RelationSchema } from './relations.schemas.ts';
+import { ListPageQuery, nextCursorField } from '../../lib/keyset.ts';
 
 export const relationRoutes: FastifyPluginAsyncZod = async (app) => {
   const relations = new RelationsService(app);
@@ -27,11 +28,16 @@ export const relationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/people/:id/relations', {
     schema: {
       tags: ['relations'],
-      summary: "A person's relations, both ways, to people the caller may see (notes not for coordinators)",
+      summary:
+        "A person's relations, both ways, to people the caller may see (notes not for coordinators); paged: cursor, limit",
       params: IdParams,
-      response: { 200: z.object({ items: z.array(RelationSchema) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(RelationSchema), nextCursor: nextCursorField }),
+        ...problems(400, 401, 404),
+      },
     },
-    handler: async (req) => relations.list(requireActor(req), req.params.id, req.id),
+    handler: async (req) => relations.list(requireActor(req), req.params.id, req.id, req.query),
   });
 
   app.delete('/v1/relations/:id', {
@@ -64,11 +70,15 @@ export const relationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/links', {
     schema: {
       tags: ['relations'],
-      summary: "A case's links, both ways, to cases the caller may see",
+      summary: "A case's links, both ways, to cases the caller may see (paged: cursor, limit)",
       params: IdParams,
-      response: { 200: z.object({ items: z.array(CaseLinkSchema) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(CaseLinkSchema), nextCursor: nextCursorField }),
+        ...problems(400, 401, 404),
+      },
     },
-    handler: async (req) => links.list(requireActor(req), req.params.id),
+    handler: async (req) => links.list(requireActor(req), req.params.id, req.query),
   });
 
   app.delete('/v1/case-links/:id', {

@@ -12,6 +12,13 @@ import { appendAudit, appendAuditSql } from '../audit/audit.log.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { visiblePeople } from './person-facts.ts';
 import type { CreateRelationBody, RelationKind } from './relations.schemas.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
+
+// Oldest first, as recorded.
+const relationOrder = new Keyset<{ createdAt: Date; id: string }>('relations', [
+  { name: 'createdAt', kind: 'date', dir: 'asc', get: (r) => r.createdAt },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 type Kind = z.infer<typeof RelationKind>;
 type RelationRow = {
@@ -82,7 +89,7 @@ export class RelationsService {
     return this.toDto(row, personId, seen, true);
   }
 
-  async list(actor: Actor, personId: string, requestId: string) {
+  async list(actor: Actor, personId: string, requestId: string, q: ListPage) {
     const self = await visiblePeople(this.app.sqlPool, actor, [personId]);
     if (!self.has(personId)) throw new AppError('NOT_FOUND', 'Person not found.');
     const rows = await query<RelationRow>(
@@ -95,7 +102,10 @@ export class RelationsService {
     const others = rows.map((r) => (r.personId === personId ? r.otherPersonId : r.personId));
     const seen = await visiblePeople(this.app.sqlPool, actor, others);
     // A relation to someone the caller may not see is left out (admins see everyone).
-    const kept = rows.filter((r) => seen.has(r.personId === personId ? r.otherPersonId : r.personId));
+    const visible = rows.filter((r) => seen.has(r.personId === personId ? r.otherPersonId : r.personId));
+    // One page of them; only the notes on it are shown (and audited as read).
+    const p = relationOrder.pageInMemory(visible, q.cursor, q.limit);
+    const kept = p.rows;
     const personal = actor.role !== 'COORDINATOR';
     if (personal && kept.some((r) => r.noteEnc)) {
       await appendAuditSql(
@@ -111,7 +121,7 @@ export class RelationsService {
         this.app.clock(),
       );
     }
-    return { items: kept.map((r) => this.toDto(r, personId, seen, personal)) };
+    return { items: kept.map((r) => this.toDto(r, personId, seen, personal)), nextCursor: p.nextCursor };
   }
 
   async remove(actor: Actor, id: string, requestId: string): Promise<void> {

@@ -5,6 +5,12 @@ import { AppError } from '../../lib/app-error.ts';
 import { appendAudit } from '../audit/audit.log.ts';
 import { CountryCode, IdParams, iso, problems, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
+import { Keyset, ListPageQuery, nextCursorField } from '../../lib/keyset.ts';
+
+const teamOrder = new Keyset<{ name: string; id: string }>('teams', [
+  { name: 'name', kind: 'string', dir: 'asc', get: (r) => r.name },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 const TeamSchema = z.object({
   id: Uuid,
@@ -84,17 +90,25 @@ export const teamRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/teams', {
     schema: {
       tags: ['teams'],
-      summary: 'All teams',
-      response: { 200: z.object({ items: z.array(TeamSchema) }), ...problems(401) },
+      summary: 'All teams, by name (paged: cursor, limit)',
+      querystring: ListPageQuery,
+      response: { 200: z.object({ items: z.array(TeamSchema), nextCursor: nextCursorField }), ...problems(400, 401) },
     },
     handler: async (req) => {
       const actor = requireActor(req);
-      const teams = (await app.db.team.findMany({ orderBy: { name: 'asc' }, select: teamSelect })).map(toTeamDto);
+      const rows = await app.db.team.findMany({
+        where: teamOrder.where(req.query.cursor),
+        orderBy: teamOrder.orderBy(),
+        take: req.query.limit + 1,
+        select: teamSelect,
+      });
+      const p = teamOrder.page(rows, req.query.limit);
       // Who works where is itself sensitive: members are listed to admins and to the team's own members.
       return {
-        items: teams.map((t) =>
-          actor.role === 'ADMIN' || actor.teamIds.includes(t.id) ? t : { ...t, memberIds: undefined },
-        ),
+        items: p.rows
+          .map(toTeamDto)
+          .map((t) => (actor.role === 'ADMIN' || actor.teamIds.includes(t.id) ? t : { ...t, memberIds: undefined })),
+        nextCursor: p.nextCursor,
       };
     },
   });

@@ -1,4 +1,6 @@
 // Emails the queued security notices (src/modules/auth/security-notices.ts)
+// and intake notices (src/modules/intake/intake-notices.ts)
+// and admins' backup notices (src/modules/backup/backup-notices.ts)
 // through the reminder mailer, on every relay run. A batch is claimed with
 // FOR UPDATE SKIP LOCKED and its next attempt pushed back before sending, so
 // two workers never send one notice twice at once; a failed send is retried
@@ -9,6 +11,8 @@ import type { Transporter } from 'nodemailer';
 import type { AppConfig } from '../../config.ts';
 import type { Db } from '../../db.ts';
 import { securityNoticeMessage, type NoticeDetail } from '../../modules/auth/security-notices.ts';
+import { intakeNoticeMessage } from '../../modules/intake/intake-notices.ts';
+import { backupNoticeMessage } from '../../modules/backup/backup-notices.ts';
 
 const BATCH = 50;
 export const NOTICE_MAX_ATTEMPTS = 10;
@@ -39,7 +43,11 @@ export async function sendSecurityNotices(deps: {
     RETURNING n.id, n.kind, n.detail, n.created_at, u.email`;
   let sent = 0;
   for (const n of claimed) {
-    const m = securityNoticeMessage(n.kind, n.detail, n.created_at);
+    // The same outbox carries the intake's notices to caseworkers (a new report, a duplicate question).
+    const m =
+      intakeNoticeMessage(n.kind, n.detail, n.created_at, config) ??
+      backupNoticeMessage(n.kind, n.detail, n.created_at) ??
+      securityNoticeMessage(n.kind, n.detail, n.created_at);
     try {
       await mailer.sendMail({ from: config.mail.from, to: n.email, subject: m.subject, text: m.text });
       await db.securityNotice.update({ where: { id: n.id }, data: { sentAt: deps.clock() } });
