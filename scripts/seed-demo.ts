@@ -42,8 +42,8 @@ const [others, caseCount, teamCount] = await Promise.all([
 if (others + caseCount + teamCount > 0 || (await db.user.count({ where: { email: 'admin@demo.example' } })) > 0) {
   console.error(
     'seed:demo only fills a database without teams, cases or non-admin users (admins are fine); nothing was ' +
-      'changed. To start over in embedded mode: stop the server, move .data/pg aside (keep .data/secrets.json ' +
-      'only if you keep the data), start again; with your own PostgreSQL, point DATABASE_URL at a new database.',
+      'changed. To start over: stop the server and run npm run db:reset (it empties the development database: ' +
+      'every case in it is lost), then npm start, create an admin and seed again; or point DATABASE_URL at a new database.',
   );
   await finish(1);
 }

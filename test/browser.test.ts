@@ -48,7 +48,14 @@ describe('CORS (CORS_ORIGINS)', () => {
     const res = await env.app.inject({ method: 'GET', url: '/health/live', headers: { origin: APP } });
     expect(res.headers['access-control-allow-origin']).toBe(APP);
     const exposed = String(res.headers['access-control-expose-headers']).toLowerCase();
-    for (const h of ['etag', 'location', 'retry-after', 'idempotent-replayed', 'x-request-id']) {
+    for (const h of [
+      'etag',
+      'location',
+      'retry-after',
+      'idempotency-replayed',
+      'idempotent-replayed',
+      'x-request-id',
+    ]) {
       expect(exposed).toContain(h);
     }
   });

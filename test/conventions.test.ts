@@ -27,6 +27,7 @@ import {
   type TestEnv,
 } from './helpers.ts';
 import { INTAKE_IP_MAX } from '../src/modules/intake/intake.throttle.ts';
+import { DeadlinesService } from '../src/modules/deadlines/deadlines.service.ts';
 
 const run = promisify(execFile);
 const ORIGIN = 'https://app.example.org';
@@ -152,6 +153,28 @@ describe('PATCH /v1/people/:id with If-Match', () => {
     expectProblem(await outsider.patch(`/v1/people/${personId}`, { pseudonym: 'X' }, { 'if-match': '"1"' }), 404);
     const [row] = await env.sql<{ version: number }>('SELECT version FROM people WHERE id = $1', [personId]);
     expect(row.version).toBe(1);
+  });
+});
+
+describe('the 201 of an event lists the deadlines it created', () => {
+  it('a KZ detention lists its rule-made deadlines (the same as the case list), a threat lists none', async () => {
+    // The file's caseworker joins a KZ team (no new sign-in: this file also spends the address's login budget).
+    await new DeadlinesService({ db: env.db, config: env.config, clock: () => new Date() }).syncDefaultRules();
+    const kzTeam = await createTeam(env, ['KZ']);
+    await env.sql('INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)', [kzTeam, cw.userId]);
+    const kw = cw;
+    const { caseId } = await createCase(kw, kzTeam, 'KZ');
+    const occurredAt = new Date(Date.now() + 3_600_000).toISOString();
+    const ev = await kw.post(`/v1/cases/${caseId}/events`, eventBody({ country: 'KZ', occurredAt }));
+    expect(ev.statusCode, ev.body).toBe(201);
+    const made = ev.json().deadlines as { id: string; triggerEventId: string; dueAt: string }[];
+    expect(made.length).toBeGreaterThan(0);
+    expect(made.every((d) => d.triggerEventId === ev.json().id)).toBe(true);
+    expect(made.map((d) => d.dueAt)).toEqual([...made.map((d) => d.dueAt)].sort());
+    const listed = (await kw.get(`/v1/cases/${caseId}/deadlines`)).json().items as { id: string }[];
+    expect(made.map((d) => d.id).sort()).toEqual(listed.map((d) => d.id).sort());
+    const threat = await kw.post(`/v1/cases/${caseId}/events`, eventBody({ type: 'THREAT', country: 'KZ' }));
+    expect(threat.json().deadlines).toEqual([]);
   });
 });
 

@@ -463,6 +463,7 @@ describe('Idempotency-Key on POST', () => {
     const second = await cw.post(`/v1/cases/${caseId}/events`, body, { 'idempotency-key': key });
     expect(second.statusCode).toBe(201);
     expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.headers['idempotency-replayed']).toBe('true');
     expect(second.json()).toEqual(first.json());
     expect(second.headers['content-type']).toMatch(/^application\/json/);
     expect(await countEvents(caseId)).toBe(1);

@@ -10,11 +10,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { EventType } from '../src/generated/prisma/enums.ts';
 import { protectCube, type CubeEntry, type ProtectedEntry } from '../src/modules/stats/disclosure.ts';
+import { loadHighs } from '../src/modules/stats/cube-lp.ts';
 import { completeCube, domainOf } from '../src/modules/stats/domain.ts';
+import { MAX_LP_VARS } from '../src/modules/stats/intervals.ts';
 import { consistentNoise, countDefinition, GeometricNoise } from '../src/modules/stats/noise.ts';
 import { buildEventsCubeSql, rowsToCube, withStatsTransaction, type CubeRow } from '../src/modules/stats/stats.sql.ts';
 import type { Dimension } from '../src/modules/stats/stats.schemas.ts';
-import { deriveRanges, recovered, type SeenEntry } from './disclosure-adversary.ts';
+import { deriveRanges, deriveRangesSparse, recovered, type SeenEntry } from './disclosure-adversary.ts';
 import {
   clientFor,
   createTeam,
@@ -358,6 +360,62 @@ describe('the full domain', () => {
     const res = await coord.get('/v1/stats/events?groupBy=month,type,citizenship&from=1970-01-01&to=2025-12-31');
     expectProblem(res, 422, 'querystring.groupBy');
   });
+});
+
+describe('large sparse tables: components over MAX_LP_VARS are verified with HiGHS', () => {
+  // A three-way table (6 x 8 x 10, every margin) where a third of the cells
+  // hold 1-4 cases: hundreds of withheld entries, all in one component.
+  const generated = (): CubeEntry[] => {
+    let a = 20261128;
+    const rnd = () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const acc = new Map<string, CubeEntry>();
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 8; j++) {
+        for (let l = 0; l < 10; l++) {
+          const r = rnd();
+          const n = r < 0.3 ? 0 : r < 0.65 ? 1 + Math.floor(rnd() * 4) : 5 + Math.floor(rnd() * rnd() * 200);
+          const v = [`A${i}`, `B${j}`, `C${l}`];
+          for (let m = 0; m < 8; m++) {
+            const values = v.map((x, d) => ((m >> d) & 1 ? null : x));
+            const e = acc.get(values.join('|')) ?? { values, events: 0, cases: 0 };
+            acc.set(values.join('|'), { values, events: e.events + n, cases: e.cases + n });
+          }
+        }
+      }
+    }
+    return [...acc.values()];
+  };
+
+  it('without HiGHS the cells stay unverified (the test can fail); with it every primary cell has its range', async () => {
+    const dense = protectCube(generated(), 5);
+    expect(dense.protection.unverified).toBeGreaterThan(0);
+
+    const res = protectCube(generated(), 5, { largeLp: await loadHighs() });
+    const withheld = res.entries.filter((e) => e.suppressed);
+    expect(withheld.length).toBeGreaterThan(MAX_LP_VARS);
+    expect(res.protection.unverified).toBe(0);
+    expect(res.protection.largeLpSolves).toBeGreaterThan(0);
+
+    // The adversary, without the kind of suppression (not published): no
+    // withheld entry is pinned, and every primary cell's range is as wide as asked.
+    const ranges = await deriveRangesSparse(
+      seenFromProtected(res.entries).map((e) => ({ ...e, suppression: undefined })),
+    );
+    const truth = new Map(generated().map((e) => [e.values.map((x) => x ?? '*').join('|'), e.events]));
+    for (const [k, [lo, hi]] of ranges) expect(hi - lo, k).toBeGreaterThan(0);
+    for (const e of withheld.filter((x) => x.suppression === 'primary')) {
+      const k = e.values.map((x) => x ?? '*').join('|');
+      const v = truth.get(k)!;
+      const [lo, hi] = ranges.get(k)!;
+      expect(hi, k).toBeGreaterThanOrEqual(Math.max(5, v * 1.5) - 1e-6);
+      expect(hi - lo, k).toBeGreaterThanOrEqual(v - 1e-6);
+    }
+  }, 180_000);
 });
 
 describe('roles and configuration', () => {

@@ -131,6 +131,44 @@ describe('GET /v1/people/duplicates across scripts', () => {
     expect((await dup(cwA, `YILMAZ AYSE ZZ${tag}`)).json().items.map((i: { id: string }) => i.id)).toEqual([id]);
   });
 
+  it('the start-up backfill writes one statement per batch, leaves unreadable names empty, and stops when the pool closes', async () => {
+    const tag = suffix();
+    const ids: string[] = [];
+    for (const n of ['Petrov Ivan', 'Sidorova Anna', 'Kuznetsov Oleg']) {
+      ids.push((await cwA.post('/v1/people', personBody({ legalName: `${n} Zz${tag}` }))).json().id as string);
+    }
+    await env.sql('UPDATE people SET legal_name_tokens = NULL WHERE id = ANY($1::uuid[])', [ids]);
+    // A name this keyring cannot open (as in the benchmark's COPY-seeded people).
+    await env.sql("UPDATE people SET legal_name_enc = 'v1:not-a-ciphertext' WHERE id = $1", [ids[2]]);
+    const statements: string[] = [];
+    const pool = env.app.sqlPool;
+    const counting = Object.assign(Object.create(pool) as typeof pool, {
+      query: (text: string, values: unknown[]) => {
+        statements.push(text.trim().split(/\s+/)[0]);
+        return pool.query(text, values);
+      },
+    });
+    const app = Object.assign(Object.create(env.app) as typeof env.app, { sqlPool: counting });
+    expect(await backfillNameTokens(app, 2)).toBeGreaterThanOrEqual(3);
+    expect(statements.filter((s) => s === 'UPDATE').length).toBe(statements.filter((s) => s === 'SELECT').length - 1);
+    const rows = await env.sql<{ id: string; t: string[] }>(
+      'SELECT id, legal_name_tokens AS t FROM people WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    expect(rows.find((r) => r.id === ids[0])!.t.length).toBeGreaterThan(0);
+    expect(rows.find((r) => r.id === ids[2])!.t).toEqual([]);
+    // Closing: no query once the pool is ending (no "backfill failed" at shutdown).
+    await env.sql('UPDATE people SET legal_name_tokens = NULL WHERE id = $1', [ids[1]]);
+    const ending = Object.assign(Object.create(env.app) as typeof env.app, {
+      sqlPool: Object.assign(Object.create(pool) as typeof pool, {
+        ending: true,
+        query: () => Promise.reject(new Error('Cannot use a pool after calling end on the pool')),
+      }),
+    });
+    await expect(backfillNameTokens(ending)).resolves.toBe(0);
+    expect(await backfillNameTokens(env.app)).toBeGreaterThanOrEqual(1);
+  });
+
   it('coordinators and lawyers may not check (403)', async () => {
     for (const role of ['COORDINATOR', 'LAWYER'] as const) {
       const c = await clientFor(env, role);

@@ -15,6 +15,7 @@ import {
   AssignmentSchema,
   CaseSchema,
   ChargeSchema,
+  CreatedEventSchema,
   EventSchema,
   TimelineItemSchema,
 } from '../modules/cases/cases.schemas.ts';
@@ -32,6 +33,7 @@ const NAMED: [string, $ZodType][] = [
   ['Case', CaseSchema],
   ['Charge', ChargeSchema],
   ['Event', EventSchema],
+  ['CreatedEvent', CreatedEventSchema],
   ['Assignment', AssignmentSchema],
   ['TimelineItem', TimelineItemSchema],
   ['Deadline', DeadlineSchema],

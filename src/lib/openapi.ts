@@ -116,7 +116,7 @@ export const openapiTransformObject: SwaggerTransformObject = (documentObject) =
             required: false,
             description:
               'Any 8-200 printable characters: the same key with the same body within IDEMPOTENCY_TTL_HOURS ' +
-              'replays the first response (header Idempotent-Replayed: true) and writes nothing; with another body 422.',
+              'replays the first response (header Idempotency-Replayed: true) and writes nothing; with another body 422.',
             schema: { type: 'string', minLength: 8, maxLength: 200 },
           } as { in: string; name: string },
         ];

@@ -12,6 +12,7 @@ export const CORS_EXPOSED_HEADERS = [
   'ETag',
   'Location',
   'Retry-After',
+  'Idempotency-Replayed',
   'Idempotent-Replayed',
   'X-Request-Id',
   'X-Stats-Metadata',

@@ -193,11 +193,15 @@ export const idempotencyPlugin = fp(
       if (prior.statusCode === null || prior.responseBody === null) throw new AppError('IDEMPOTENCY_IN_PROGRESS');
       const body = app.crypto.decrypt(prior.responseBody, ref(userId, key));
       if (!(await stillVisible(actor, path, body))) throw new AppError('NOT_FOUND', 'Not found.');
-      return reply
-        .code(prior.statusCode)
-        .header('content-type', 'application/json; charset=utf-8')
-        .header('idempotent-replayed', 'true')
-        .send(body);
+      return (
+        reply
+          .code(prior.statusCode)
+          .header('content-type', 'application/json; charset=utf-8')
+          // The name, and the name first shipped (kept: clients may read it).
+          .header('idempotency-replayed', 'true')
+          .header('idempotent-replayed', 'true')
+          .send(body)
+      );
     });
 
     app.addHook('onSend', async (req, reply, payload) => {

@@ -10,6 +10,7 @@ import {
   CreateAssignmentBody,
   CreateChargeBody,
   CreateEventBody,
+  CreatedEventSchema,
   EventSchema,
   TimelineItemSchema,
   UpdateChargeBody,
@@ -80,7 +81,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
       summary: 'Record a host-country event (detention, travel ban, deportation order, …)',
       params: IdParams,
       body: CreateEventBody,
-      response: { 201: EventSchema, ...problems(400, 401, 403, 404) },
+      response: { 201: CreatedEventSchema, ...problems(400, 401, 403, 404) },
     },
     handler: async (req, reply) =>
       reply.code(201).send(await events.createEvent(requireActor(req), req.params.id, req.body, req.id)),

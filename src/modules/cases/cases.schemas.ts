@@ -178,6 +178,11 @@ export const EventSchema = z.object({
   updatedAt: Timestamp,
 });
 
+/** The 201 of POST /v1/cases/:id/events: the event and the rule-made deadlines it created (often none). */
+export const CreatedEventSchema = EventSchema.extend({
+  deadlines: z.array(DeadlineSchema).describe('deadlines this event made through the deadline rules, soonest first'),
+});
+
 export const AssignmentRoleEnum = z.enum(AssignmentRole);
 export const CreateAssignmentBody = z.strictObject({ lawyerId: Uuid, role: AssignmentRoleEnum });
 export const AssignmentSchema = z.object({

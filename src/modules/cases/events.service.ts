@@ -10,6 +10,7 @@ import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import { readSourceUrls, sourceUrlsColumns } from './event-sources.ts';
 import { unchanged } from '../../lib/no-op-patch.ts';
+import { RULE_WARNINGS, toDeadlineDto } from '../deadlines/deadlines.dto.ts';
 import { caseOfRecord, toDate, type EventInput, type EventRow, type NewEvent } from './case-records.shared.ts';
 
 /** Fields that can name or locate the person: named in the audit log, never copied into it. */
@@ -127,11 +128,15 @@ export class EventsService {
         now,
       );
       // Rule-made deadlines (and their reminders) commit with the event or not at all.
-      await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId, undefined, {
+      const made = await this.deadlines.recomputeForEvent(tx, id, actor.userId, requestId, undefined, {
         event: row,
         hostCountry: access.hostCountry,
       });
-      return this.toEventDto(row, access.legal);
+      // The 201 lists the deadlines the event made (most events make none: no extra read then).
+      const deadlines = made.length
+        ? await tx.deadline.findMany({ where: { id: { in: made } }, include: RULE_WARNINGS, orderBy: { dueAt: 'asc' } })
+        : [];
+      return { ...this.toEventDto(row, access.legal), deadlines: deadlines.map(toDeadlineDto) };
     });
   }
 

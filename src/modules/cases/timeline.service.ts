@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { iso } from '../../lib/http-schemas.ts';
 import { authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
-import { toDeadlineDto } from '../deadlines/deadlines.dto.ts';
+import { RULE_WARNINGS, toDeadlineDto } from '../deadlines/deadlines.dto.ts';
 import { documentsOfCase } from '../documents/documents.dto.ts';
 import { AssignmentsService, assignmentSelect } from './assignments.service.ts';
 import { ChargesService } from './charges.service.ts';
@@ -29,10 +29,7 @@ export class TimelineService {
         select: assignmentSelect,
       }),
       // The rule's jurisdiction decides the deadline's warnings (e.g. the Turkish judicial recess).
-      this.app.db.deadline.findMany({
-        where: { caseId },
-        include: { rule: { select: { jurisdiction: true, finalOnly: true } } },
-      }),
+      this.app.db.deadline.findMany({ where: { caseId }, include: RULE_WARNINGS }),
       // Documents are need-to-know beyond the case: never listed to coordinators.
       access.legal ? documentsOfCase(this.app.sqlPool, caseId) : Promise.resolve([]),
     ]);

@@ -3,11 +3,14 @@ import type { Deadline, Prisma } from '../../generated/prisma/client.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import { deadlineWarnings } from './judicial-recess.ts';
 
+/** What a deadline's warnings need of its rule (for reads that do not load the case). */
+export const RULE_WARNINGS = { rule: { select: { jurisdiction: true, finalOnly: true } } } as const;
+
 /** What a deadline's DTO shows of its case (and the host country, for due dates) and of its rule (warnings). */
 // `as const` (not a cast): keeps the literal `true`s so Prisma infers the loaded fields.
 export const withCase = {
   case: { select: { reference: true, hostCountry: true, person: { select: { pseudonym: true } } } },
-  rule: { select: { jurisdiction: true, finalOnly: true } },
+  ...RULE_WARNINGS,
 } as const satisfies Prisma.DeadlineInclude;
 
 type Loaded = {

@@ -60,7 +60,7 @@ export class DeadlinesService {
     requestId: string | null,
     why = 'recomputed after event change',
     fresh?: FreshEvent,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const now = this.deps.clock();
     // An event created in this transaction is known already and has no deadlines yet: two reads fewer.
     const { ev, host } = fresh
@@ -91,6 +91,7 @@ export class DeadlinesService {
         now,
       );
     const seen = new Set<string>();
+    const created: string[] = [];
     for (const rule of rules) {
       const due = computeDue(rule, ev, host, overridesFor);
       if (!due) continue;
@@ -121,6 +122,7 @@ export class DeadlinesService {
         await writeHistory(tx, id, actorId, 'computed', { rule: rule.key, dueAt: iso(due.dueAt), status }, now);
         await audit('deadline.computed', id, { rule: rule.key, dueAt: { new: iso(due.dueAt) } });
         await this.planner.plan(tx, id);
+        created.push(id);
         continue;
       }
       if (current.manualOverride || current.status === 'DONE') continue;
@@ -170,6 +172,7 @@ export class DeadlinesService {
       await audit('deadline.cancelled', d.id, { reason: 'event changed' });
       await this.planner.cancelPending(tx, d.id);
     }
+    return created;
   }
 
   /** A charge's treaty changed: recompute the events of the case that treaty-bound rules start from. */

@@ -30,11 +30,17 @@ export async function writeNameTokens(tx: Tx, crypto: FieldCrypto, personId: str
   await tx.$executeRaw`UPDATE people SET legal_name_tokens = ${tokens}::text[] WHERE id = ${personId}::uuid`;
 }
 
-/** Fills the token indexes of people written before they existed; returns how many. */
+/**
+ * Fills the token indexes of people written before they existed; returns how
+ * many. One statement (one commit) per batch, and it stops between batches
+ * once the pool is closing (the app is shutting down; the next start goes on).
+ */
 export async function backfillNameTokens(app: FastifyInstance, batch = 500): Promise<number> {
   let done = 0;
   let unreadable = 0;
+  const closing = () => (app.sqlPool as { ending?: boolean }).ending === true;
   for (;;) {
+    if (closing()) return done;
     const rows = await query<{ id: string; legalNameEnc: string }>(
       app.sqlPool,
       sql`SELECT id, legal_name_enc AS "legalNameEnc" FROM people WHERE legal_name_tokens IS NULL LIMIT ${batch}`,
@@ -43,7 +49,7 @@ export async function backfillNameTokens(app: FastifyInstance, batch = 500): Pro
       if (unreadable) app.log.warn({ unreadable }, 'legal names left out of cross-script duplicate matching');
       return done;
     }
-    for (const r of rows) {
+    const updates = rows.map((r) => {
       let tokens: string[] = [];
       try {
         const name = app.crypto.decrypt(r.legalNameEnc, { table: 'people', column: 'legal_name_enc', rowId: r.id });
@@ -53,8 +59,15 @@ export async function backfillNameTokens(app: FastifyInstance, batch = 500): Pro
         // out of cross-script matching (empty, so not retried), and said once.
         unreadable++;
       }
-      await query(app.sqlPool, sql`UPDATE people SET legal_name_tokens = ${tokens}::text[] WHERE id = ${r.id}::uuid`);
-    }
+      return { id: r.id, tokens };
+    });
+    if (closing()) return done;
+    await query(
+      app.sqlPool,
+      sql`UPDATE people p SET legal_name_tokens = ARRAY(SELECT jsonb_array_elements_text(u.tokens))
+          FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) AS u(id uuid, tokens jsonb)
+          WHERE p.id = u.id AND p.legal_name_tokens IS NULL`,
+    );
     done += rows.length;
   }
 }

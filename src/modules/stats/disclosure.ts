@@ -19,6 +19,7 @@
 //    complements are withheld until every range is wide enough.
 // Noise (noise.ts), when asked for, is added to the published counts after
 // all of this, so suppression never depends on a noisy draw.
+import type { LargeLpSolver } from './cube-lp.ts';
 import { linesOf, protectWithIntervals, type Suppression, type WorkEntry } from './intervals.ts';
 
 export { GeometricNoise } from './noise.ts';
@@ -52,8 +53,10 @@ export type ProtectionResult = {
     /** Entries withheld beyond the two-per-line rule so that every primary cell's range is wide enough. */
     complementsAdded: number;
     lpSolves: number;
-    /** Primary cells whose range was too large a problem to prove: protected by the line rule only. */
+    /** Primary cells whose range was not proven (a large component and no HiGHS given): protected by the line rule only. */
     unverified: number;
+    /** Of lpSolves, those on the whole-table sparse model (HiGHS). */
+    largeLpSolves: number;
     /** Required half-width of each primary cell's derivable range, percent of its value (null: not checked). */
     protectionPct: number | null;
   };
@@ -81,6 +84,8 @@ export type ProtectOptions = {
   intervals?: boolean;
   /** The kind of each suppression is published (it tells a reader that a secondary entry holds >= k cases). */
   labelsPublished?: boolean;
+  /** HiGHS (cube-lp.ts loadHighs()) for components too large for the dense solver; without it they stay unverified. */
+  largeLp?: LargeLpSolver;
 };
 
 /**
@@ -123,6 +128,7 @@ export function protectCube(input: CubeEntry[], k: number, opts: ProtectOptions 
         pct,
         multi: opts.multi ?? Array(dims).fill(false),
         labelsPublished: opts.labelsPublished,
+        largeLp: opts.largeLp,
       })
     : null;
 
@@ -141,6 +147,7 @@ export function protectCube(input: CubeEntry[], k: number, opts: ProtectOptions 
       complementsAdded: report?.complementsAdded ?? 0,
       lpSolves: report?.lpSolves ?? 0,
       unverified: report?.unverified ?? 0,
+      largeLpSolves: report?.largeLpSolves ?? 0,
       protectionPct: useIntervals ? pct : null,
     },
   };

@@ -22,27 +22,20 @@
 // another published entry on one of its lines is withheld as well (see
 // pickComplement).
 //
-// javascript-lp-solver (pure JavaScript, no native or WASM build, already a
-// dependency) solves these small dense LPs in well under a millisecond each.
+// javascript-lp-solver (pure JavaScript) solves the small dense LPs of a
+// cell's neighbourhood in well under a millisecond each; a component with more
+// than MAX_LP_VARS withheld entries goes to HiGHS (cube-lp.ts), which takes the
+// whole table as one sparse model and re-solves it from the last basis.
 // Over the reals the bounds are those of the LP relaxation: for one and two
 // dimensions that is the exact integer interval (the constraint matrix of a
 // two-way table with margins is totally unimodular); for three dimensions an
 // integer-programming reader may get somewhat narrower intervals.
-import lp from 'javascript-lp-solver';
-
-type LpModel = {
-  optimize: string;
-  opType: 'min' | 'max';
-  constraints: Record<string, { equal?: number; min?: number; max?: number }>;
-  variables: Record<string, Record<string, number>>;
-};
-type LpResult = { feasible: boolean; bounded?: boolean; result: number };
-// The package's types describe its default export as the module namespace
-// under this project's module settings; at run time it is the solver.
-const solver = lp as unknown as { Solve(model: LpModel): LpResult };
 
 export { linesOf, type Line, type Suppression, type WorkEntry } from './cube-lines.ts';
 import { keyOf, linesOf, type Line, type WorkEntry } from './cube-lines.ts';
+import { denseInterval } from './dense-lp.ts';
+import { CubeLp, type LargeLpSolver } from './cube-lp.ts';
+import { protectLarge } from './intervals-large.ts';
 
 export type IntervalOptions = {
   k: number;
@@ -50,12 +43,16 @@ export type IntervalOptions = {
   multi: readonly boolean[];
   /** Whether each withheld entry is published with its kind (primary / secondary). */
   labelsPublished?: boolean;
+  /** HiGHS (loadHighs()): without it, cells of components over MAX_LP_VARS stay unverified. */
+  largeLp?: LargeLpSolver;
 };
 export type IntervalReport = {
   lpSolves: number;
   complementsAdded: number;
-  /** Primary cells whose range was too costly to prove (see MAX_LP_VARS). */
+  /** Primary cells whose range was not proven (a large component and no largeLp given). */
   unverified: number;
+  /** Of lpSolves, those on the whole-table sparse model (HiGHS). */
+  largeLpSolves: number;
   intervals: Map<WorkEntry, [number, number]>;
 };
 
@@ -69,11 +66,10 @@ const MAX_TRIES = 12;
  */
 const NEIGHBOURHOODS = [1, 2, Infinity];
 /**
- * The largest LP solved (withheld entries as variables). javascript-lp-solver
- * is dense: a few hundred variables take seconds per solve, and a large
- * sparse three-dimensional table can connect most of its withheld cells. A
- * cell whose range is not proven within this size is counted as unverified
- * (metadata) and keeps the two-per-line protection only.
+ * The largest LP given to javascript-lp-solver (withheld entries as
+ * variables). It is dense: a few hundred variables take seconds per solve,
+ * and a large sparse three-dimensional table can connect most of its withheld
+ * cells. Beyond this size the whole-table HiGHS model answers (see largeLp).
  */
 export const MAX_LP_VARS = 120;
 
@@ -100,7 +96,13 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
       linesOfEntry.set(e, list);
     }
   }
-  const report: IntervalReport = { lpSolves: 0, complementsAdded: 0, unverified: 0, intervals: new Map() };
+  const report: IntervalReport = {
+    lpSolves: 0,
+    complementsAdded: 0,
+    unverified: 0,
+    largeLpSolves: 0,
+    intervals: new Map(),
+  };
   const lowerBound = (e: WorkEntry, k: number) =>
     !e.status ? 0 : e.status === 'secondary' && opts.labelsPublished ? k : 1;
   const p = opts.pct / 100;
@@ -129,60 +131,22 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
     return seen;
   };
 
-  /** The protection interval of `target` given everything published around its component. */
+  /** Whether a withheld entry's component is over MAX_LP_VARS (one pass over the table). */
+  const inLargeComponent = () => {
+    const large = new Set<WorkEntry>();
+    const seen = new Set<WorkEntry>();
+    for (const e of entries) {
+      if (!e.status || seen.has(e)) continue;
+      const comp = component(e);
+      for (const x of comp) seen.add(x);
+      if (comp.size > MAX_LP_VARS) for (const x of comp) large.add(x);
+    }
+    return (e: WorkEntry) => large.has(e);
+  };
+
   const intervalOf = (target: WorkEntry, comp: Set<WorkEntry>): [number, number] => {
-    const vars = [...comp];
-    const index = new Map(vars.map((e, i) => [e, `x${i}`]));
-    const constraints: Record<string, { equal?: number; min?: number; max?: number }> = {};
-    const variables: Record<string, Record<string, number>> = {};
-    for (const [e, id] of index) {
-      variables[id] = { [`lb_${id}`]: 1 };
-      constraints[`lb_${id}`] = { min: lowerBound(e, opts.k) };
-    }
-    const seenLines = new Set<Line>();
-    let n = 0;
-    const add = (terms: [WorkEntry, number][], relation: 'equal' | 'min' | 'max', rhs: number) => {
-      // Entries outside `comp` count with their true value: fixing unknowns only
-      // narrows the range, so a range found wide enough this way is wide enough.
-      const varTerms = terms.filter(([e]) => index.has(e));
-      if (!varTerms.length) return;
-      const name = `c${n++}`;
-      const constant = terms.filter(([e]) => !index.has(e)).reduce((s, [e, c]) => s + c * e.events, 0);
-      constraints[name] = { [relation]: rhs - constant };
-      for (const [e, c] of varTerms) variables[index.get(e)!][name] = (variables[index.get(e)!][name] ?? 0) + c;
-    };
-    for (const e of vars) {
-      for (const line of linesOfEntry.get(e) ?? []) {
-        if (seenLines.has(line) || !line.total) continue;
-        seenLines.add(line);
-        const terms: [WorkEntry, number][] = [...line.parts.map((x): [WorkEntry, number] => [x, 1]), [line.total, -1]];
-        if (!opts.multi[line.axis]) add(terms, 'equal', 0);
-        else {
-          add(terms, 'min', 0);
-          for (const part of line.parts) {
-            add(
-              [
-                [part, 1],
-                [line.total, -1],
-              ],
-              'max',
-              0,
-            );
-          }
-        }
-      }
-    }
-    const id = index.get(target)!;
-    const solve = (opType: 'min' | 'max') => {
-      report.lpSolves++;
-      const withObjective = Object.fromEntries(
-        Object.entries(variables).map(([v, c]) => [v, { ...c, obj: v === id ? 1 : 0 }]),
-      );
-      const r = solver.Solve({ optimize: 'obj', opType, constraints, variables: withObjective });
-      if (!r.feasible) return opType === 'min' ? lowerBound(target, opts.k) : Infinity;
-      return r.bounded === false ? (opType === 'min' ? 0 : Infinity) : Number(r.result);
-    };
-    return [solve('min'), solve('max')];
+    report.lpSolves += 2;
+    return denseInterval(target, comp, linesOfEntry, opts.multi, (e) => lowerBound(e, opts.k));
   };
 
   // The range must be as wide as ±p% of the value (2·p·value) and reach k and
@@ -212,7 +176,41 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
    * neighbourhood are fixed at their true values, so each step's range lies
    * inside the reader's: the first that is wide enough proves protection.
    */
+  let cubeLp: CubeLp | undefined;
+  const largeLp = () =>
+    (cubeLp ??= new CubeLp(opts.largeLp!, entries, lines, opts.multi, (x) => lowerBound(x, opts.k)));
+  const solvedLarge = () => {
+    report.lpSolves++;
+    report.largeLpSolves++;
+  };
+  /** The two-per-line rule of disclosure.ts, again, after complements were added. */
+  const closeLines = () => {
+    let added = 0;
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const line of lines) {
+        const all = [...line.parts, ...(line.total ? [line.total] : [])];
+        if (all.filter((e) => e.status).length !== 1) continue;
+        const next = all.filter((e) => !e.status && e.cases > 0).sort(cheaper)[0];
+        if (!next) continue;
+        next.status = 'secondary';
+        added++;
+        changed = true;
+      }
+    }
+    return added;
+  };
+  /** Ranges shown wide enough by the large-component batches (protectLarge). */
+  let shown = new Map<WorkEntry, [number, number]>();
   const check = (e: WorkEntry): [number, number] | null => {
+    const known = shown.get(e);
+    if (known) return known;
+    if (opts.largeLp && component(e).size > MAX_LP_VARS) {
+      // The exact range over the whole table (every withheld entry a variable).
+      solvedLarge();
+      solvedLarge();
+      return largeLp().range(e);
+    }
     let iv: [number, number] = [e.events, e.events];
     let size = 0;
     for (const depth of NEIGHBOURHOODS) {
@@ -252,23 +250,45 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
   // Withholding more only widens intervals (a constant becomes a variable whose
   // range includes it), so a cell once protected stays protected.
   const primaries = entries.filter((e) => e.status === 'primary').sort(cheaper);
-  for (const e of primaries) {
-    for (;;) {
-      const iv = check(e);
-      if (!iv) {
-        report.unverified++;
-        break;
-      }
-      const comp = component(e);
-      report.intervals.set(e, iv);
-      if (protectedEnough(e, iv)) break;
-      const next = pickComplement(e, comp, iv);
-      // Nothing left to withhold around it: every entry it is connected to is
-      // withheld already, and its interval is what the table's structure allows.
-      if (!next) break;
-      next.status = 'secondary';
-      report.complementsAdded++;
+  try {
+    const large = opts.largeLp ? primaries.filter(inLargeComponent()) : [];
+    if (large.length) {
+      const r = protectLarge({
+        lp: largeLp(),
+        cells: large,
+        protectedEnough,
+        needs: (e) => ({ hi: Math.max(opts.k, e.events * (1 + p)), width: 2 * p * e.events }),
+        candidates: (e) => candidates([e]),
+        closeLines,
+        solved: solvedLarge,
+      });
+      shown = r.shown;
+      report.complementsAdded += r.complements;
     }
+    protectAll(primaries);
+  } finally {
+    cubeLp?.dispose();
   }
   return report;
+
+  function protectAll(primaries: WorkEntry[]) {
+    for (const e of primaries) {
+      for (;;) {
+        const iv = check(e);
+        if (!iv) {
+          report.unverified++;
+          break;
+        }
+        const comp = component(e);
+        report.intervals.set(e, iv);
+        if (protectedEnough(e, iv)) break;
+        const next = pickComplement(e, comp, iv);
+        // Nothing left to withhold around it: every entry it is connected to is
+        // withheld already, and its interval is what the table's structure allows.
+        if (!next) break;
+        next.status = 'secondary';
+        report.complementsAdded++;
+      }
+    }
+  }
 }

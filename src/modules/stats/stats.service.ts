@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/app-error.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { protectCube, type ProtectedEntry } from './disclosure.ts';
+import { loadHighs } from './cube-lp.ts';
 import { completeCube, domainOf } from './domain.ts';
 import type { EventFilters } from './event-filters.ts';
 import { consistentNoise, countDefinition, GeometricNoise } from './noise.ts';
@@ -119,7 +120,12 @@ export class StatsService {
     }));
     const cube = completeCube(rowsToCube(rows, groupBy.length), domain);
     // Suppression on the true counts; noise only on what is then published.
-    const result = protectCube(cube, k, { pct: cfg.protectionPct, multi: groupBy.map(isMultiValued) });
+    const result = protectCube(cube, k, {
+      pct: cfg.protectionPct,
+      multi: groupBy.map(isMultiValued),
+      // HiGHS for components too large for the dense solver, so no cell is left unverified.
+      largeLp: await loadHighs(),
+    });
     const { budget, compared } = await this.audit.publish({
       kind: 'table',
       groupBy,
