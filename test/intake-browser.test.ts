@@ -4,15 +4,17 @@
 // and see the receipt; a challenge the server refuses (expired on arrival,
 // twice) leaves everything typed in place, and Send then works. The page in a
 // second language, under its strict CSP (no violation reported). One
-// screenshot is written to a temporary directory (a test artifact, not kept
-// in the repository). Skipped, with the reason printed, when no Chromium is
+// screenshot of the receipt is written to a temporary directory, and one of
+// the empty form per language to test-results/intake-screenshots/ (git-ignored
+// test artifacts, not kept in the repository). Skipped, with the reason printed, when no Chromium is
 // installed (.ci/run installs it where it can).
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGES } from '../src/modules/intake/intake-i18n.ts';
+import { LANGUAGE_NAMES, MESSAGES } from '../src/modules/intake/intake-i18n.ts';
+import type { IntakeLanguageCode } from '../src/modules/intake/intake.schemas.ts';
 import { IntakeService } from '../src/modules/intake/intake.service.ts';
 import { countRows, setupTestEnv, uniq, type TestEnv } from './helpers.ts';
 
@@ -21,6 +23,8 @@ const present = existsSync(CHROMIUM);
 if (!present) {
   console.warn(`SKIPPED test/intake-browser.test.ts: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 }
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 const ARGS = [
   '--headless',
@@ -151,7 +155,7 @@ describe.skipIf(!present)('intake form in headless Chromium', () => {
     await page.screenshot({ path: file, fullPage: true });
     const png = readFileSync(file);
     expect(png.length).toBeGreaterThan(1000);
-    expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+    expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
     console.log(`intake screenshot: ${file}`);
     await page.context().close();
   }, 90_000);
@@ -166,6 +170,31 @@ describe.skipIf(!present)('intake form in headless Chromium', () => {
     await expect.poll(() => page.textContent('#status'), { timeout: 30_000 }).toBe(MESSAGES.kk.invalid);
     expect(await page.getAttribute('#f-name', 'aria-invalid')).toBe('true');
     expect(cspErrors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('one screenshot per language, each page under the strict CSP (test-results/intake-screenshots/)', async () => {
+    const dir = path.resolve('test-results', 'intake-screenshots');
+    mkdirSync(dir, { recursive: true });
+    const langs = Object.keys(LANGUAGE_NAMES) as IntakeLanguageCode[];
+    expect(langs).toHaveLength(8);
+    // One page for all languages (fast): navigating reloads the document, its CSP and its script.
+    const { page, cspErrors } = await open(langs[0]);
+    for (const lang of langs) {
+      const res = await page.goto(`${base}/intake?lang=${lang}`);
+      expect(res?.status()).toBe(200);
+      expect(await page.getAttribute('html', 'lang')).toBe(lang);
+      expect(await page.textContent('h1')).toBe(MESSAGES[lang].title);
+      expect(await page.textContent('button[type=submit]')).toBe(MESSAGES[lang].send);
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+      const file = path.join(dir, `intake-${lang}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      const png = readFileSync(file);
+      expect(png.length, file).toBeGreaterThan(1000);
+      expect(png.subarray(0, 8).equals(PNG_SIGNATURE), file).toBe(true);
+    }
+    expect(cspErrors).toEqual([]);
+    console.log(`intake screenshots (${langs.join(', ')}): ${dir}`);
     await page.context().close();
   }, 60_000);
 });

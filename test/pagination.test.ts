@@ -13,6 +13,7 @@ import {
   createCase,
   createTeam,
   createUser,
+  eventBody,
   expectProblem,
   login,
   personBody,
@@ -87,6 +88,24 @@ describe('per-case lists', () => {
       cw.post(`/v1/cases/${caseId}/charges`, chargeBody()).then((r) => expect(r.statusCode).toBe(201)),
     );
     expectStableWalk(seen, before, await ids(order, [caseId]));
+  });
+
+  it('events: pages of 4 while events are recorded in parallel; each page audits only its own details', async () => {
+    const at = (i: number) => `2026-0${1 + (i % 9)}-1${i % 10}T08:00:00Z`;
+    await Promise.all(
+      Array.from({ length: 9 }, (_, i) => cw.post(`/v1/cases/${caseId}/events`, eventBody({ occurredAt: at(i) }))),
+    );
+    const order = 'SELECT id FROM events WHERE case_id = $1 ORDER BY occurred_at, id';
+    const before = await ids(order, [caseId]);
+    expect(before).toHaveLength(9);
+    const seen = await walk(cw, `/v1/cases/${caseId}/events`, 4, (i) =>
+      cw
+        .post(`/v1/cases/${caseId}/events`, eventBody({ occurredAt: at(i + 3) }))
+        .then((r) => expect(r.statusCode).toBe(201)),
+    );
+    expectStableWalk(seen, before, await ids(order, [caseId]));
+    expectProblem(await cw.get(`/v1/cases/${caseId}/events?limit=0`), 400, 'querystring.limit');
+    expectProblem(await cw.get(`/v1/cases/${caseId}/events?cursor=nope`), 400, 'querystring.cursor');
   });
 
   it('assignments: pages of 2 while lawyers are assigned in parallel', async () => {

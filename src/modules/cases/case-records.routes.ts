@@ -90,11 +90,15 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/events', {
     schema: {
       tags: ['events'],
-      summary: 'Events of a case, oldest first',
+      summary: 'Events of a case, oldest first (paged: cursor, limit)',
       params: IdParams,
-      response: { 200: z.object({ items: z.array(EventSchema) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(EventSchema), nextCursor: nextCursorField }),
+        ...problems(400, 401, 404),
+      },
     },
-    handler: async (req) => events.listEvents(requireActor(req), req.params.id, req.id),
+    handler: async (req) => events.listEvents(requireActor(req), req.params.id, req.query, req.id),
   });
 
   app.patch('/v1/events/:id', {

@@ -10,8 +10,16 @@ import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
 import { readSourceUrls, sourceUrlsColumns } from './event-sources.ts';
 import { unchanged } from '../../lib/no-op-patch.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
+
 import { RULE_WARNINGS, toDeadlineDto } from '../deadlines/deadlines.dto.ts';
 import { caseOfRecord, toDate, type EventInput, type EventRow, type NewEvent } from './case-records.shared.ts';
+
+// Oldest first, by when they happened.
+const eventOrder = new Keyset<{ occurredAt: Date; id: string }>('events', [
+  { name: 'occurredAt', kind: 'date', dir: 'asc', get: (r) => r.occurredAt },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 /** Fields that can name or locate the person: named in the audit log, never copied into it. */
 const EVENT_FREE_TEXT = ['details', 'sourceUrls'] as const;
@@ -140,14 +148,17 @@ export class EventsService {
     });
   }
 
-  async listEvents(actor: Actor, caseId: string, requestId: string) {
+  async listEvents(actor: Actor, caseId: string, q: ListPage, requestId: string) {
     const access = await authoriseCaseRead(this.app.sqlPool, actor, caseId);
     const rows = await this.app.db.event.findMany({
-      where: { caseId },
-      orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }],
+      where: { AND: [{ caseId }, eventOrder.where(q.cursor)] },
+      orderBy: eventOrder.orderBy(),
+      take: q.limit + 1,
     });
-    if (access.legal) await this.auditDetailsRead(actor, caseId, rows, requestId);
-    return { items: rows.map((r) => this.toEventDto(r, access.legal)) };
+    const p = eventOrder.page(rows, q.limit);
+    // Only the page's details were revealed: the audit entry names those.
+    if (access.legal) await this.auditDetailsRead(actor, caseId, p.rows, requestId);
+    return { items: p.rows.map((r) => this.toEventDto(r, access.legal)), nextCursor: p.nextCursor };
   }
 
   async updateEvent(actor: Actor, id: string, patch: EventInput, expected: number, requestId: string) {

@@ -24,7 +24,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { AppConfig } from '../../config.ts';
 import { csvRow } from '../../lib/csv.ts';
-import type { EventFilters } from '../stats/event-filters.ts';
+import { publicFilters, type EventFilters } from '../stats/event-filters.ts';
 import { DOCUMENTED_CASES } from '../stats/disclosure.ts';
 import type { ExportMetadata, StoredExportFilters } from './exports.schemas.ts';
 import { buildAnonymisedSql, buildMatchedCountSql, QUASI_IDENTIFIERS } from './exports.sql.ts';
@@ -241,7 +241,7 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
       'that share a key belong to one case; keys of two exports cannot be matched. A case keeps one key only when ' +
       'at least k cases share its whole published history; rows of rarer histories get a random key each (unlinked)',
     rowsUnlinked: unlinked,
-    filters: Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)),
+    filters: publicFilters(filters),
     note:
       'Documented events, not prevalence. Fields are generalised; outcome_class is a fixed classification of the ' +
       'recorded outcome. ' +

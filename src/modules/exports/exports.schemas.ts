@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CountryCode, Timestamp, Uuid } from '../../lib/http-schemas.ts';
 import { EventTypeEnum } from '../cases/cases.schemas.ts';
 import { MIN_K } from '../stats/disclosure.ts';
+import type { EventFilters } from '../stats/event-filters.ts';
 import { EventFilterFields } from '../stats/stats.schemas.ts';
 
 export const ExportKind = z.enum(['events-anonymised']);
@@ -10,9 +11,17 @@ export const ExportStatus = z.enum(['QUEUED', 'RUNNING', 'DONE', 'FAILED', 'EXPI
 
 export const ExportFilters = z.strictObject({
   ...EventFilterFields,
-  country: z.array(CountryCode).max(50).optional().describe('host countries'),
+  hostCountry: z.array(CountryCode).max(50).optional().describe("the cases' current host countries"),
+  country: z.array(CountryCode).max(50).optional().meta({
+    deprecated: true,
+    description: 'deprecated alias of hostCountry (400 when both are given with different values)',
+  }),
   type: z.array(EventTypeEnum).max(28).optional(),
-  team: z.array(Uuid).max(50).optional(),
+  teamId: z.array(Uuid).max(50).optional().describe('team ids'),
+  team: z.array(Uuid).max(50).optional().meta({
+    deprecated: true,
+    description: 'deprecated alias of teamId (400 when both are given with different values)',
+  }),
 });
 export type ExportFilters = z.infer<typeof ExportFilters>;
 
@@ -33,8 +42,12 @@ export const CreateExportBody = z.strictObject({
 
 export type CreateExportInput = z.infer<typeof CreateExportBody>;
 
-/** What an export row keeps in its filters column: the request's filters and the k in force. */
-export type StoredExportFilters = ExportFilters & { k?: number };
+/**
+ * What an export row keeps in its filters column: the filters under their
+ * internal keys (country, team; see stats/event-filters.ts) and the k in
+ * force. Answers show them under their public names and k at the top level.
+ */
+export type StoredExportFilters = EventFilters & { k?: number };
 
 /** What the job records about its output (stored on the export and returned to its owner). */
 export const ExportMetadata = z.object({
@@ -74,7 +87,10 @@ export const ExportSchema = z.object({
   status: ExportStatus,
   progress: z.number().int().min(0).max(100),
   rowCount: z.number().int().nullable(),
-  filters: z.record(z.string(), z.unknown()),
+  k: z.number().int().nullable().describe('the k in force (the request\'s k, or STATS_DEFAULT_K); null only on exports from before it was recorded'),
+  filters: z
+    .record(z.string(), z.unknown())
+    .describe('the filters as requested, under their current names (hostCountry, teamId, …); k is the top-level field, never inside filters'),
   metadata: ExportMetadata.nullable(),
   error: z.string().nullable(),
   createdAt: Timestamp,

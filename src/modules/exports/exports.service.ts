@@ -49,7 +49,7 @@ function toExportDto(row: ExportRow, now: Date): ExportDto {
     status: isExpired(row, now) ? 'EXPIRED' : row.status,
     progress: row.progress,
     rowCount: row.rowCount,
-    filters: row.filters ?? {},
+    ...publicExportFilters(row.filters),
     metadata: row.metadata ?? null,
     error: row.error,
     createdAt: iso(row.createdAt),
@@ -70,14 +70,20 @@ export class ExportsService {
     const id = randomUUID();
     const stats = this.app.config.stats;
     const k = kInForce(stats.defaultK, input.k, 'body.k');
-    const filters: StoredExportFilters = { ...input.filters, k };
+    const { hostCountry, teamId, country: _c, team: _t, ...rest } = input.filters;
+    const aliases = resolveFilterAliases({ hostCountry, teamId, ...input.filters }, 'body.filters');
+    const requested: EventFilters = { ...rest, country: aliases.country, team: aliases.team };
+    const eventFilters = Object.fromEntries(
+      Object.entries(requested).filter(([, v]) => v !== undefined),
+    ) as EventFilters;
+    const filters: StoredExportFilters = { ...eventFilters, k };
     const { kind, format } = input;
     // The same guard as published tables: an export whose matched events differ
     // from an earlier table's or export's by fewer than k cases in one filter
     // is refused (422 naming the earlier query), and it is logged for the next.
     const audit = new QueryAudit(this.app.db, stats.epsilonBudget, () => this.app.clock());
-    const publication = { kind: 'export' as const, groupBy: [], filters: input.filters, actorId: actor.userId, k };
-    await audit.publish({ ...publication, fieldPrefix: 'body.filters' }, async (tx) => {
+    const publication = { kind: 'export' as const, groupBy: [], filters: eventFilters, actorId: actor.userId, k };
+    await audit.publish({ ...publication, fieldPrefix: 'body.filters', names: aliases.names }, async (tx) => {
       await tx.export.create({
         data: { id, createdById: actor.userId, kind, format, filters, status: 'QUEUED', createdAt: now },
       });

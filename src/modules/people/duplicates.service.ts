@@ -14,7 +14,7 @@ import { normaliseName } from '../../lib/field-crypto.ts';
 import { nameSkeletonTokens } from '../../lib/transliterate.ts';
 import { query, rawSql, sql, type SqlFragment } from '../../lib/sql.ts';
 import type { Tx } from '../../db.ts';
-import { appendAuditSql } from '../audit/audit.log.ts';
+import { appendAuditSql, type AuditInput } from '../audit/audit.log.ts';
 import { visibleCaseCondition } from '../access/visibility.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { Keyset, type ListPage } from '../../lib/keyset.ts';
@@ -90,6 +90,26 @@ function visiblePersonSql(actor: Actor): SqlFragment {
               AND NOT EXISTS (SELECT 1 FROM cases k2 WHERE k2.person_id = p.id)))`;
 }
 
+/**
+ * The audit entry of a duplicate check (GET /v1/people/duplicates, and POST
+ * /v1/people, where `entityId` is the person just registered): counts only.
+ */
+export function duplicateCheckEntry(
+  actor: Actor,
+  requestId: string,
+  counts: { matches: number; hiddenMatches: number; withDateOfBirth: boolean },
+  entityId?: string,
+): AuditInput {
+  return {
+    actorId: actor.userId,
+    action: 'person.duplicate_check',
+    entityType: 'person',
+    entityId: entityId ?? null,
+    requestId,
+    changes: counts,
+  };
+}
+
 export class DuplicatesService {
   constructor(private readonly app: FastifyInstance) {}
 
@@ -152,10 +172,19 @@ export class DuplicatesService {
    * shows them beside something else (the intake queue): not audited here.
    */
   async candidates(actor: Actor, legalName: string, limit = 5) {
-    const rows = await this.matchRows(actor, legalName, undefined);
-    const hiddenMatches = rows.filter((r) => !r.visible).length;
-    const items = await this.items(actor, rows.filter((r) => r.visible).slice(0, limit), false);
+    const { items, hiddenMatches } = await this.check(actor, legalName, limit);
     return { items, hiddenMatches };
+  }
+
+  /**
+   * The candidates (name only, best `limit` the caller may see), the count of
+   * hidden ones and of all visible ones (what the audit entry records).
+   */
+  async check(actor: Actor, legalName: string, limit: number) {
+    const rows = await this.matchRows(actor, legalName, undefined);
+    const visible = rows.filter((r) => r.visible);
+    const items = await this.items(actor, visible.slice(0, limit), false);
+    return { items, hiddenMatches: rows.length - visible.length, matches: visible.length };
   }
 
   /**
@@ -180,13 +209,7 @@ export class DuplicatesService {
     const items = await this.items(actor, visible, Boolean(dob));
     await appendAuditSql(
       this.app.sqlPool,
-      {
-        actorId: actor.userId,
-        action: 'person.duplicate_check',
-        entityType: 'person',
-        requestId,
-        changes: { matches: matching.length, hiddenMatches, withDateOfBirth: Boolean(dob) },
-      },
+      duplicateCheckEntry(actor, requestId, { matches: matching.length, hiddenMatches, withDateOfBirth: Boolean(dob) }),
       this.app.clock(),
     );
     return {

@@ -5,6 +5,7 @@ import { expectedVersion } from '../../lib/pagination.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import {
   CreatePersonBody,
+  CreatedPersonSchema,
   DuplicatesQuery,
   DuplicatesResponse,
   ListPeopleQuery,
@@ -31,9 +32,9 @@ export const peopleRoutes: FastifyPluginAsyncZod = async (app) => {
     config: { ...writers, location: '/v1/people/:id' },
     schema: {
       tags: ['people'],
-      summary: 'Register a person (legal data is encrypted at rest)',
+      summary: 'Register a person (legal data is encrypted at rest); the answer lists likely duplicates',
       body: CreatePersonBody,
-      response: { 201: PersonSchema, ...problems(400, 401, 403, 409, 422) },
+      response: { 201: CreatedPersonSchema, ...problems(400, 401, 403, 409, 422) },
     },
     handler: async (req, reply) => reply.code(201).send(await people.create(requireActor(req), req.body, req.id)),
   });

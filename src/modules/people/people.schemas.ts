@@ -101,4 +101,15 @@ export const DuplicatesResponse = z.object({
   nextCursor: nextCursorField,
 });
 
+export const CreatedPersonSchema = PersonSchema.extend({
+  duplicates: z
+    .array(DuplicateSchema)
+    .describe(
+      'likely duplicates the caller may see, best first (at most 50), as GET /v1/people/duplicates gives them for the legal name (the date of birth is not used); never the person just created',
+    ),
+  hiddenMatches: z.number().int().describe('matches in teams the caller may not see: counted, never identified'),
+  askTeam: z.boolean().describe('true when hiddenMatches > 0: POST /v1/people/duplicates/ask-team asks them'),
+});
+export type CreatedPersonDto = z.infer<typeof CreatedPersonSchema>;
+
 export const ListPeopleQuery = z.strictObject({ ...PageQuery, q: z.string().trim().min(1).max(100).optional() });

@@ -7,16 +7,17 @@ import { iso } from '../../lib/http-schemas.ts';
 import { afterCursor, decodeCursor, literalContains, page } from '../../lib/pagination.ts';
 import { unchanged } from '../../lib/no-op-patch.ts';
 import { mayReadLegalData, visiblePeopleWhere } from '../../plugins/access.ts';
-import { DuplicatesService, writeNameTokens } from './duplicates.service.ts';
+import { DuplicatesService, duplicateCheckEntry, writeNameTokens } from './duplicates.service.ts';
 import { maySeePerson } from '../access/visibility.ts';
 import { query, sql } from '../../lib/sql.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import type { Prisma } from '../../db.ts';
 import type { z } from 'zod';
-import type { CreatePersonBody, PersonDto } from './people.schemas.ts';
+import type { CreatePersonBody, CreatedPersonDto, PersonDto } from './people.schemas.ts';
 
 /** What a caller may write: the validated create body (updates take a part of it, with nulls to clear). */
 export type PersonInput = z.infer<typeof CreatePersonBody>;
+const DUPLICATES_ON_CREATE = 50; // as many as GET /v1/people/duplicates' default page
 type PersonPatch = Partial<Omit<PersonInput, 'dateOfBirth' | 'contacts' | 'notes'>> & {
   dateOfBirth?: string | null;
   contacts?: PersonInput['contacts'] | null;
@@ -131,8 +132,15 @@ export class PeopleService {
     );
   }
 
-  async create(actor: Actor, input: PersonInput, requestId: string): Promise<PersonDto> {
+  /**
+   * Registers a person and answers with the likely duplicates the caller may
+   * see (by name, as GET /v1/people/duplicates) and a count of the hidden ones.
+   * The check runs before the insert (so never finds the new person, and a
+   * failed check creates nothing); its audit entry is written with the person.
+   */
+  async create(actor: Actor, input: PersonInput, requestId: string): Promise<CreatedPersonDto> {
     const id = randomUUID();
+    const dup = await new DuplicatesService(this.app).check(actor, input.legalName, DUPLICATES_ON_CREATE);
     const now = this.app.clock();
     const row = await this.app.db.$transaction(async (tx) => {
       const created = await tx.person.create({
@@ -161,9 +169,12 @@ export class PeopleService {
         },
         now,
       );
+      const counts = { matches: dup.matches, hiddenMatches: dup.hiddenMatches, withDateOfBirth: false };
+      await appendAudit(tx, duplicateCheckEntry(actor, requestId, counts, id), now);
       return created;
     });
-    return this.toDto(row, true);
+    const [duplicates, hiddenMatches] = [dup.items, dup.hiddenMatches];
+    return { ...this.toDto(row, true), duplicates, hiddenMatches, askTeam: hiddenMatches > 0 };
   }
 
   /** Loads a person the actor may see; legal data only through a case that allows it. */

@@ -60,7 +60,7 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
   const filters = Object.entries(m.filters)
     .map(([key, v]) =>
       // The team filter is always a list of ids (stats.schemas.ts).
-      key === 'team' ? `${(v as string[]).length} team(s)` : `${key}: ${Array.isArray(v) ? v.join(', ') : v}`,
+      key === 'teamId' ? `${(v as string[]).length} team(s)` : `${key}: ${Array.isArray(v) ? v.join(', ') : v}`,
     )
     .join('; ');
   const noise = m.noise

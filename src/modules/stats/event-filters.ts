@@ -26,3 +26,25 @@ export function eventFilterWhere(f: EventFilters): SqlFragment {
   if (f.team?.length) parts.push(sql`c.team_id = ANY(${f.team}::uuid[])`);
   return parts.length ? joinSql(parts, ' AND ') : sql`TRUE`;
 }
+
+/**
+ * The public name of each filter key, in requests and in echoed metadata:
+ * `hostCountry` and `teamId` as on cases. `country` and `team` are still
+ * accepted on requests as deprecated aliases (filter-aliases.ts); stored
+ * filters (exports, the query log) keep the internal keys.
+ */
+export const FILTER_NAMES = { from: 'from', to: 'to', country: 'hostCountry', type: 'type', team: 'teamId' } as const;
+/** The request name a client used for an aliased filter (`country` or `hostCountry`, …), for error paths. */
+export type FilterFieldNames = Partial<Record<'country' | 'team', string>>;
+
+export const filterFieldName = (key: string, used?: FilterFieldNames): string =>
+  used?.[key as keyof FilterFieldNames] ?? FILTER_NAMES[key as keyof typeof FILTER_NAMES] ?? key;
+
+/** Filters with their public names, unset ones left out (metadata of tables and exports). */
+export function publicFilters(f: EventFilters): Record<string, string | string[]> {
+  return Object.fromEntries(
+    Object.entries(f)
+      .filter(([, v]) => v !== undefined)
+      .map(([key, v]) => [filterFieldName(key), v as string | string[]]),
+  );
+}

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { Prisma } from '../../generated/prisma/client.ts';
 import type { Db } from '../../db.ts';
 import { AppError } from '../../lib/app-error.ts';
-import type { EventFilters } from './event-filters.ts';
+import { filterFieldName, type EventFilters, type FilterFieldNames } from './event-filters.ts';
 import type { Dimension } from './stats.schemas.ts';
 import { buildEventsCubeSql, STATS_SESSION_SETTINGS } from './stats.sql.ts';
 
@@ -32,6 +32,8 @@ export type Publication = {
   epsilon?: number;
   /** Where a refused filter is named in the problem (querystring or body.filters). */
   fieldPrefix: string;
+  /** The request names used for aliased filters (hostCountry or its alias country, …). */
+  names?: FilterFieldNames;
 };
 /**
  * The k in force: STATS_DEFAULT_K unless the request asks for more. Asking
@@ -77,7 +79,7 @@ export const queryKey = (kind: PublishedKind, groupBy: readonly Dimension[], fil
 
 const describeQuery = (row: LogRow) => {
   const f = Object.entries(row.filters)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .map(([k, v]) => `${filterFieldName(k)}=${Array.isArray(v) ? v.join(',') : String(v)}`)
     .join('&');
   return `the ${row.kind} published ${row.published_at.toISOString()} (groupBy=${row.group_by.join(',') || '(none)'}${f ? `&${f}` : ''})`;
 };
@@ -179,8 +181,8 @@ export class QueryAudit {
         if (isEmpty(exclude)) continue; // the other has no such filter: nothing is outside it
         const cells = await tx.$queryRaw<{ cases: number }[]>(buildEventsCubeSql(common, base, exclude));
         if (cells.some((c) => c.cases > 0 && c.cases < p.k)) {
-          const field = name === 'period' ? (p.filters.from !== row.filters.from ? 'from' : 'to') : name;
-          const message = `differs only in ${name} from ${describeQuery(row)}; the two together would isolate fewer than k (${p.k}) documented cases`;
+          const field = name === 'period' ? (p.filters.from !== row.filters.from ? 'from' : 'to') : filterFieldName(name, p.names);
+          const message = `differs only in ${name === 'period' ? name : filterFieldName(name)} from ${describeQuery(row)}; the two together would isolate fewer than k (${p.k}) documented cases`;
           throw new AppError(
             'UNPROCESSABLE',
             `This ${p.kind} ${message}. Widen the difference or keep the earlier filter.`,

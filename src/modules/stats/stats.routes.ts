@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { csvStream, type CsvValue } from '../../lib/csv.ts';
 import { problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { chartAxes, renderEventsChart } from './chart.ts';
@@ -9,11 +8,19 @@ import {
   StatsEventsResponse,
   StatsOverviewQuery,
   StatsOverviewResponse,
-  type StatsCellDto,
 } from './stats.schemas.ts';
-import { StatsService } from './stats.service.ts';
+import { resolveFilterAliases } from './filter-aliases.ts';
+import { statsCsv } from './stats-csv.ts';
+import { StatsService, type EventsStatsInput } from './stats.service.ts';
 
 const CHART_SOURCE = 'Source: case records of the organisation';
+
+/** hostCountry/teamId or their deprecated aliases country/team, as the service's filters (400 when they disagree). */
+function withFilterAliases(q: Omit<StatsEventsQuery, 'format' | 'metadata'>): EventsStatsInput {
+  const { hostCountry, teamId, country, team, ...rest } = q;
+  const f = resolveFilterAliases({ hostCountry, teamId, country, team }, 'querystring');
+  return { ...rest, country: f.country, team: f.team, names: f.names };
+}
 
 export const statsRoutes: FastifyPluginAsyncZod = async (app) => {
   const stats = new StatsService(app);
@@ -31,23 +38,9 @@ export const statsRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: StatsEventsResponse, ...problems(400, 401, 403, 422, 429) },
     },
     handler: async (req, reply) => {
-      const { format, ...q } = req.query;
-      const table = await stats.events(q, requireActor(req).userId);
+      const { format, metadata, ...q } = req.query;
+      const table = await stats.events(withFilterAliases(q), requireActor(req).userId);
       if (format === 'json') return table;
-      const header = [...table.groupBy, 'events', 'cases', 'suppressed', 'suppression', 'row'];
-      const record = (c: StatsCellDto, row: 'cell' | 'total'): CsvValue[] => [
-        ...table.groupBy.map((d) => c[d] ?? 'ALL'),
-        c.events,
-        c.cases,
-        c.suppressed,
-        c.suppression ?? '',
-        row,
-      ];
-      function* rows() {
-        for (const c of table.cells) yield record(c, 'cell');
-        for (const c of table.totals) yield record(c, 'total');
-        yield record(table.total, 'total');
-      }
       return (
         reply
           .header('content-type', 'text/csv; charset=utf-8')
@@ -55,7 +48,7 @@ export const statsRoutes: FastifyPluginAsyncZod = async (app) => {
           .header('x-stats-metadata', JSON.stringify(table.metadata))
           // A stream bypasses the JSON serializer; the schema above describes format=json only.
           // eslint-disable-next-line no-restricted-syntax
-          .send(csvStream(header, rows()) as never)
+          .send(statsCsv(table, metadata === 'inline') as never)
       );
     },
   });
@@ -69,9 +62,9 @@ export const statsRoutes: FastifyPluginAsyncZod = async (app) => {
       response: { 200: z.string().describe('image/svg+xml'), ...problems(400, 401, 403, 422, 429) },
     },
     handler: async (req, reply) => {
-      const { format: _format, ...q } = req.query;
+      const { format: _format, metadata: _metadata, ...q } = req.query;
       chartAxes(q.groupBy);
-      const table = await stats.events(q, requireActor(req).userId);
+      const table = await stats.events(withFilterAliases(q), requireActor(req).userId);
       const svg = await renderEventsChart(table, { source: CHART_SOURCE });
       return reply
         .header('content-type', 'image/svg+xml; charset=utf-8')

@@ -71,9 +71,15 @@ export const StatsEventsQuery = z.strictObject({
       `comma-separated, up to 3 of: ${DIMENSIONS.join(', ')}. hostCountry is the case's current host country; year/quarter/month of the event (UTC); citizenship, mechanism and chargeCategory are multi-valued (an event counts once per distinct value)`,
     ),
   ...EventFilterFields,
-  country: commaList(CountryCode, 50).optional().describe('host countries, comma-separated'),
+  hostCountry: commaList(CountryCode, 50).optional().describe("the cases' current host countries, comma-separated"),
+  country: commaList(CountryCode, 50)
+    .optional()
+    .meta({ deprecated: true, description: 'deprecated alias of hostCountry (400 when both are given with different values)' }),
   type: commaList(EventTypeEnum, 28).optional().describe('event types, comma-separated'),
-  team: commaList(Uuid, 50).optional().describe('team ids, comma-separated'),
+  teamId: commaList(Uuid, 50).optional().describe('team ids, comma-separated'),
+  team: commaList(Uuid, 50)
+    .optional()
+    .meta({ deprecated: true, description: 'deprecated alias of teamId (400 when both are given with different values)' }),
   k: z.coerce
     .number()
     .int()
@@ -92,6 +98,12 @@ export const StatsEventsQuery = z.strictObject({
       "privacy parameter for optional geometric noise (public releases); smaller means more noise. Spent from the caller's budget (STATS_EPSILON_BUDGET per 30 days; 429 when spent); the same figure always gets the same noise",
     ),
   format: z.enum(['json', 'csv']).default('json'),
+  metadata: z
+    .enum(['header', 'inline'])
+    .default('header')
+    .describe(
+      'format=csv only: header puts the metadata in the x-stats-metadata header (JSON); inline also writes it as leading `# key: value` comment lines before the CSV header row, so it survives saving the file',
+    ),
 });
 export type StatsEventsQuery = z.infer<typeof StatsEventsQuery>;
 
@@ -135,9 +147,9 @@ export const StatsMetadata = z.object({
   filters: z.object({
     from: z.string().optional(),
     to: z.string().optional(),
-    country: z.array(z.string()).optional(),
+    hostCountry: z.array(z.string()).optional(),
     type: z.array(z.string()).optional(),
-    team: z.array(z.string()).optional(),
+    teamId: z.array(z.string()).optional(),
   }),
   k: z.number().int(),
   kFloor: z.number().int().describe('STATS_DEFAULT_K: requests may ask for a larger k, never a smaller one'),

@@ -11,7 +11,7 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { protectCube, type ProtectedEntry } from './disclosure.ts';
 import { loadHighs } from './cube-lp.ts';
 import { completeCube, domainOf } from './domain.ts';
-import type { EventFilters } from './event-filters.ts';
+import { filterFieldName, publicFilters, type EventFilters, type FilterFieldNames } from './event-filters.ts';
 import { consistentNoise, countDefinition, GeometricNoise } from './noise.ts';
 import { kInForce, QueryAudit } from './query-audit.ts';
 import {
@@ -62,7 +62,13 @@ export const STATS_NOTE =
   'citizenship, mechanism and chargeCategory are multi-valued: an event counts once per distinct value, so cells may add up to more than their total. ' +
   'Periods are UTC; hostCountry is the current host country of the case; NO_CHARGE_RECORDED and UNKNOWN mean nothing was recorded.';
 
-export type EventsStatsInput = EventFilters & { groupBy: Dimension[]; k?: number; epsilon?: number };
+export type EventsStatsInput = EventFilters & {
+  groupBy: Dimension[];
+  k?: number;
+  epsilon?: number;
+  /** The request names used for aliased filters (error paths). */
+  names?: FilterFieldNames;
+};
 
 export class StatsService {
   private readonly audit: QueryAudit;
@@ -83,7 +89,7 @@ export class StatsService {
    * documented case or at least k of them, compared with the same query
    * without it. (Date bounds are not guarded here; see the closing note.)
    */
-  private async guardDifferencing(filters: EventFilters, k: number): Promise<void> {
+  private async guardDifferencing(filters: EventFilters, k: number, names?: FilterFieldNames): Promise<void> {
     const lists = (['country', 'type', 'team'] as const).filter((key) => filters[key]?.length);
     if (!lists.length) return;
     const count = async (f: EventFilters) =>
@@ -97,11 +103,12 @@ export class StatsService {
     for (const key of lists) {
       const left = (await count({ ...filters, [key]: undefined })) - n;
       if (left > 0 && left < k) {
+        const field = filterFieldName(key, names);
         throw new AppError(
           'UNPROCESSABLE',
-          `the ${key} filter leaves out fewer than k (${k}) documented cases; a figure without it would reveal them: widen the filter or drop it`,
+          `the ${field} filter leaves out fewer than k (${k}) documented cases; a figure without it would reveal them: widen the filter or drop it`,
           {
-            errors: [{ path: `querystring.${key}`, message: `leaves out between 1 and ${k - 1} documented cases` }],
+            errors: [{ path: `querystring.${field}`, message: `leaves out between 1 and ${k - 1} documented cases` }],
           },
         );
       }
@@ -113,7 +120,7 @@ export class StatsService {
     const k = this.kFor(q.k);
     const groupBy = [...q.groupBy];
     const filters: EventFilters = { from: q.from, to: q.to, country: q.country, type: q.type, team: q.team };
-    await this.guardDifferencing(filters, k);
+    await this.guardDifferencing(filters, k, q.names);
     const { rows, domain } = await withStatsTransaction(this.app.db, async (run) => ({
       rows: await run<CubeRow>(buildEventsCubeSql(groupBy, filters)),
       domain: await domainOf(run, groupBy, filters),
@@ -134,6 +141,7 @@ export class StatsService {
       k,
       epsilon: q.epsilon,
       fieldPrefix: 'querystring',
+      names: q.names,
     });
     const noise = q.epsilon ? new GeometricNoise(q.epsilon) : undefined;
     const shownFilters = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined));
@@ -164,7 +172,7 @@ export class StatsService {
         generatedAt: this.app.clock().toISOString(),
         label: DOCUMENTED_CASES,
         groupBy,
-        filters: shownFilters,
+        filters: publicFilters(filters),
         k,
         kFloor: cfg.defaultK,
         epsilon: q.epsilon ?? null,
