@@ -287,7 +287,7 @@ describe('POST /v1/exports and the worker', () => {
       ...rows.reduce((m, r) => m.set(r.case_key, (m.get(r.case_key) ?? 0) + 1), new Map<string, number>()).values(),
     ].sort();
     expect(perKey).toEqual([1, 3, 3, 3]);
-    for (const r of rows) expect(r.case_key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    for (const r of rows) expect(r.case_key).toMatch(/^k[A-Za-z0-9_-]{21}$/);
     expectNoSecrets(
       'csv export',
       withoutCaseKeys(
@@ -336,7 +336,7 @@ describe('POST /v1/exports and the worker', () => {
       eventsMatched: 19,
       rowsPublished: 0,
       rowsDropped: 19,
-      filters: { country: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' },
+      filters: { hostCountry: ['AM', 'GE'], from: '2024-01-01', to: '2025-12-31' },
     });
     const dl = await coord.get(`/v1/exports/${done.id}/download`);
     expect(dl.body).toBe(

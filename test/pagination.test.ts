@@ -108,6 +108,29 @@ describe('per-case lists', () => {
     expectProblem(await cw.get(`/v1/cases/${caseId}/events?cursor=nope`), 400, 'querystring.cursor');
   });
 
+  it('timeline: pages of 2 give every item once, in the order of the whole list (an assignment start and end share an id)', async () => {
+    const lawyer = await createUser(env, 'LAWYER');
+    const a = await cw.post(`/v1/cases/${caseId}/assignments`, { lawyerId: lawyer.id, role: 'SUPPORTING' });
+    expect(a.statusCode, a.body).toBe(201);
+    expect((await cw.del(`/v1/cases/${caseId}/assignments/${a.json().id}`)).statusCode).toBeLessThan(300);
+    const whole = await cw.get(`/v1/cases/${caseId}/timeline?limit=200`);
+    expect(whole.json().nextCursor).toBeNull();
+    const all = (whole.json().items as { kind: string; id: string }[]).map((i) => `${i.kind}:${i.id}`);
+    expect(all.length).toBeGreaterThan(10);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await cw.get(
+        `/v1/cases/${caseId}/timeline?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(res.statusCode, res.body).toBe(200);
+      seen.push(...(res.json().items as { kind: string; id: string }[]).map((i) => `${i.kind}:${i.id}`));
+      cursor = res.json().nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(all);
+    expectProblem(await cw.get(`/v1/cases/${caseId}/timeline?cursor=nope`), 400, 'querystring.cursor');
+  });
+
   it('assignments: pages of 2 while lawyers are assigned in parallel', async () => {
     const lawyers = await Promise.all(Array.from({ length: 12 }, () => createUser(env, 'LAWYER')));
     for (const l of lawyers.slice(0, 6)) {

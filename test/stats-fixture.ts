@@ -99,3 +99,33 @@ export const CASES: CaseSpec[] = [
   { name: 'K1', host: 'KZ', citizenship: ['RU'], charges: [['TERRORISM', CIS]], events: [['DETENTION', '2024-02-01']] },
   { name: 'K2', host: 'KZ', citizenship: ['RU'], charges: [], events: [['ABDUCTION', '2025-07-01']] },
 ];
+
+/** What seedEvents needs of a test client (test/helpers.ts Client). */
+type Poster = { post: (url: string, payload?: unknown) => Promise<{ statusCode: number; body: string; json: () => { id: string } }> };
+
+/**
+ * The cases and events above (without charges or free text): enough for
+ * tests that check conventions rather than figures (stats-conventions.test.ts).
+ */
+export async function seedEvents(cw: Poster, teamId: string, tag: string): Promise<void> {
+  for (const spec of CASES) {
+    const p = await cw.post('/v1/people', {
+      pseudonym: `Pseudo-${spec.name}-${tag}`,
+      legalName: `Legalname ${spec.name} ${tag}`,
+      dateOfBirth: '1988-03-04',
+      citizenship: spec.citizenship,
+      travelDocumentStatus: 'INTERNATIONAL_VALID',
+    });
+    if (p.statusCode !== 201) throw new Error(p.body);
+    const c = await cw.post('/v1/cases', { personId: p.json().id, teamId, hostCountry: spec.host });
+    if (c.statusCode !== 201) throw new Error(c.body);
+    for (const [type, date] of spec.events) {
+      const ev = await cw.post(`/v1/cases/${c.json().id}/events`, {
+        type,
+        country: spec.host,
+        occurredAt: `${date}T09:30:00+00:00`,
+      });
+      if (ev.statusCode !== 201) throw new Error(ev.body);
+    }
+  }
+}

@@ -491,7 +491,7 @@ describe('GET /v1/stats/events: suppression', () => {
   it('reports the filters it applied', async () => {
     const res = await coord.get(`/v1/stats/events?groupBy=type&from=2024-01-01&to=2024-12-31&team=${teamId}`);
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json().metadata.filters).toEqual({ from: '2024-01-01', to: '2024-12-31', team: [teamId] });
+    expect(res.json().metadata.filters).toEqual({ from: '2024-01-01', to: '2024-12-31', teamId: [teamId] });
     expect(res.json().cells.find((c: Cell) => c.type === 'DETENTION')).toBeDefined();
   });
 

@@ -121,6 +121,10 @@ export const openapiTransformObject: SwaggerTransformObject = (documentObject) =
           } as { in: string; name: string },
         ];
       }
+      // A deprecated query parameter (an alias kept for old clients): said on the parameter, not only in its schema.
+      for (const prm of (op.parameters ?? []) as { schema?: { deprecated?: boolean }; deprecated?: boolean }[]) {
+        if (prm.schema?.deprecated) prm.deprecated = true;
+      }
       const ok = op.responses?.['200'];
       const media = MEDIA[`${method} ${path}`];
       if (ok && media) ok.content = media;

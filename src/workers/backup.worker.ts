@@ -60,6 +60,8 @@ const CHECK_EVERY_MS = 60 * 60 * 1000;
 export async function runScheduledBackup(deps: BackupDeps, due: Date): Promise<BackupRun> {
   const { db, config, log, clock } = deps;
   const lock = new pg.Client({ connectionString: config.db.url, application_name: 'exiles-backup-lock' });
+  // A lost connection releases the lock with it; the run then fails on its next query, recorded like any failure.
+  lock.on('error', (err) => log.warn({ error: err.message }, 'backup lock connection lost'));
   await lock.connect();
   try {
     const got = await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_SQL}) AS ok`);

@@ -167,10 +167,14 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/v1/cases/:id/timeline', {
     schema: {
       tags: ['cases'],
-      summary: 'Charges, events and assignments in time order',
+      summary: "Charges, events, assignments, deadlines, documents and linked cases' events in time order (paged)",
       params: IdParams,
-      response: { 200: z.object({ items: z.array(TimelineItemSchema) }), ...problems(401, 404) },
+      querystring: ListPageQuery,
+      response: {
+        200: z.object({ items: z.array(TimelineItemSchema), nextCursor: nextCursorField }),
+        ...problems(400, 401, 404),
+      },
     },
-    handler: async (req) => timeline.timeline(requireActor(req), req.params.id, req.id),
+    handler: async (req) => timeline.timeline(requireActor(req), req.params.id, req.query, req.id),
   });
 };

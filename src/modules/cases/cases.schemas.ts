@@ -195,10 +195,22 @@ export const AssignmentSchema = z.object({
   endedAt: Timestamp.nullable(),
 });
 
+/** An event of a linked case the caller may see: what places it, never its details (the other case's legal record). */
+export const RelatedEventSchema = z.object({
+  eventId: Uuid,
+  caseId: Uuid.describe('the linked case'),
+  reference: z.string().describe("the linked case's reference"),
+  type: EventTypeEnum,
+  country: z.string(),
+  occurredAt: Timestamp,
+  occurredAtPrecision: PrecisionEnum,
+});
+
 export const TimelineItemSchema = z.object({
-  kind: z.enum(['charge', 'event', 'assignment_started', 'assignment_ended', 'deadline', 'document']),
+  kind: z.enum(['charge', 'event', 'assignment_started', 'assignment_ended', 'deadline', 'document', 'related_event']),
   at: Timestamp,
   id: Uuid,
   summary: z.string(),
-  data: z.union([ChargeSchema, EventSchema, AssignmentSchema, DeadlineSchema, DocumentSchema]),
+  // RelatedEventSchema last: it has no `id`, so no other item's data is read as one.
+  data: z.union([ChargeSchema, EventSchema, AssignmentSchema, DeadlineSchema, DocumentSchema, RelatedEventSchema]),
 });

@@ -1,6 +1,9 @@
-// The timeline of a case: charges, events, assignments and deadlines in time order.
+// The timeline of a case: charges, events, assignments, deadlines, documents
+// and the events of the linked cases the caller may see (./related-events.ts),
+// in time order.
 import type { FastifyInstance } from 'fastify';
 import { iso } from '../../lib/http-schemas.ts';
+import { Keyset, type ListPage } from '../../lib/keyset.ts';
 import { authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { RULE_WARNINGS, toDeadlineDto } from '../deadlines/deadlines.dto.ts';
@@ -8,6 +11,14 @@ import { documentsOfCase } from '../documents/documents.dto.ts';
 import { AssignmentsService, assignmentSelect } from './assignments.service.ts';
 import { ChargesService } from './charges.service.ts';
 import { EventsService } from './events.service.ts';
+import { relatedEventItem, relatedEvents } from './related-events.ts';
+
+// In time order; an assignment's start and end share its id, so the kind breaks ties before the id.
+const timelineOrder = new Keyset<{ at: Date; kind: string; id: string }>('timeline', [
+  { name: 'at', kind: 'date', dir: 'asc', get: (r) => r.at },
+  { name: 'kind', kind: 'string', dir: 'asc', get: (r) => r.kind },
+  { name: 'id', kind: 'string', dir: 'asc', get: (r) => r.id },
+]);
 
 export class TimelineService {
   private readonly charges: ChargesService;
@@ -19,9 +30,9 @@ export class TimelineService {
     this.assignments = new AssignmentsService(app);
   }
 
-  async timeline(actor: Actor, caseId: string, requestId: string) {
+  async timeline(actor: Actor, caseId: string, q: ListPage, requestId: string) {
     const access = await authoriseCaseRead(this.app.sqlPool, actor, caseId);
-    const [charges, events, assignments, deadlines, documents] = await Promise.all([
+    const [charges, events, assignments, deadlines, documents, related] = await Promise.all([
       this.app.db.charge.findMany({ where: { caseId } }),
       this.app.db.event.findMany({ where: { caseId } }),
       this.app.db.assignment.findMany({
@@ -32,8 +43,8 @@ export class TimelineService {
       this.app.db.deadline.findMany({ where: { caseId }, include: RULE_WARNINGS }),
       // Documents are need-to-know beyond the case: never listed to coordinators.
       access.legal ? documentsOfCase(this.app.sqlPool, caseId) : Promise.resolve([]),
+      relatedEvents(this.app.sqlPool, actor, caseId),
     ]);
-    if (access.legal) await this.events.auditDetailsRead(actor, caseId, events, requestId);
     const items = [
       ...charges.map((c) => ({
         kind: 'charge' as const,
@@ -85,7 +96,19 @@ export class TimelineService {
         summary: `${d.kind} document${d.title ? `: ${d.title}` : ''}`,
         data: d,
       })),
-    ].sort((x, y) => x.at.getTime() - y.at.getTime() || x.id.localeCompare(y.id));
-    return { items: items.map((i) => ({ ...i, at: iso(i.at) })) };
+      ...related.map(relatedEventItem),
+    ];
+    // Paged in memory (the sources are one case's records): only the page's event details are revealed and audited.
+    const p = timelineOrder.pageInMemory(items, q.cursor, q.limit);
+    const shown = new Set(p.rows.flatMap((i) => (i.kind === 'event' ? [i.id] : [])));
+    if (access.legal) {
+      await this.events.auditDetailsRead(
+        actor,
+        caseId,
+        events.filter((e) => shown.has(e.id)),
+        requestId,
+      );
+    }
+    return { items: p.rows.map((i) => ({ ...i, at: iso(i.at) })), nextCursor: p.nextCursor };
   }
 }

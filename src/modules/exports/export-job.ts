@@ -146,7 +146,8 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
   const filters: EventFilters = { from, to, country, type, team };
   const format = row.format === 'json' ? 'json' : 'csv';
   const salt = randomBytes(32);
-  const caseKey = (caseId: string) => createHmac('sha256', salt).update(caseId).digest('base64url').slice(0, 22);
+  // Keys start with a letter: a key starting with - would be quoted by the CSV formula guard (csvCell).
+  const caseKey = (caseId: string) => `k${createHmac('sha256', salt).update(caseId).digest('base64url').slice(0, 21)}`;
 
   await mkdir(config.exports.dir, { recursive: true, mode: 0o700 });
   // A name per attempt: two runs of the same export never write one file.
@@ -165,6 +166,8 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
   // A plain pg client, not Prisma: Prisma has no cursors, and one connection
   // holding one snapshot is what a consistent, batched read needs.
   const client = new pg.Client({ connectionString: config.db.url, application_name: 'export-worker' });
+  // A connection lost mid-build fails the next query (and the build); never an unhandled 'error' event.
+  client.on('error', () => {});
   await client.connect();
   const perPrecision = { month: 0, quarter: 0, year: 0 };
   let matched = 0;
@@ -190,7 +193,7 @@ export async function runExportJob(deps: ExportJobDeps, exportId: string): Promi
       for (const r of rows) {
         const linkable = r[9] === true || r[9] === 't';
         if (!linkable) unlinked++;
-        const key = linkable ? caseKey(r[0]) : randomBytes(16).toString('base64url').slice(0, 22);
+        const key = linkable ? caseKey(r[0]) : `k${randomBytes(16).toString('base64url').slice(0, 21)}`;
         const values = [key, r[1], r[8], r[7], r[2], r[3], r[4], r[5], r[6]];
         if (format === 'csv') chunk += csvRow(values);
         else {

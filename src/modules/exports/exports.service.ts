@@ -15,6 +15,8 @@ import { AppError } from '../../lib/app-error.ts';
 import { iso } from '../../lib/http-schemas.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { appendAudit } from '../audit/audit.log.ts';
+import { publicFilters, type EventFilters } from '../stats/event-filters.ts';
+import { resolveFilterAliases } from '../stats/filter-aliases.ts';
 import { kInForce, QueryAudit } from '../stats/query-audit.ts';
 import { exportFilePath } from './export-job.ts';
 import { ExportSchema, type CreateExportInput, type ExportDto, type StoredExportFilters } from './exports.schemas.ts';
@@ -38,6 +40,12 @@ type ExportRow = Prisma.ExportGetPayload<object>;
 
 const isExpired = (row: Pick<ExportRow, 'status' | 'expiresAt'>, now: Date) =>
   row.status === 'EXPIRED' || (row.status === 'DONE' && row.expiresAt !== null && row.expiresAt <= now);
+
+/** Stored filters (internal keys, k inside) as answers show them: public names, k at the top level. */
+function publicExportFilters(stored: Prisma.JsonValue | null): { k: number | null; filters: Record<string, unknown> } {
+  const { k, ...filters } = (stored ?? {}) as StoredExportFilters;
+  return { k: k ?? null, filters: publicFilters(filters) };
+}
 
 function toExportDto(row: ExportRow, now: Date): ExportDto {
   // Parsed with the response schema: format, filters and metadata are plain
@@ -70,8 +78,8 @@ export class ExportsService {
     const id = randomUUID();
     const stats = this.app.config.stats;
     const k = kInForce(stats.defaultK, input.k, 'body.k');
-    const { hostCountry, teamId, country: _c, team: _t, ...rest } = input.filters;
-    const aliases = resolveFilterAliases({ hostCountry, teamId, ...input.filters }, 'body.filters');
+    const { hostCountry: _h, teamId: _i, country: _c, team: _t, ...rest } = input.filters;
+    const aliases = resolveFilterAliases(input.filters, 'body.filters');
     const requested: EventFilters = { ...rest, country: aliases.country, team: aliases.team };
     const eventFilters = Object.fromEntries(
       Object.entries(requested).filter(([, v]) => v !== undefined),
