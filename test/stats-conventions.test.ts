@@ -47,7 +47,9 @@ describe('statistics filters: hostCountry and teamId, country and team as deprec
   });
 
   it('both names with the same values (any order) are accepted; with different values 400 naming the alias', async () => {
-    const same = await coord.get(`/v1/stats/events?hostCountry=${ALL}&country=KZ,GE,AM&teamId=${teamId}&team=${teamId}`);
+    const same = await coord.get(
+      `/v1/stats/events?hostCountry=${ALL}&country=KZ,GE,AM&teamId=${teamId}&team=${teamId}`,
+    );
     expect(same.statusCode, same.body).toBe(200);
     const country = await coord.get(`/v1/stats/events?hostCountry=${ALL}&country=AM`);
     expect(expectProblem(country, 400, 'querystring.country').detail).toMatch(/deprecated alias of hostCountry/);
@@ -80,7 +82,10 @@ describe('statistics filters: hostCountry and teamId, country and team as deprec
     expect(byName.country.description).toMatch(/deprecated alias of hostCountry/);
     expect(byName.hostCountry.deprecated).toBeUndefined();
     expect(byName.teamId.deprecated).toBeUndefined();
-    const chartParams = doc.paths['/v1/stats/events/chart.svg'].get.parameters as { name: string; deprecated?: boolean }[];
+    const chartParams = doc.paths['/v1/stats/events/chart.svg'].get.parameters as {
+      name: string;
+      deprecated?: boolean;
+    }[];
     expect(chartParams.find((p) => p.name === 'country')?.deprecated).toBe(true);
     const body = JSON.stringify(doc.paths['/v1/exports'].post.requestBody);
     expect(body).toMatch(/"deprecated":true/);

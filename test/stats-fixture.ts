@@ -101,7 +101,9 @@ export const CASES: CaseSpec[] = [
 ];
 
 /** What seedEvents needs of a test client (test/helpers.ts Client). */
-type Poster = { post: (url: string, payload?: unknown) => Promise<{ statusCode: number; body: string; json: () => { id: string } }> };
+type Poster = {
+  post: (url: string, payload?: unknown) => Promise<{ statusCode: number; body: string; json: () => { id: string } }>;
+};
 
 /**
  * The cases and events above (without charges or free text): enough for

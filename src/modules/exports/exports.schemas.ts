@@ -87,10 +87,16 @@ export const ExportSchema = z.object({
   status: ExportStatus,
   progress: z.number().int().min(0).max(100),
   rowCount: z.number().int().nullable(),
-  k: z.number().int().nullable().describe('the k in force (the request\'s k, or STATS_DEFAULT_K); null only on exports from before it was recorded'),
+  k: z
+    .number()
+    .int()
+    .nullable()
+    .describe("the k in force (the request's k, or STATS_DEFAULT_K); null only on exports from before it was recorded"),
   filters: z
     .record(z.string(), z.unknown())
-    .describe('the filters as requested, under their current names (hostCountry, teamId, …); k is the top-level field, never inside filters'),
+    .describe(
+      'the filters as requested, under their current names (hostCountry, teamId, …); k is the top-level field, never inside filters',
+    ),
   metadata: ExportMetadata.nullable(),
   error: z.string().nullable(),
   createdAt: Timestamp,

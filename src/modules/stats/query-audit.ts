@@ -181,7 +181,8 @@ export class QueryAudit {
         if (isEmpty(exclude)) continue; // the other has no such filter: nothing is outside it
         const cells = await tx.$queryRaw<{ cases: number }[]>(buildEventsCubeSql(common, base, exclude));
         if (cells.some((c) => c.cases > 0 && c.cases < p.k)) {
-          const field = name === 'period' ? (p.filters.from !== row.filters.from ? 'from' : 'to') : filterFieldName(name, p.names);
+          const field =
+            name === 'period' ? (p.filters.from !== row.filters.from ? 'from' : 'to') : filterFieldName(name, p.names);
           const message = `differs only in ${name === 'period' ? name : filterFieldName(name)} from ${describeQuery(row)}; the two together would isolate fewer than k (${p.k}) documented cases`;
           throw new AppError(
             'UNPROCESSABLE',

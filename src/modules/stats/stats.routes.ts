@@ -3,12 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { chartAxes, renderEventsChart } from './chart.ts';
-import {
-  StatsEventsQuery,
-  StatsEventsResponse,
-  StatsOverviewQuery,
-  StatsOverviewResponse,
-} from './stats.schemas.ts';
+import { StatsEventsQuery, StatsEventsResponse, StatsOverviewQuery, StatsOverviewResponse } from './stats.schemas.ts';
 import { resolveFilterAliases } from './filter-aliases.ts';
 import { statsCsv } from './stats-csv.ts';
 import { StatsService, type EventsStatsInput } from './stats.service.ts';
