@@ -72,20 +72,16 @@ export const StatsEventsQuery = z.strictObject({
     ),
   ...EventFilterFields,
   hostCountry: commaList(CountryCode, 50).optional().describe("the cases' current host countries, comma-separated"),
-  country: commaList(CountryCode, 50)
-    .optional()
-    .meta({
-      deprecated: true,
-      description: 'deprecated alias of hostCountry (400 when both are given with different values)',
-    }),
+  country: commaList(CountryCode, 50).optional().meta({
+    deprecated: true,
+    description: 'deprecated alias of hostCountry (400 when both are given with different values)',
+  }),
   type: commaList(EventTypeEnum, 28).optional().describe('event types, comma-separated'),
   teamId: commaList(Uuid, 50).optional().describe('team ids, comma-separated'),
-  team: commaList(Uuid, 50)
-    .optional()
-    .meta({
-      deprecated: true,
-      description: 'deprecated alias of teamId (400 when both are given with different values)',
-    }),
+  team: commaList(Uuid, 50).optional().meta({
+    deprecated: true,
+    description: 'deprecated alias of teamId (400 when both are given with different values)',
+  }),
   k: z.coerce
     .number()
     .int()
