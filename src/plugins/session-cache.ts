@@ -1,9 +1,9 @@
-// The per-request session check without a database round trip, while staying
-// exact: an entry is used only while this process LISTENs on the channel that
-// database triggers notify on every change to a user, their sessions, team
+// The per-request session check without a database round trip: an entry is
+// used only while this process LISTENs on the channel that database triggers
+// notify at the commit of every change to a user, their sessions, team
 // memberships or second factors (migration auth_change_notify). Any change,
 // made by any instance or by hand in psql, drops that user's entries here
-// before the change's NOTIFY is processed by nobody else's code path, so no
+// within milliseconds; the triggers, not the routes, send the notice, so no
 // route can forget to invalidate. Fail closed: while the listener is not
 // connected (start, lost connection, reconnect) nothing is served from the
 // cache, and everything cached before is dropped. Entries also age out after
