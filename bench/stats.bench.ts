@@ -269,7 +269,7 @@ async function main() {
   const protectLines = [
     `1b. protection of that table in-process (${entries} cells and totals, ${primaries} primary)`,
     `   cube statement + domain through Prisma .... ${median(sqlMs).toFixed(0)} ms`,
-    `   full domain + protection intervals ........ ${median(ivMs).toFixed(0)} ms (${protection?.lpSolves} LP solves, ${protection?.largeLpSolves} of them HiGHS; ${protection?.complementsAdded} complements beyond two-per-line; ${protection?.unverified} unverified)`,
+    `   full domain + protection intervals ........ ${median(ivMs).toFixed(0)} ms (${protection?.lpSolves} LP solves, ${protection?.largeLpSolves} of them HiGHS; ${protection?.byHypercube} cells by hypercube; ${protection?.complementsAdded} complements beyond two-per-line; ${protection?.unverified} unverified)`,
     `   full domain + two-per-line only (before) .. ${median(oldMs).toFixed(0)} ms`,
     `   ratio (statement + intervals) / statement . ${((median(sqlMs) + median(ivMs)) / median(sqlMs)).toFixed(2)}   (target <= 1.5)`,
   ];

@@ -391,31 +391,45 @@ describe('large sparse tables: components over MAX_LP_VARS are verified with HiG
     return [...acc.values()];
   };
 
-  it('without HiGHS the cells stay unverified (the test can fail); with it every primary cell has its range', async () => {
+  it('without HiGHS the cells stay unverified (the test can fail)', () => {
     const dense = protectCube(generated(), 5);
     expect(dense.protection.unverified).toBeGreaterThan(0);
+  });
 
-    const res = protectCube(generated(), 5, { largeLp: await loadHighs() });
-    const withheld = res.entries.filter((e) => e.suppressed);
-    expect(withheld.length).toBeGreaterThan(MAX_LP_VARS);
-    expect(res.protection.unverified).toBe(0);
-    expect(res.protection.largeLpSolves).toBeGreaterThan(0);
+  // Hypercubes first (the default), then HiGHS for what they leave; and HiGHS alone.
+  it.each([
+    { hypercubes: true, label: 'hypercubes, then HiGHS' },
+    { hypercubes: false, label: 'HiGHS alone' },
+  ])(
+    '$label: every primary cell has its range, and a solver reading the table agrees',
+    async ({ hypercubes }) => {
+      const res = protectCube(generated(), 5, { largeLp: await loadHighs(), hypercubes });
+      const withheld = res.entries.filter((e) => e.suppressed);
+      expect(withheld.length).toBeGreaterThan(MAX_LP_VARS);
+      expect(res.protection.unverified).toBe(0);
+      if (hypercubes) expect(res.protection.byHypercube).toBeGreaterThan(0);
+      else {
+        expect(res.protection.byHypercube).toBe(0);
+        expect(res.protection.largeLpSolves).toBeGreaterThan(0);
+      }
 
-    // The adversary, without the kind of suppression (not published): no
-    // withheld entry is pinned, and every primary cell's range is as wide as asked.
-    const ranges = await deriveRangesSparse(
-      seenFromProtected(res.entries).map((e) => ({ ...e, suppression: undefined })),
-    );
-    const truth = new Map(generated().map((e) => [e.values.map((x) => x ?? '*').join('|'), e.events]));
-    for (const [k, [lo, hi]] of ranges) expect(hi - lo, k).toBeGreaterThan(0);
-    for (const e of withheld.filter((x) => x.suppression === 'primary')) {
-      const k = e.values.map((x) => x ?? '*').join('|');
-      const v = truth.get(k)!;
-      const [lo, hi] = ranges.get(k)!;
-      expect(hi, k).toBeGreaterThanOrEqual(Math.max(5, v * 1.5) - 1e-6);
-      expect(hi - lo, k).toBeGreaterThanOrEqual(v - 1e-6);
-    }
-  }, 180_000);
+      // The adversary, without the kind of suppression (not published): no
+      // withheld entry is pinned, and every primary cell's range is as wide as asked.
+      const ranges = await deriveRangesSparse(
+        seenFromProtected(res.entries).map((e) => ({ ...e, suppression: undefined })),
+      );
+      const truth = new Map(generated().map((e) => [e.values.map((x) => x ?? '*').join('|'), e.events]));
+      for (const [k, [lo, hi]] of ranges) expect(hi - lo, k).toBeGreaterThan(0);
+      for (const e of withheld.filter((x) => x.suppression === 'primary')) {
+        const k = e.values.map((x) => x ?? '*').join('|');
+        const v = truth.get(k)!;
+        const [lo, hi] = ranges.get(k)!;
+        expect(hi, k).toBeGreaterThanOrEqual(Math.max(5, v * 1.5) - 1e-6);
+        expect(hi - lo, k).toBeGreaterThanOrEqual(v - 1e-6);
+      }
+    },
+    180_000,
+  );
 });
 
 describe('roles and configuration', () => {

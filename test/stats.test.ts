@@ -409,6 +409,7 @@ describe('GET /v1/stats/events: suppression', () => {
       protectionPct: 50,
       complementsAdded: 1,
       unverifiedCells: 0,
+      hypercubeCells: 0,
     });
     expect(recoverFromTotals(asCube(body)).size).toBe(0);
   });

@@ -36,3 +36,29 @@ export function linesOf(entries: WorkEntry[], dims: number): Line[] {
   }
   return lines;
 }
+
+/** Smallest first: fewest events, then cases, a cell before a total, then a stable key. */
+export function cheaper(a: WorkEntry, b: WorkEntry): number {
+  const margins = (e: WorkEntry) => e.values.filter((v) => v === null).length;
+  return (
+    a.events - b.events || a.cases - b.cases || margins(a) - margins(b) || (keyOf(a.values) < keyOf(b.values) ? -1 : 1)
+  );
+}
+
+/** The two-per-line rule of disclosure.ts, again, after complements were added; returns how many it withheld. */
+export function closeLinesAgain(lines: readonly Line[]): number {
+  let added = 0;
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const line of lines) {
+      const all = [...line.parts, ...(line.total ? [line.total] : [])];
+      if (all.filter((e) => e.status).length !== 1) continue;
+      const next = all.filter((e) => !e.status && e.cases > 0).sort(cheaper)[0];
+      if (!next) continue;
+      next.status = 'secondary';
+      added++;
+      changed = true;
+    }
+  }
+  return added;
+}

@@ -57,6 +57,8 @@ export type ProtectionResult = {
     unverified: number;
     /** Of lpSolves, those on the whole-table sparse model (HiGHS). */
     largeLpSolves: number;
+    /** Primary cells of large components shown protected by a hypercube of withheld entries, with no LP. */
+    byHypercube: number;
     /** Required half-width of each primary cell's derivable range, percent of its value (null: not checked). */
     protectionPct: number | null;
   };
@@ -86,6 +88,8 @@ export type ProtectOptions = {
   labelsPublished?: boolean;
   /** HiGHS (cube-lp.ts loadHighs()) for components too large for the dense solver; without it they stay unverified. */
   largeLp?: LargeLpSolver;
+  /** Off: large components go straight to the HiGHS batches, without the hypercube pass (hypercube.ts). */
+  hypercubes?: boolean;
 };
 
 /**
@@ -129,6 +133,7 @@ export function protectCube(input: CubeEntry[], k: number, opts: ProtectOptions 
         multi: opts.multi ?? Array(dims).fill(false),
         labelsPublished: opts.labelsPublished,
         largeLp: opts.largeLp,
+        hypercubes: opts.hypercubes,
       })
     : null;
 
@@ -148,6 +153,7 @@ export function protectCube(input: CubeEntry[], k: number, opts: ProtectOptions 
       lpSolves: report?.lpSolves ?? 0,
       unverified: report?.unverified ?? 0,
       largeLpSolves: report?.largeLpSolves ?? 0,
+      byHypercube: report?.byHypercube ?? 0,
       protectionPct: useIntervals ? pct : null,
     },
   };

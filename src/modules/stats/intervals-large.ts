@@ -20,9 +20,13 @@
 // value), so what was shown protected stays protected.
 import type { WorkEntry } from './cube-lines.ts';
 import type { CubeLp } from './cube-lp.ts';
+import { protectByHypercubes, type HypercubeInput } from './hypercube.ts';
 
 export type LargePhase = {
-  lp: CubeLp;
+  /** The HiGHS model, built on first use (cells the hypercubes protect need none). */
+  lp: () => CubeLp;
+  /** The table for the hypercube pass that runs first (hypercube.ts); none: the LP batches alone. */
+  hypercubes?: Omit<HypercubeInput, 'cells' | 'needs'>;
   /** Primary cells of large components. */
   cells: WorkEntry[];
   protectedEnough: (e: WorkEntry, range: [number, number]) => boolean;
@@ -48,23 +52,34 @@ const ROUNDS = 12;
  * out; returns the known part of each cell's range and how many complements
  * were added. A cell missing from `shown` still needs the cell-by-cell check.
  */
-export function protectLarge(ph: LargePhase): { shown: Map<WorkEntry, [number, number]>; complements: number } {
+export function protectLarge(ph: LargePhase): {
+  shown: Map<WorkEntry, [number, number]>;
+  complements: number;
+  byHypercube: number;
+} {
   const range = new Map<WorkEntry, [number, number]>(ph.cells.map((e) => [e, [e.events, e.events]]));
   const shown = new Map<WorkEntry, [number, number]>();
+  let complements = 0;
+  let byHypercube = 0;
+  if (ph.hypercubes) {
+    const cubes = protectByHypercubes({ ...ph.hypercubes, cells: ph.cells, needs: ph.needs });
+    for (const [e, iv] of cubes.shown) shown.set(e, iv);
+    complements += cubes.complements;
+    byHypercube = cubes.shown.size;
+  }
   const settle = () => {
     for (const [e, iv] of range) {
       if (!shown.has(e) && ph.protectedEnough(e, iv)) shown.set(e, iv);
     }
     return ph.cells.filter((e) => !shown.has(e));
   };
-  let complements = 0;
   let left = settle();
   for (let round = 0; round < ROUNDS && left.length; round++) {
     for (let b = 0; b < BATCHES && left.length; b++) {
       const before = left.length;
       for (const max of [true, false]) {
         ph.solved();
-        const at = ph.lp.extreme(left, max);
+        const at = ph.lp().extreme(left, max);
         if (!at) continue; // unbounded sum: the cell-by-cell check answers
         for (const [e, iv] of range) {
           const v = at(e);
@@ -79,7 +94,7 @@ export function protectLarge(ph: LargePhase): { shown: Map<WorkEntry, [number, n
       for (const e of left) {
         ph.solved();
         ph.solved();
-        const [lo, hi] = ph.lp.range(e);
+        const [lo, hi] = ph.lp().range(e);
         const iv = range.get(e)!;
         range.set(e, [Math.min(iv[0], lo), Math.max(iv[1], hi)]);
       }
@@ -94,7 +109,7 @@ export function protectLarge(ph: LargePhase): { shown: Map<WorkEntry, [number, n
     // A complement alone on one of its other lines would be pinned by it.
     complements += ph.closeLines();
   }
-  return { shown, complements };
+  return { shown, complements, byHypercube };
 }
 
 /**

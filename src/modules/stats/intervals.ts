@@ -32,7 +32,7 @@
 // integer-programming reader may get somewhat narrower intervals.
 
 export { linesOf, type Line, type Suppression, type WorkEntry } from './cube-lines.ts';
-import { keyOf, linesOf, type Line, type WorkEntry } from './cube-lines.ts';
+import { cheaper, closeLinesAgain, linesOf, type Line, type WorkEntry } from './cube-lines.ts';
 import { denseInterval } from './dense-lp.ts';
 import { CubeLp, type LargeLpSolver } from './cube-lp.ts';
 import { protectLarge } from './intervals-large.ts';
@@ -45,6 +45,8 @@ export type IntervalOptions = {
   labelsPublished?: boolean;
   /** HiGHS (loadHighs()): without it, cells of components over MAX_LP_VARS stay unverified. */
   largeLp?: LargeLpSolver;
+  /** Off: no hypercube pass before the HiGHS batches (default on). */
+  hypercubes?: boolean;
 };
 export type IntervalReport = {
   lpSolves: number;
@@ -53,6 +55,8 @@ export type IntervalReport = {
   unverified: number;
   /** Of lpSolves, those on the whole-table sparse model (HiGHS). */
   largeLpSolves: number;
+  /** Primary cells shown protected by a hypercube of withheld entries (no LP). */
+  byHypercube: number;
   intervals: Map<WorkEntry, [number, number]>;
 };
 
@@ -72,14 +76,6 @@ const NEIGHBOURHOODS = [1, 2, Infinity];
  * cells. Beyond this size the whole-table HiGHS model answers (see largeLp).
  */
 export const MAX_LP_VARS = 120;
-
-/** Smallest first: fewest events, then cases, a cell before a total, then a stable key. */
-function cheaper(a: WorkEntry, b: WorkEntry): number {
-  const margins = (e: WorkEntry) => e.values.filter((v) => v === null).length;
-  return (
-    a.events - b.events || a.cases - b.cases || margins(a) - margins(b) || (keyOf(a.values) < keyOf(b.values) ? -1 : 1)
-  );
-}
 
 /**
  * Adds complementary suppressions until every primary cell's protection
@@ -101,6 +97,7 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
     complementsAdded: 0,
     unverified: 0,
     largeLpSolves: 0,
+    byHypercube: 0,
     intervals: new Map(),
   };
   const lowerBound = (e: WorkEntry, k: number) =>
@@ -183,23 +180,7 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
     report.lpSolves++;
     report.largeLpSolves++;
   };
-  /** The two-per-line rule of disclosure.ts, again, after complements were added. */
-  const closeLines = () => {
-    let added = 0;
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const line of lines) {
-        const all = [...line.parts, ...(line.total ? [line.total] : [])];
-        if (all.filter((e) => e.status).length !== 1) continue;
-        const next = all.filter((e) => !e.status && e.cases > 0).sort(cheaper)[0];
-        if (!next) continue;
-        next.status = 'secondary';
-        added++;
-        changed = true;
-      }
-    }
-    return added;
-  };
+  const closeLines = () => closeLinesAgain(lines);
   /** Ranges shown wide enough by the large-component batches (protectLarge). */
   let shown = new Map<WorkEntry, [number, number]>();
   const check = (e: WorkEntry): [number, number] | null => {
@@ -254,7 +235,18 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
     const large = opts.largeLp ? primaries.filter(inLargeComponent()) : [];
     if (large.length) {
       const r = protectLarge({
-        lp: largeLp(),
+        lp: largeLp,
+        hypercubes:
+          opts.hypercubes === false
+            ? undefined
+            : {
+                entries,
+                dims,
+                linesOfEntry,
+                multi: opts.multi,
+                lowerBound: (x) => lowerBound(x, opts.k),
+                complementBound: opts.labelsPublished ? opts.k : 1,
+              },
         cells: large,
         protectedEnough,
         needs: (e) => ({ hi: Math.max(opts.k, e.events * (1 + p)), width: 2 * p * e.events }),
@@ -264,6 +256,7 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
       });
       shown = r.shown;
       report.complementsAdded += r.complements;
+      report.byHypercube = r.byHypercube;
     }
     protectAll(primaries);
   } finally {

@@ -169,7 +169,7 @@ export const StatsMetadata = z.object({
     method: z
       .enum(['protection-intervals', 'two-per-line'])
       .describe(
-        'protection-intervals: a linear program per primary cell bounds what the table reveals about it, and complements are added until the range is wide enough',
+        'protection-intervals: every primary cell gets a proven range of what the table reveals about it (a linear program, or for large tables a hypercube of withheld entries first), and complements are added until the range is wide enough',
       ),
     protectionPct: z
       .number()
@@ -181,6 +181,12 @@ export const StatsMetadata = z.object({
       .int()
       .describe(
         'primary cells whose range was too large an LP to prove (connected to over 120 withheld entries): protected by the one-per-line rule only',
+      ),
+    hypercubeCells: z
+      .number()
+      .int()
+      .describe(
+        'primary cells of large tables whose range is shown by a hypercube of withheld entries (2, 4 or 8 entries moved together keep every sum): no LP was needed for them',
       ),
   }),
   queryAudit: z.object({

@@ -183,6 +183,7 @@ export class StatsService {
           protectionPct: result.protection.protectionPct,
           complementsAdded: result.protection.complementsAdded,
           unverifiedCells: result.protection.unverified,
+          hypercubeCells: result.protection.byHypercube,
         },
         queryAudit: { comparedWith: compared },
         fullDomain: true,
