@@ -65,4 +65,51 @@ describe('resource headers (issue 12)', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.headers.location).toBeUndefined();
   });
+
+  it('every 201 of a record with its own URL names it: charges, events, assignments, deadlines, relations, links', async () => {
+    const { clientFor, createCase, createTeam, createUser, chargeBody, eventBody } = await import('./helpers.ts');
+    const team = await createTeam(env);
+    const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
+    const lawyer = await createUser(env, 'LAWYER', { teamIds: [team] });
+    const a = await createCase(cw, team);
+    const b = await createCase(cw, team);
+    const posts: [string, Record<string, unknown>, (body: { id: string; caseId?: string }) => string][] = [
+      [`/v1/cases/${a.caseId}/charges`, chargeBody(), (r) => `/v1/charges/${r.id}`],
+      [`/v1/cases/${a.caseId}/events`, eventBody(), (r) => `/v1/events/${r.id}`],
+      [
+        `/v1/cases/${a.caseId}/assignments`,
+        { lawyerId: lawyer.id, role: 'LEAD' },
+        (r) => `/v1/cases/${a.caseId}/assignments/${r.id}`,
+      ],
+      [
+        `/v1/cases/${a.caseId}/deadlines`,
+        { kind: 'COURT_FILING', title: 'File the brief', dueAt: '2027-01-15T09:00:00+04:00' },
+        (r) => `/v1/deadlines/${r.id}`,
+      ],
+      [
+        `/v1/people/${a.personId}/relations`,
+        { otherPersonId: b.personId, kind: 'SIBLING' },
+        (r) => `/v1/relations/${r.id}`,
+      ],
+      [`/v1/cases/${a.caseId}/links`, { otherCaseId: b.caseId, kind: 'RELATED' }, (r) => `/v1/case-links/${r.id}`],
+    ];
+    const locations: string[] = [];
+    for (const [url, body, expected] of posts) {
+      const res = await cw.post(url, body);
+      expect(res.statusCode, `${url} ${res.body}`).toBe(201);
+      expect(res.headers.location, url).toBe(expected(res.json()));
+      locations.push(res.headers.location as string);
+    }
+    // The assignment's Location is the URL its DELETE answers on.
+    expect((await cw.del(locations[2])).statusCode).toBe(204);
+
+    // And the contract says so.
+    const doc = (await env.app.inject({ url: '/docs/json' })).json();
+    const header = doc.paths['/v1/cases/{id}/events'].post.responses['201'].headers?.Location;
+    expect(header?.description).toContain('/v1/events/{id}');
+    expect(doc.paths['/v1/cases/{id}/assignments'].post.responses['201'].headers.Location.description).toContain(
+      '/v1/cases/{caseId}/assignments/{id}',
+    );
+    expect(JSON.stringify(doc)).not.toContain('x-location');
+  });
 });

@@ -62,6 +62,7 @@ type Op = {
   parameters?: { in: string; name: string }[];
   responses?: Record<string, { description?: string; content?: Record<string, unknown>; headers?: object }>;
   'x-roles'?: string[];
+  'x-location'?: string;
 };
 
 export const openapiTransform: SwaggerTransform = (input) => {
@@ -78,6 +79,8 @@ export const openapiTransform: SwaggerTransform = (input) => {
   schema.operationId ??= operationIdFor(method, input.url);
   schema['x-roles'] = roles;
   if (cfg?.recentAuth) schema['x-step-up'] = true;
+  // Read back (and removed) when the document is finished: the 201's Location header.
+  if (cfg?.location) schema['x-location'] = cfg.location;
   schema.description = schema.description ? `${String(schema.description)}\n\n${who}` : who;
   return { schema, url: out.url };
 };
@@ -125,6 +128,15 @@ export const openapiTransformObject: SwaggerTransformObject = (documentObject) =
       for (const prm of (op.parameters ?? []) as { schema?: { deprecated?: boolean }; deprecated?: boolean }[]) {
         if (prm.schema?.deprecated) prm.deprecated = true;
       }
+      const created = op.responses?.['201'];
+      if (created && op['x-location']) {
+        const template = op['x-location'].replace(/:(\w+)/g, '{$1}');
+        created.headers = {
+          ...created.headers,
+          Location: { description: `the created record's URL: ${template}`, schema: { type: 'string' } },
+        };
+      }
+      delete op['x-location'];
       const ok = op.responses?.['200'];
       const media = MEDIA[`${method} ${path}`];
       if (ok && media) ok.content = media;

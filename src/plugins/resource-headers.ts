@@ -3,7 +3,8 @@
 //   integer `version` (the value to send back as If-Match), unless the route
 //   set one (reads that need it, like GET /v1/cases/:id, set it themselves);
 // - Location: on a 201, the record's own URL when the route names it with
-//   `config: { location: '/v1/cases/:id' }` (`:id` is the created record's id).
+//   `config: { location: '/v1/cases/:id' }`: each `:name` is the created
+//   record's field of that name (`:id` its id, `:caseId` its case).
 import fp from 'fastify-plugin';
 
 declare module 'fastify' {
@@ -23,14 +24,23 @@ export const resourceHeadersPlugin = fp(
       const needsEtag = !reply.hasHeader('etag');
       const template = status === 201 ? req.routeOptions.config?.location : undefined;
       if (!needsEtag && !template) return payload;
-      let body: { id?: unknown; version?: unknown };
+      let body: Record<string, unknown>;
       try {
-        body = JSON.parse(payload) as { id?: unknown; version?: unknown };
+        body = JSON.parse(payload) as Record<string, unknown>;
       } catch {
         return payload;
       }
       if (needsEtag && Number.isInteger(body.version)) reply.header('etag', `"${String(body.version)}"`);
-      if (template && typeof body.id === 'string') reply.header('location', template.replace(':id', body.id));
+      if (template) {
+        let complete = true;
+        const url = template.replace(/:(\w+)/g, (_, name: string) => {
+          const v = body[name];
+          if (typeof v === 'string' && /^[\w-]+$/.test(v)) return v;
+          complete = false;
+          return '';
+        });
+        if (complete) reply.header('location', url);
+      }
       return payload;
     });
   },

@@ -28,6 +28,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   const timeline = new TimelineService(app);
 
   app.post('/v1/cases/:id/charges', {
+    config: { location: '/v1/charges/:id' },
     schema: {
       tags: ['charges'],
       summary: 'Record a charge (e.g. RU-CC 207.3) and how the person is wanted',
@@ -76,6 +77,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/v1/cases/:id/events', {
+    config: { location: '/v1/events/:id' },
     schema: {
       tags: ['events'],
       summary: 'Record a host-country event (detention, travel ban, deportation order, …)',
@@ -126,6 +128,7 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
   // No route-level role list on assignment management: authoriseCase answers
   // 404 first for a case the caller cannot see, then requireTeamMember 403.
   app.post('/v1/cases/:id/assignments', {
+    config: { location: '/v1/cases/:caseId/assignments/:id' },
     schema: {
       tags: ['assignments'],
       summary: 'Assign a lawyer (LEAD or SUPPORTING)',

@@ -16,6 +16,7 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
   const changes = new DeadlineChangesService(deps);
 
   app.post('/v1/cases/:id/deadlines', {
+    config: { location: '/v1/deadlines/:id' },
     schema: {
       tags: ['deadlines'],
       summary: 'Add a manual deadline (hearing, filing, …)',

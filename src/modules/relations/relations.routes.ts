@@ -13,7 +13,7 @@ export const relationRoutes: FastifyPluginAsyncZod = async (app) => {
   const editors = { roles: ['CASEWORKER' as const, 'LAWYER' as const, 'ADMIN' as const] };
 
   app.post('/v1/people/:id/relations', {
-    config: editors,
+    config: { ...editors, location: '/v1/relations/:id' },
     schema: {
       tags: ['relations'],
       summary: 'Relate two people the caller may both see (audited; the note is encrypted)',
@@ -55,7 +55,7 @@ export const relationRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/v1/cases/:id/links', {
-    config: editors,
+    config: { ...editors, location: '/v1/case-links/:id' },
     schema: {
       tags: ['relations'],
       summary: 'Link this case (may edit) to another the caller may see; two-way, audited in both cases',
