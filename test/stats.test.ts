@@ -765,7 +765,7 @@ describe('GET /v1/stats/events/chart.svg', () => {
     expect(crosses.every((c) => c.text === '×')).toBe(true);
     const text = els.map((e) => e.text).join(' ');
     expect(text).toContain('Documented events by quarter and event type');
-    expect(text).toMatch(/Documented cases, not prevalence/);
+    expect(text).toMatch(/Documented events, not prevalence/);
     expect(text).toMatch(/Source: /);
     expect(text).toMatch(/fewer than 3 cases/);
     // The legend names the series shown; the axis lists every period of the domain (empty ones too).

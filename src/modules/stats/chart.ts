@@ -3,10 +3,13 @@
 // (compiled to a vega spec) and vega's headless View.toSVG, no browser.
 //
 // The chart is drawn from the protected table only: suppressed cells have no
-// value here (null), so they cannot leak through bar heights; they are marked
-// with a cross under their period instead.
+// value here (null), so they cannot leak through bar heights; each is marked
+// with a × inside the plot, just above its period's published stack (or the
+// baseline), explained by a legend entry of its own. Plot size follows the
+// content (chart-layout.ts).
 import type { TopLevelSpec } from 'vega-lite';
 import { AppError } from '../../lib/app-error.ts';
+import { CROSS, layoutChart, wrapLine } from './chart-layout.ts';
 import { PERIOD_DIMENSIONS, type Dimension, type StatsEventsResponse } from './stats.schemas.ts';
 
 const SERIES_DIMENSIONS: readonly Dimension[] = ['hostCountry', 'type'];
@@ -41,6 +44,11 @@ export function chartAxes(groupBy: readonly Dimension[]): { period: Dimension; s
 
 export type ChartOptions = { source: string };
 
+const CROSS_COLOUR = '#b00020';
+/** The legend's drawing of the mark: a × as an SVG path in a unit square (vega scales it to the symbol size). */
+const CROSS_SYMBOL = 'M-0.7,-0.7L0.7,0.7M-0.7,0.7L0.7,-0.7';
+const Y_TITLE = 'documented events';
+
 export async function renderEventsChart(table: StatsEventsResponse, opts: ChartOptions): Promise<string> {
   const { period, series } = chartAxes(table.groupBy);
   // Casts below: a cell holds each grouped dimension as a string (toCell in stats.service.ts) and a published
@@ -50,11 +58,14 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
   const published = table.cells
     .filter((c) => !c.suppressed && c.events !== 0)
     .map((c) => ({ period: c[period] as string, series: seriesOf(c), events: c.events as number }));
+  // Suppressed cells carry no value (null): only their period and series reach the chart.
   const withheld = table.cells
     .filter((c) => c.suppressed)
-    .map((c) => ({ period: c[period] as string, series: seriesOf(c), marker: '×' }));
+    .map((c) => ({ period: c[period] as string, series: seriesOf(c) }));
   const periods = [...new Set(table.cells.map((c) => c[period] as string))].sort();
   const m = table.metadata;
+  const crossLabel = `suppressed: fewer than ${m.k} cases`;
+  const layout = layoutChart(periods, published, withheld, crossLabel);
   // Team ids mean nothing to a reader and are internal identifiers: a
   // published chart says only that a team filter applied.
   const filters = Object.entries(m.filters)
@@ -66,22 +77,32 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
   const noise = m.noise
     ? ` Geometric noise added (epsilon ${m.epsilon}, 95% of counts within ±${m.noise.bound95}).`
     : '';
+  // Both layers share one y scale: its domain leaves room above each stack for that period's crosses.
+  const y = (field: string) => ({
+    field,
+    type: 'quantitative' as const,
+    title: Y_TITLE,
+    scale: { domain: [0, layout.yMax], nice: false, zero: true },
+    axis: { tickMinStep: 1, format: 'd' },
+  });
 
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: `Documented events by ${LABELS[period]}${series ? ` and ${LABELS[series]}` : ''}`,
       subtitle: [
-        `Documented cases, not prevalence. ${opts.source}, generated ${m.generatedAt.slice(0, 10)}.`,
+        'Documented events, not prevalence: events that no one documented are not counted.',
+        `${opts.source}, generated ${m.generatedAt.slice(0, 10)}.`,
         `× marks a suppressed cell (fewer than ${m.k} cases); bars show published cells only; ${m.suppressedCells.total} cell(s) suppressed.${noise}`,
         ...(filters ? [`Filters: ${filters}.`] : []),
-      ],
+        // Wrapped to about the plot and legend's width: vega's headless text measure is 0.8 em a character.
+      ].flatMap((line) => wrapLine(line, Math.max(60, Math.floor((layout.width + 160) / 8)))),
       anchor: 'start',
       fontSize: 15,
       subtitleFontSize: 10,
     },
-    width: Math.min(900, Math.max(320, periods.length * 28)),
-    height: 320,
+    width: layout.width,
+    height: layout.height,
     background: 'white',
     config: { font: 'sans-serif', view: { stroke: null } },
     encoding: {
@@ -90,7 +111,12 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
         type: 'ordinal',
         title: LABELS[period],
         sort: periods,
-        scale: { domain: periods },
+        scale: {
+          type: 'band',
+          domain: periods,
+          paddingInner: layout.paddingInner,
+          paddingOuter: layout.paddingOuter,
+        },
         axis: { labelAngle: periods.length > 12 ? -45 : 0 },
       },
     },
@@ -99,27 +125,50 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
         data: { values: published },
         mark: { type: 'bar' },
         encoding: {
-          y: { field: 'events', type: 'quantitative', aggregate: 'sum', stack: 'zero', title: 'documented events' },
+          y: { ...y('events'), aggregate: 'sum', stack: 'zero' },
           color: {
             field: 'series',
             type: 'nominal',
             title: series ? LABELS[series] : 'series',
-            legend: { orient: 'right' },
+            // One series needs no key: the title says what the bars count.
+            legend: series ? { orient: 'right' } : null,
           },
         },
       },
-      {
-        data: { values: withheld },
-        mark: { type: 'text', dy: 12, fontSize: 12, fontWeight: 'bold', color: '#b00020' },
-        encoding: {
-          y: { datum: 0, type: 'quantitative' },
-          // One cross per suppressed cell, side by side under its period.
-          xOffset: { field: 'series', type: 'nominal' },
-          text: { field: 'marker' },
-          description: { value: 'suppressed' },
-        },
-      },
+      // One × per suppressed cell, in rows just above its period's stack (chart-layout.ts).
+      ...(layout.crosses.length
+        ? [
+            {
+              data: { values: layout.crosses },
+              mark: {
+                type: 'text' as const,
+                dx: { expr: 'datum.dx' },
+                fontSize: CROSS.font,
+                fontWeight: 'bold' as const,
+              },
+              encoding: {
+                y: y('at'),
+                text: { field: 'marker' },
+                description: { value: 'suppressed' },
+                color: {
+                  field: 'key',
+                  type: 'nominal' as const,
+                  scale: { domain: [crossLabel], range: [CROSS_COLOUR] },
+                  legend: {
+                    title: null,
+                    orient: 'right' as const,
+                    symbolType: CROSS_SYMBOL,
+                    symbolStrokeColor: CROSS_COLOUR,
+                    symbolStrokeWidth: 2,
+                    labelLimit: 320,
+                  },
+                },
+              },
+            },
+          ]
+        : []),
     ],
+    resolve: { scale: { color: 'independent' } },
   };
   // Loaded on first use: processes that never draw (workers) do not carry vega.
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
