@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { watchLauncher } from './launcher-watch.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src');
@@ -132,5 +133,10 @@ if (process.argv.includes('--build')) {
   if (!(await withLock(build))) process.exit(1);
 } else {
   if (!upToDate() && !(await withLock(() => upToDate() || build()))) process.exit(1);
+  // npm killed with SIGKILL cannot pass a signal on: stop the normal way when it is gone (launcher-watch.mjs).
+  watchLauncher(() => {
+    console.error('npm, which started this service, is gone: shutting down');
+    process.kill(process.pid, 'SIGTERM');
+  });
   await import(pathToFileURL(entry).href);
 }
