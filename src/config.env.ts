@@ -128,6 +128,9 @@ export const EnvSchema = z.object({
   INTAKE_IP_MAX: int(10, 1).describe('intake reports (attempts) per client address per INTAKE_WINDOW_MINUTES'),
   INTAKE_GLOBAL_MAX: int(2000, 1).describe('intake reports (attempts) from all addresses together per window'),
   INTAKE_WINDOW_MINUTES: int(60, 1),
+  ASK_TEAM_MAX_PER_DAY: int(20, 1).describe(
+    'POST /v1/people/duplicates/ask-team per user per 24 hours (each ask emails other teams)',
+  ),
   STATS_DEFAULT_K: int(5, 3).describe(
     'the k every statistic and export uses at least: requests may ask more, never less',
   ),

@@ -66,7 +66,14 @@ export type AppConfig = {
     concurrency: number;
   };
   exports: { dir: string; ttlDays: number };
-  intake: { retentionDays: number; ipMax: number; globalMax: number; windowMinutes: number };
+  intake: {
+    retentionDays: number;
+    ipMax: number;
+    globalMax: number;
+    windowMinutes: number;
+    /** Asks to other teams per user per day (ASK_TEAM_MAX_PER_DAY). */
+    askTeamPerDay: number;
+  };
   stats: { defaultK: number; protectionPct: number; epsilonBudget: number; noiseKey: Buffer };
   audit: {
     signingSeed: Buffer;
@@ -217,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       ipMax: e.INTAKE_IP_MAX,
       globalMax: e.INTAKE_GLOBAL_MAX,
       windowMinutes: e.INTAKE_WINDOW_MINUTES,
+      askTeamPerDay: e.ASK_TEAM_MAX_PER_DAY,
     },
     stats: {
       defaultK: e.STATS_DEFAULT_K,

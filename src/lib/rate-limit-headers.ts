@@ -5,7 +5,8 @@
 //     RateLimit: "ip";r=7;t=1800             (r left, window ends in t seconds)
 // - the older fields of drafts 03-07: RateLimit-Limit, RateLimit-Remaining,
 //   RateLimit-Reset (seconds until the window ends).
-// Only per-address windows are announced. The per-email sign-in lockout and
+// Per-address windows are announced, and a signed-in user's own window
+// (policy "user": asks to other teams). The per-email sign-in lockout and
 // the intake's global window are not: their counters would tell anyone how
 // many failed tries an email address has had, or how many reports arrive.
 import type { FastifyReply } from 'fastify';

@@ -140,9 +140,19 @@ export const intakeRoutes: FastifyPluginAsyncZod = async (app) => {
       description:
         "Emails the caseworkers of the teams whose cases hold people matching this name that the caller may not see (hiddenMatches of GET /v1/people/duplicates and of the intake queue): who asks and the recipients' own case references, nothing to the caller.",
       body: AskTeamBody,
-      response: { 202: AskTeamResponse, ...problems(400, 401, 403) },
+      response: { 202: AskTeamResponse, ...problems(400, 401, 403, 429) },
     },
     handler: async (req, reply) =>
-      reply.code(202).send(await asks.ask(requireActor(req), req.body.legalName, req.body.dateOfBirth, req.id)),
+      reply
+        .code(202)
+        .send(
+          await asks.ask(
+            requireActor(req),
+            req.body.legalName,
+            req.body.dateOfBirth,
+            req.id,
+            rateLimitSink(reply, app.clock),
+          ),
+        ),
   });
 };

@@ -26,9 +26,17 @@ export class IntakeThrottle {
     return `ip:${createHmac('sha256', this.hmacKey).update(ip).digest('base64url')}`;
   }
 
-  /** Counts one attempt in a fixed window; returns the count and when the window ends. */
-  private async count(key: string, now: Date): Promise<{ count: number; endsAt: Date }> {
-    const windowMs = this.app.config.intake.windowMinutes * 60_000;
+  /** The counter key of a signed-in user's asks to other teams (an HMAC too: the table names nobody). */
+  askKey(userId: string): string {
+    return `ask:${createHmac('sha256', this.hmacKey).update(userId).digest('base64url')}`;
+  }
+
+  /** Counts one attempt in a fixed window (the intake's by default); returns the count and when the window ends. */
+  async count(
+    key: string,
+    now: Date,
+    windowMs = this.app.config.intake.windowMinutes * 60_000,
+  ): Promise<{ count: number; endsAt: Date }> {
     const windowStart = new Date(now.getTime() - windowMs);
     const expires = new Date(now.getTime() + windowMs);
     const [row] = await query<{ count: number; window_start: Date }>(
