@@ -29,36 +29,51 @@ describe('SessionCache', () => {
 
   it('serves nothing while not listening, and drops everything when listening starts again', () => {
     const c = new SessionCache<{ userId: string }>(30_000);
-    c.set('s1', entry('u1', 0), c.generation);
+    c.set('s1', entry('u1', 0), c.stamp('u1'));
     expect(c.size).toBe(0);
     c.listening = true;
-    c.set('s1', entry('u1', 0), c.generation);
+    c.set('s1', entry('u1', 0), c.stamp('u1'));
     expect(c.get('s1', 'u1', 1)).toEqual({ userId: 'u1' });
     c.listening = false;
     expect(c.get('s1', 'u1', 1)).toBeNull();
   });
 
-  it('refuses a read that started before an invalidation (of anyone)', () => {
+  it('refuses a read that started before an invalidation of its user, or of everyone; another user’s does not matter', () => {
     const c = new SessionCache<{ userId: string }>(30_000);
     c.listening = true;
-    const seen = c.generation;
-    c.invalidateUser('u2');
+    let seen = c.stamp('u1');
+    c.invalidateUser('u1');
     c.set('s1', entry('u1', 0), seen);
     expect(c.get('s1', 'u1', 1)).toBeNull();
+    seen = c.stamp('u1');
+    c.clear();
+    c.set('s1', entry('u1', 0), seen);
+    expect(c.get('s1', 'u1', 1)).toBeNull();
+    // Token refreshes of someone else (each invalidates that user) leave this read cacheable.
+    seen = c.stamp('u1');
+    c.invalidateUser('u2');
+    c.invalidateUser('u3');
+    c.set('s1', entry('u1', 0), seen);
+    expect(c.get('s1', 'u1', 1)).toEqual({ userId: 'u1' });
+    // A stamp of another user is not this user's.
+    const other = c.stamp('u2');
+    c.invalidateUser('u1');
+    c.set('s2', entry('u1', 0), other);
+    expect(c.get('s2', 'u1', 1)).toEqual({ userId: 'u1' });
   });
 
   it('ages out, stops at the session expiry, checks the user, and invalidates per user', () => {
     const c = new SessionCache<{ userId: string }>(1_000);
     c.listening = true;
-    c.set('a', entry('u1', 0), c.generation);
+    c.set('a', entry('u1', 0), c.stamp('u1'));
     expect(c.get('a', 'u1', 999)).not.toBeNull();
     expect(c.get('a', 'u1', 1_000)).toBeNull();
-    c.set('b', entry('u1', 0, 500), c.generation);
+    c.set('b', entry('u1', 0, 500), c.stamp('u1'));
     expect(c.get('b', 'u1', 500)).toBeNull();
-    c.set('c', entry('u1', 0), c.generation);
+    c.set('c', entry('u1', 0), c.stamp('u1'));
     expect(c.get('c', 'someone-else', 1)).toBeNull();
-    c.set('d', entry('u1', 0), c.generation);
-    c.set('e', entry('u2', 0), c.generation);
+    c.set('d', entry('u1', 0), c.stamp('u1'));
+    c.set('e', entry('u2', 0), c.stamp('u2'));
     c.invalidateUser('u1');
     expect(c.get('d', 'u1', 1)).toBeNull();
     expect(c.get('e', 'u2', 1)).not.toBeNull();
@@ -67,7 +82,7 @@ describe('SessionCache', () => {
   it('is bounded', () => {
     const c = new SessionCache<{ userId: string }>(30_000, 3);
     c.listening = true;
-    for (const s of ['a', 'b', 'c', 'd']) c.set(s, entry('u1', 0), c.generation);
+    for (const s of ['a', 'b', 'c', 'd']) c.set(s, entry('u1', 0), c.stamp('u1'));
     expect(c.size).toBe(3);
     expect(c.get('a', 'u1', 1)).toBeNull();
   });

@@ -160,7 +160,7 @@ export const authPlugin = fp(
     // One indexed statement (primary keys of sessions and users, the team_members
     // index) instead of a Prisma relation load: the per-request fixed cost.
     // Measured with bench/api.bench.ts; see README (Benchmarks).
-    const readSession = async (claims: AccessClaims, now: Date, seenGeneration: number) => {
+    const readSession = async (claims: AccessClaims, now: Date, seenStamp: string) => {
       const [row] = await query<SessionRow>(
         app.sqlPool,
         sql`SELECT u.id AS "userId", u.role::text AS role,
@@ -175,7 +175,7 @@ export const authPlugin = fp(
       );
       if (row) {
         const entry = { row, userId: row.userId, expiresAtMs: row.expiresAt.getTime(), cachedAtMs: now.getTime() };
-        cache.set(claims.sid, entry, seenGeneration);
+        cache.set(claims.sid, entry, seenStamp);
       }
       return row ?? null;
     };
@@ -215,7 +215,7 @@ export const authPlugin = fp(
         throw new AppError('INVALID_TOKEN');
       }
       const now = app.clock();
-      const seen = cache.generation;
+      const seen = cache.stamp(claims.sub);
       const row = cache.get(claims.sid, claims.sub, now.getTime()) ?? (await readSession(claims, now, seen));
       if (!row) throw new AppError('INVALID_TOKEN');
       req.actor = {

@@ -20,8 +20,10 @@ export const AUTH_CHANNEL = 'exile_auth';
 export class SessionCache<Row> {
   private readonly entries = new Map<string, CachedSession<Row>>();
   private readonly byUser = new Map<string, Set<string>>();
-  /** Bumped on every invalidation: a read that started before one must not be cached. */
-  generation = 0;
+  /** Bumped when everything is dropped (listener lost or re-established, TRUNCATE). */
+  private generation = 0;
+  /** Per user, bumped when that user's entries are dropped: a read of theirs that started before must not be cached. */
+  private readonly userGeneration = new Map<string, number>();
   listening = false;
   hits = 0;
 
@@ -46,9 +48,20 @@ export class SessionCache<Row> {
     return e.row;
   }
 
-  /** Stores a row read while `generation` was `seenGeneration` (else it may predate an invalidation). */
-  set(sessionId: string, entry: CachedSession<Row>, seenGeneration: number): void {
-    if (!this.enabled || !this.listening || seenGeneration !== this.generation) return;
+  /**
+   * Taken before reading a user's session from the database and given back to
+   * set(): it changes when that user (or everyone) is invalidated meanwhile.
+   * Per user, so that the stream of token refreshes (each one UPDATEs a
+   * session row, whose trigger invalidates its user) does not keep everyone
+   * else's reads out of the cache.
+   */
+  stamp(userId: string): string {
+    return `${this.generation}:${this.userGeneration.get(userId) ?? 0}`;
+  }
+
+  /** Stores a row read since `seenStamp` (stamp() of the same user), unless an invalidation came between. */
+  set(sessionId: string, entry: CachedSession<Row>, seenStamp: string): void {
+    if (!this.enabled || !this.listening || seenStamp !== this.stamp(entry.userId)) return;
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.drop(oldest);
@@ -60,13 +73,16 @@ export class SessionCache<Row> {
   }
 
   invalidateUser(userId: string): void {
-    this.generation++;
+    // One counter per user ever invalidated: bounded by clearing all past a size no organisation reaches.
+    if (this.userGeneration.size >= 100_000) this.clear();
+    this.userGeneration.set(userId, (this.userGeneration.get(userId) ?? 0) + 1);
     for (const sid of this.byUser.get(userId) ?? []) this.entries.delete(sid);
     this.byUser.delete(userId);
   }
 
   clear(): void {
     this.generation++;
+    this.userGeneration.clear();
     this.entries.clear();
     this.byUser.clear();
   }
