@@ -51,17 +51,17 @@ export class TimelineService {
         at: c.filedOn ?? c.createdAt,
         id: c.id,
         summary: `${c.code} ${c.article} (${c.category}, ${c.mechanism})`,
-        data: this.charges.toChargeDto(c),
+        data: () => this.charges.toChargeDto(c),
       })),
       ...events.map((e) => ({
         kind: 'event' as const,
         at: e.occurredAt,
         id: e.id,
         summary: `${e.type} in ${e.city ? `${e.city}, ` : ''}${e.country}`,
-        data: this.events.toEventDto(e, access.legal),
+        data: () => this.events.toEventDto(e, access.legal),
       })),
       ...assignments.flatMap((a) => {
-        const dto = this.assignments.toAssignmentDto(a);
+        const dto = () => this.assignments.toAssignmentDto(a);
         const started = {
           kind: 'assignment_started' as const,
           at: a.startedAt,
@@ -87,18 +87,22 @@ export class TimelineService {
         at: d.dueAt,
         id: d.id,
         summary: `${d.status} ${d.kind}: ${d.title}`,
-        data: toDeadlineDto(d),
+        data: () => toDeadlineDto(d),
       })),
       ...documents.map((d) => ({
         kind: 'document' as const,
         at: new Date(d.createdAt),
         id: d.id,
         summary: `${d.kind} document${d.title ? `: ${d.title}` : ''}`,
-        data: d,
+        data: () => d,
       })),
-      ...related.map(relatedEventItem),
+      ...related.map((r) => {
+        const item = relatedEventItem(r);
+        return { ...item, data: () => item.data };
+      }),
     ];
-    // Paged in memory (the sources are one case's records): only the page's event details are revealed and audited.
+    // Paged in memory (the sources are one case's records) on the keys alone: only the page's records are
+    // turned into answers (event details decrypted), and only its event details are revealed and audited.
     const p = timelineOrder.pageInMemory(items, q.cursor, q.limit);
     const shown = new Set(p.rows.flatMap((i) => (i.kind === 'event' ? [i.id] : [])));
     if (access.legal) {
@@ -109,6 +113,9 @@ export class TimelineService {
         requestId,
       );
     }
-    return { items: p.rows.map((i) => ({ ...i, at: iso(i.at) })), nextCursor: p.nextCursor };
+    return {
+      items: p.rows.map((i) => ({ kind: i.kind, at: iso(i.at), id: i.id, summary: i.summary, data: i.data() })),
+      nextCursor: p.nextCursor,
+    };
   }
 }
