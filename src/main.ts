@@ -4,19 +4,14 @@
 // Shuts down gracefully on SIGTERM/SIGINT: stops taking requests and jobs,
 // lets running ones finish, closes connections.
 import { Redis } from 'ioredis';
-import { createMailer } from './lib/mailer.ts';
 import { buildApp } from './app.ts';
 import { createDb } from './db.ts';
 import { FieldCrypto } from './lib/field-crypto.ts';
 import { migrate } from './lib/migrator.ts';
 import { MIGRATIONS_DIR } from './lib/paths.ts';
-import { AuditSequencer } from './modules/audit/audit.sequencer.ts';
 import { DeadlinesService } from './modules/deadlines/deadlines.service.ts';
 import { prepareRuntime } from './runtime.ts';
 import { createQueueKit } from './workers/queue-kit.ts';
-import { startReminderWorkers } from './workers/reminders/index.ts';
-import { startExportWorker } from './workers/exports.worker.ts';
-import { startBackupWorker } from './workers/backup.worker.ts';
 import { errorMessage } from './lib/error-message.ts';
 import { secureAuditTables } from './modules/audit/audit-owner-start.ts';
 
@@ -44,6 +39,21 @@ async function main() {
   const app = await buildApp(config, { db, redis, queues: kit });
   const stops: (() => Promise<unknown>)[] = [];
   if (config.role !== 'api') {
+    // Loaded here, not at the top: an API-only process (ROLE=api) never carries the workers' modules
+    // (mail, backups and their encryption, the export job).
+    const [
+      { createMailer },
+      { AuditSequencer },
+      { startReminderWorkers },
+      { startExportWorker },
+      { startBackupWorker },
+    ] = await Promise.all([
+      import('./lib/mailer.ts'),
+      import('./modules/audit/audit.sequencer.ts'),
+      import('./workers/reminders/index.ts'),
+      import('./workers/exports.worker.ts'),
+      import('./workers/backup.worker.ts'),
+    ]);
     const crypto = new FieldCrypto(config.crypto.keys, config.crypto.currentKeyId, config.crypto.blindIndexKey);
     const workers = await startReminderWorkers({ db, config, crypto, clock: () => new Date(), log: app.log, kit });
     stops.push(workers.close);

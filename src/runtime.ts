@@ -11,7 +11,6 @@ import {
   type ResolvedDatabase,
 } from './lib/embedded-db.ts';
 import { cronIsOff, DEFAULT_BACKUP_CRON } from './lib/backup/cron.ts';
-import { embeddedBackupRecipient } from './lib/backup/embedded-identity.ts';
 
 export type Runtime = { config: AppConfig; database: ResolvedDatabase; embedded: boolean; dataDir: string };
 
@@ -45,6 +44,8 @@ export async function prepareRuntime(source: NodeJS.ProcessEnv = process.env): P
     env.BACKUP_CRON ??= DEFAULT_BACKUP_CRON;
     env.BACKUP_DIR ??= path.join(dataDir, 'backups');
     if (!cronIsOff(env.BACKUP_CRON) && !env.BACKUP_RECIPIENT) {
+      // Loaded only here (embedded mode with backups on): the age library stays out of other processes.
+      const { embeddedBackupRecipient } = await import('./lib/backup/embedded-identity.ts');
       const key = await embeddedBackupRecipient(dataDir);
       env.BACKUP_RECIPIENT = key.recipient;
       if (key.created) {

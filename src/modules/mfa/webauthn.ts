@@ -2,26 +2,25 @@
 // WEBAUTHN_RP_ID / WEBAUTHN_ORIGIN (defaults: PUBLIC_BASE_URL's host and
 // origin). User verification is required (a PIN or biometric on the
 // authenticator), attestation is not requested (we do not restrict models).
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+//
+// The library (and its CBOR/ASN.1/crypto dependencies, ~20 MB resident) is
+// loaded on the first passkey operation, not by every API process at start.
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { AppConfig } from '../../config.ts';
+
+const webauthnLib = () => import('@simplewebauthn/server');
 
 export type StoredCredential = { credentialId: string; publicKey: Uint8Array; counter: number; transports: string[] };
 
 const CHALLENGE_TIMEOUT_MS = 5 * 60_000;
 
-export function registrationOptions(
+export async function registrationOptions(
   config: AppConfig,
   user: { id: string; email: string; displayName: string },
   existing: StoredCredential[],
 ) {
   const { rpId, rpName } = config.auth.webauthn;
+  const { generateRegistrationOptions } = await webauthnLib();
   return generateRegistrationOptions({
     rpName,
     rpID: rpId,
@@ -38,6 +37,8 @@ export function registrationOptions(
 /** The verified new credential, or null when the response does not verify. */
 export async function verifyRegistration(config: AppConfig, response: RegistrationResponseJSON, challenge: string) {
   const { rpId, origin } = config.auth.webauthn;
+  // Outside the try: a library that cannot load is a server error, not a credential that fails to verify.
+  const { verifyRegistrationResponse } = await webauthnLib();
   try {
     const result = await verifyRegistrationResponse({
       response,
@@ -59,7 +60,8 @@ export async function verifyRegistration(config: AppConfig, response: Registrati
   }
 }
 
-export function authenticationOptions(config: AppConfig, credentials: StoredCredential[]) {
+export async function authenticationOptions(config: AppConfig, credentials: StoredCredential[]) {
+  const { generateAuthenticationOptions } = await webauthnLib();
   return generateAuthenticationOptions({
     rpID: config.auth.webauthn.rpId,
     timeout: CHALLENGE_TIMEOUT_MS,
@@ -76,6 +78,7 @@ export async function verifyAssertion(
   credential: StoredCredential,
 ): Promise<number | null> {
   const { rpId, origin } = config.auth.webauthn;
+  const { verifyAuthenticationResponse } = await webauthnLib();
   try {
     const result = await verifyAuthenticationResponse({
       response,
