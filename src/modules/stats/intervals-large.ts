@@ -23,8 +23,8 @@ import type { CubeLp } from './cube-lp.ts';
 import { protectByHypercubes, type HypercubeInput } from './hypercube.ts';
 
 export type LargePhase = {
-  /** The HiGHS model, built on first use (cells the hypercubes protect need none). */
-  lp: () => CubeLp;
+  /** The HiGHS model, built on first use (cells the hypercubes protect need none); none: hypercubes only. */
+  lp?: () => CubeLp;
   /** The table for the hypercube pass that runs first (hypercube.ts); none: the LP batches alone. */
   hypercubes?: Omit<HypercubeInput, 'cells' | 'needs'>;
   /** Primary cells of large components. */
@@ -67,6 +67,9 @@ export function protectLarge(ph: LargePhase): {
     complements += cubes.complements;
     byHypercube = cubes.shown.size;
   }
+  const lp = ph.lp;
+  // Without a solver, what the cubes left is for the caller to report (unverified) or to solve.
+  if (!lp) return { shown, complements, byHypercube };
   const settle = () => {
     for (const [e, iv] of range) {
       if (!shown.has(e) && ph.protectedEnough(e, iv)) shown.set(e, iv);
@@ -79,7 +82,7 @@ export function protectLarge(ph: LargePhase): {
       const before = left.length;
       for (const max of [true, false]) {
         ph.solved();
-        const at = ph.lp().extreme(left, max);
+        const at = lp().extreme(left, max);
         if (!at) continue; // unbounded sum: the cell-by-cell check answers
         for (const [e, iv] of range) {
           const v = at(e);
@@ -94,7 +97,7 @@ export function protectLarge(ph: LargePhase): {
       for (const e of left) {
         ph.solved();
         ph.solved();
-        const [lo, hi] = ph.lp().range(e);
+        const [lo, hi] = lp().range(e);
         const iv = range.get(e)!;
         range.set(e, [Math.min(iv[0], lo), Math.max(iv[1], hi)]);
       }

@@ -43,7 +43,7 @@ export type IntervalOptions = {
   multi: readonly boolean[];
   /** Whether each withheld entry is published with its kind (primary / secondary). */
   labelsPublished?: boolean;
-  /** HiGHS (loadHighs()): without it, cells of components over MAX_LP_VARS stay unverified. */
+  /** HiGHS (loadHighs()): without it, cells of components over MAX_LP_VARS that no hypercube proves stay unverified. */
   largeLp?: LargeLpSolver;
   /** Off: no hypercube pass before the HiGHS batches (default on). */
   hypercubes?: boolean;
@@ -232,10 +232,11 @@ export function protectWithIntervals(entries: WorkEntry[], opts: IntervalOptions
   // range includes it), so a cell once protected stays protected.
   const primaries = entries.filter((e) => e.status === 'primary').sort(cheaper);
   try {
-    const large = opts.largeLp ? primaries.filter(inLargeComponent()) : [];
+    // Large components: hypercubes (no solver needed), then HiGHS when given for what they leave.
+    const large = opts.largeLp || opts.hypercubes !== false ? primaries.filter(inLargeComponent()) : [];
     if (large.length) {
       const r = protectLarge({
-        lp: largeLp,
+        lp: opts.largeLp ? largeLp : undefined,
         hypercubes:
           opts.hypercubes === false
             ? undefined
