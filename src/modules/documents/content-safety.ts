@@ -17,10 +17,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
 import { AppError } from '../../lib/app-error.ts';
 import { CHUNK_SIZE } from './document-crypto.ts';
-import { stripPdfMetadata } from './pdf-metadata.ts';
 import { textChecker } from './text-check.ts';
 
 /** Bytes read before deciding the type: enough for a ZIP container's first entries (DOCX, ODT). */
@@ -147,6 +145,8 @@ export async function inspectContent(src: AsyncIterable<Buffer>, maxBytes: numbe
     stripped = true;
     const input = Readable.from(original());
     const format = allowed.reencode;
+    // sharp (libvips, ~25 MB resident) and pdf-lib are loaded on the first image or PDF, not at start.
+    const { default: sharp } = await import('sharp');
     const encoder = sharp({ failOn: 'error', limitInputPixels: 50_000_000 })
       .rotate()
       .toFormat(format, format === 'png' ? {} : { quality: 92 });
@@ -170,6 +170,7 @@ export async function inspectContent(src: AsyncIterable<Buffer>, maxBytes: numbe
         scan(chunk);
         parts.push(chunk);
       }
+      const { stripPdfMetadata } = await import('./pdf-metadata.ts');
       const result = await stripPdfMetadata(Buffer.concat(parts));
       parts.length = 0;
       stripped = result.stripped;

@@ -9,8 +9,6 @@ import { IdParams, problems } from '../../lib/http-schemas.ts';
 import { requireActor } from '../../plugins/auth.ts';
 import { DocumentContent } from './document-content.ts';
 import { DocumentStores, PgDocumentStore } from './document-store.ts';
-import { S3DocumentStore, s3Client } from './s3-document-store.ts';
-import { scheduleOrphanSweep } from './s3-orphan-sweep.ts';
 import { DocumentsService } from './documents.service.ts';
 import { DocumentUploads } from './documents.upload.ts';
 import { DocumentPage, DocumentSchema, ListDocumentsQuery, UploadResponse } from './documents.schemas.ts';
@@ -29,8 +27,10 @@ export const documentRoutes: FastifyPluginAsyncZod = async (app) => {
   // Each row names its store: documents written before DOCUMENTS_STORE changed stay readable.
   const pgStore = new PgDocumentStore(pool);
   const s3 = app.config.documents.s3;
-  const s3Store = s3 ? new S3DocumentStore(s3Client(s3), s3.bucket, app.log) : null;
-  const sweep = s3Store ? scheduleOrphanSweep(app, s3Store, pool) : null;
+  // The S3 SDK (~20 MB resident) is loaded only when a bucket is configured.
+  const s3Module = s3 ? await import('./s3-document-store.ts') : null;
+  const s3Store = s3 && s3Module ? new s3Module.S3DocumentStore(s3Module.s3Client(s3), s3.bucket, app.log) : null;
+  const sweep = s3Store ? (await import('./s3-orphan-sweep.ts')).scheduleOrphanSweep(app, s3Store, pool) : null;
   app.addHook('onClose', async () => {
     await sweep?.stop();
     s3Store?.client.destroy();
