@@ -105,7 +105,10 @@ export class DocumentKey {
       const d = createDecipheriv('aes-256-gcm', this.encKey, this.nonce(index, last));
       d.setAAD(this.aad(index, last));
       d.setAuthTag(body.subarray(body.length - TAG_BYTES));
-      return Buffer.concat([d.update(body.subarray(0, body.length - TAG_BYTES)), d.final()]);
+      const plain = d.update(body.subarray(0, body.length - TAG_BYTES));
+      // final() checks the tag; for GCM it returns no bytes, so the plaintext is not copied again.
+      const rest = d.final();
+      return rest.length ? Buffer.concat([plain, rest]) : plain;
     } catch {
       throw new IntegrityError(`chunk ${index} fails authentication`);
     }

@@ -93,6 +93,7 @@ export class DocumentUploads {
     const tx = await this.pool.connect();
     // A bucket store writes outside the transaction: its object is removed again on rollback.
     const writer = this.store.writer(tx, id);
+    let broken = false;
     try {
       await tx.query('BEGIN');
       const fields: Record<string, string> = {};
@@ -186,11 +187,18 @@ export class DocumentUploads {
       await tx.query('COMMIT');
       return { ...toDocumentDto(rows[0]), suggestions };
     } catch (e) {
-      await tx.query('ROLLBACK').catch(() => {});
-      await writer.abort().catch((err: unknown) => this.app.log.warn({ error: String(err) }, 'upload not undone'));
+      // The writer stops first: a COPY still open must end before the connection can take the ROLLBACK.
+      await writer.abort().catch((err: unknown) => {
+        broken = true;
+        this.app.log.warn({ error: String(err) }, 'upload not undone');
+      });
+      await tx.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
       throw e;
     } finally {
-      tx.release();
+      // A connection left in an unknown state is closed, not given back to the pool.
+      tx.release(broken || undefined);
     }
   }
 }

@@ -1,0 +1,98 @@
+// The PostgreSQL document store moves chunks in the binary COPY format
+// (src/modules/documents/document-store.ts): what it writes reads back byte
+// for byte through the same parser, a malformed COPY stream is refused, and a
+// COPY abandoned half-way leaves the connection usable (the 413 and rollback
+// cases of test/documents-integrity.test.ts go through the whole upload).
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCopiedChunks, PgDocumentStore } from '../src/modules/documents/document-store.ts';
+import { setupTestEnv, type TestEnv } from './helpers.ts';
+
+let env: TestEnv;
+let pool: pg.Pool;
+beforeAll(async () => {
+  env = await setupTestEnv();
+  pool = new pg.Pool({ connectionString: env.config.db.url, max: 2 });
+});
+afterAll(async () => {
+  await pool?.end();
+  await env?.close();
+});
+
+describe('binary COPY of document chunks', () => {
+  it('writes in the transaction and reads back exactly, with odd sizes; a rollback leaves nothing', async () => {
+    const store = new PgDocumentStore(pool);
+    const id = randomUUID();
+    const bodies = [65552, 65552, 17, 0, 65552, 1].map((n) => randomBytes(n));
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      // The FK to documents is checked at commit (the row follows the chunks in an upload): read before it.
+      const w = store.writer(tx, id);
+      for (const [i, b] of bodies.entries()) await w.put(i, b);
+      await w.flush();
+      const { rows } = await tx.query<{ idx: number; body: Buffer }>(
+        'SELECT idx, body FROM document_chunks WHERE document_id = $1 ORDER BY idx',
+        [id],
+      );
+      expect(rows.map((r) => r.idx)).toEqual([0, 1, 2, 3, 4, 5]);
+      for (const r of rows) expect(r.body.equals(bodies[r.idx])).toBe(true);
+      await tx.query('ROLLBACK');
+    } finally {
+      tx.release();
+    }
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM document_chunks WHERE document_id = $1', [id]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('parses what PostgreSQL sends and refuses a malformed stream', async () => {
+    const client = await pool.connect();
+    try {
+      const { to } = await import('pg-copy-streams');
+      const stream = client.query(
+        to(
+          `COPY (SELECT g AS idx, decode(repeat('ab', g), 'hex') AS body FROM generate_series(0, 40) g) TO STDOUT (FORMAT binary)`,
+        ),
+      );
+      const parts: Buffer[] = [];
+      for await (const p of stream) parts.push(p as Buffer);
+      const buf = Buffer.concat(parts);
+      const rows = parseCopiedChunks(buf);
+      expect(rows.map((r) => r.idx)).toEqual(Array.from({ length: 41 }, (_, i) => i));
+      for (const r of rows) expect(r.body.equals(Buffer.alloc(r.idx, 0xab))).toBe(true);
+      // Cut short, or not COPY output at all: an error, never a short answer.
+      expect(() => parseCopiedChunks(buf.subarray(0, buf.length - 40))).toThrow();
+      expect(() => parseCopiedChunks(Buffer.from('idx,body\n0,\\x00\n'))).toThrow();
+    } finally {
+      client.release();
+    }
+  });
+
+  it('an abandoned COPY leaves the connection ready for ROLLBACK and the next query', async () => {
+    const store = new PgDocumentStore(pool);
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      const w = store.writer(tx, randomUUID());
+      await w.put(0, randomBytes(65552));
+      await w.put(1, randomBytes(65552));
+      await w.abort();
+      await tx.query('ROLLBACK');
+      expect((await tx.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      tx.release();
+    }
+  });
+
+  it('a document id that is not a UUID never reaches a COPY statement', async () => {
+    const store = new PgDocumentStore(pool);
+    const tx = await pool.connect();
+    try {
+      expect(() => store.writer(tx, "x'; DROP TABLE documents; --")).toThrow(/UUID/);
+      await expect(store.read({ id: "x' OR '1'='1", chunkCount: 1, size: 1 }, 0, 0)).rejects.toThrow(/UUID/);
+    } finally {
+      tx.release();
+    }
+  });
+});
