@@ -29,6 +29,18 @@ function table(cells: Map<string, number>, dims: number): WorkEntry[] {
   return [...acc.values()];
 }
 
+/** A 2x2 table (rows a, b; columns x, y) with its margins. */
+const square = (ax: number, ay: number, bx: number, by: number) =>
+  table(
+    new Map([
+      ['a|x', ax],
+      ['a|y', ay],
+      ['b|x', bx],
+      ['b|y', by],
+    ]),
+    2,
+  );
+
 function input(entries: WorkEntry[], dims: number, multi = Array(dims).fill(false) as boolean[]): HypercubeInput {
   const linesOfEntry = new Map<WorkEntry, Line[]>();
   for (const line of linesOf(entries, dims)) {
@@ -72,15 +84,7 @@ function generated(sizes: number[], seed: number): Map<string, number> {
 
 describe('hypercube protection', () => {
   it('a 2x2 square of cells: withholds the four corners, and the reader can move the cell exactly as claimed', async () => {
-    const entries = table(
-      new Map([
-        ['a|x', 2],
-        ['a|y', 30],
-        ['b|x', 40],
-        ['b|y', 50],
-      ]),
-      2,
-    );
+    const entries = square(2, 30, 40, 50);
     const inp = input(entries, 2);
     const r = protectByHypercubes(inp);
     const cell = entries.find((e) => key(e.values) === 'a|x')!;
@@ -100,15 +104,7 @@ describe('hypercube protection', () => {
 
   it('never uses a published zero as a corner', () => {
     // The only square around a|x has b|y = 0: nothing can be certified without totals.
-    const entries = table(
-      new Map([
-        ['a|x', 2],
-        ['a|y', 30],
-        ['b|x', 40],
-        ['b|y', 0],
-      ]),
-      2,
-    );
+    const entries = square(2, 30, 40, 0);
     const r = protectByHypercubes(input(entries, 2));
     const zero = entries.find((e) => key(e.values) === 'b|y')!;
     expect(zero.status).toBeNull();
@@ -116,24 +112,16 @@ describe('hypercube protection', () => {
   });
 
   it('checkMove refuses a move that breaks a line, or that takes a withheld entry below its bound', () => {
-    const entries = table(
-      new Map([
-        ['a|x', 2],
-        ['a|y', 30],
-        ['b|x', 40],
-        ['b|y', 50],
-      ]),
-      2,
-    );
+    const entries = square(2, 30, 40, 50);
     for (const e of entries) e.status = e.values.every((v) => v !== null) ? 'secondary' : null;
     const inp = input(entries, 2);
     const at = (k: string) => entries.find((e) => key(e.values) === k)!;
-    const square = [at('a|x'), at('a|y'), at('b|x'), at('b|y')];
-    expect(checkMove(inp, square, [1, -1, -1, 1], 10)).toBe(true);
+    const corners = [at('a|x'), at('a|y'), at('b|x'), at('b|y')];
+    expect(checkMove(inp, corners, [1, -1, -1, 1], 10)).toBe(true);
     // Wrong signs: the row sums change while the totals are published.
-    expect(checkMove(inp, square, [1, 1, -1, -1], 1)).toBe(false);
+    expect(checkMove(inp, corners, [1, 1, -1, -1], 1)).toBe(false);
     // a|x is 2 and withheld (at least 1): taking 2 breaks its bound.
-    expect(checkMove(inp, square, [1, -1, -1, 1], -2)).toBe(false);
+    expect(checkMove(inp, corners, [1, -1, -1, 1], -2)).toBe(false);
     // A published entry may not move at all.
     expect(checkMove(inp, [at('a|x'), at('a|*')], [1, 1], 1)).toBe(false);
     // A multi-valued dimension: a part may not exceed its line's total.
