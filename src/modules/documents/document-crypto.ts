@@ -92,11 +92,14 @@ export class DocumentKey {
     return Buffer.concat([Buffer.from('exile-case/document-chunk/v1\u0000'), a]);
   }
 
-  /** Ciphertext ‖ tag of one chunk. */
-  seal(index: number, last: boolean, plain: Buffer): Buffer {
+  /** Ciphertext ‖ tag of one chunk, as the two pieces (stored back to back; not joined by a copy). */
+  seal(index: number, last: boolean, plain: Buffer): [ciphertext: Buffer, tag: Buffer] {
     const c = createCipheriv('aes-256-gcm', this.encKey, this.nonce(index, last));
     c.setAAD(this.aad(index, last));
-    return Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+    const ciphertext = c.update(plain);
+    // GCM's final() emits no bytes.
+    const rest = c.final();
+    return [rest.length ? Buffer.concat([ciphertext, rest]) : ciphertext, c.getAuthTag()];
   }
 
   open(index: number, last: boolean, body: Buffer): Buffer {

@@ -14,12 +14,24 @@ import { TAG_BYTES } from './document-crypto.ts';
 
 export type StoredChunk = { idx: number; body: Buffer };
 
+/** A sealed chunk as one buffer or as pieces to be stored back to back (ciphertext, then tag): no copy to join them. */
+export type SealedChunk = Buffer | readonly Buffer[];
+
+export const piecesOf = (body: SealedChunk): readonly Buffer[] => (Buffer.isBuffer(body) ? [body] : body);
+
+/** The last n bytes of a sealed chunk (its GCM tag). */
+export function tailOf(body: SealedChunk, n: number): Buffer {
+  const pieces = piecesOf(body);
+  const last = pieces[pieces.length - 1];
+  return last.length >= n ? last.subarray(last.length - n) : Buffer.concat(pieces).subarray(-n);
+}
+
 /** What a store needs to know of a document to find its chunks. */
 export type ChunkLayout = { id: string; chunkCount: number; size: number };
 
 export interface ChunkWriter {
-  /** Queues one sealed chunk; resolves once it is safe to send more (backpressure). */
-  put(idx: number, body: Buffer): Promise<void>;
+  /** Queues one sealed chunk (ciphertext ‖ tag, whole or in pieces); resolves once it is safe to send more. */
+  put(idx: number, body: SealedChunk): Promise<void>;
   /** Writes whatever is still queued. */
   flush(): Promise<void>;
   /**
@@ -132,10 +144,16 @@ export class PgDocumentStore implements DocumentStore {
         idBytes.copy(head, 6);
         head.writeInt32BE(4, 22);
         head.writeInt32BE(idx, 26);
-        head.writeInt32BE(body.length, 30);
+        const pieces = piecesOf(body);
+        head.writeInt32BE(
+          pieces.reduce((n, p) => n + p.length, 0),
+          30,
+        );
         c.write(head);
+        let ready = true;
+        for (const p of pieces) ready = c.write(p);
         // Backpressure: wait while the socket is behind (rejects if the COPY fails meanwhile).
-        if (!c.write(body)) {
+        if (!ready) {
           const drained = once(c, 'drain');
           drained.catch(() => {}); // an 'error' rejects both; `done` carries it
           await Promise.race([drained, done]);

@@ -13,8 +13,8 @@ import { AppError, fieldError } from '../../lib/app-error.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { appendAuditSql } from '../audit/audit.log.ts';
 import { inspectContent, type ContentReport } from './content-safety.ts';
-import { CHUNK_SIZE, DocumentKey, TAG_BYTES } from './document-crypto.ts';
-import type { ChunkWriter, DocumentStore } from './document-store.ts';
+import { CHUNK_SIZE, DocumentKey } from './document-crypto.ts';
+import type { ChunkWriter, DocumentStore, SealedChunk } from './document-store.ts';
 import { authoriseDocuments } from './documents.access.ts';
 import { UploadFields } from './documents.schemas.ts';
 import { DOCUMENT_COLUMNS, toDocumentDto, type DocumentRow } from './documents.dto.ts';
@@ -29,7 +29,7 @@ type StoredBody = ContentReport & { size: number; sha256: string; chunkCount: nu
 async function sealInto(
   body: AsyncIterable<Buffer>,
   key: DocumentKey,
-  write: (idx: number, sealed: Buffer) => Promise<void>,
+  write: (idx: number, sealed: SealedChunk) => Promise<void>,
   hashed: boolean,
 ) {
   // Not hashed again when the body is the upload itself: its hash is the original's.
@@ -40,8 +40,7 @@ async function sealInto(
   let size = 0;
   const emit = async (plain: Buffer, last: boolean) => {
     const sealed = key.seal(tags.length, last, plain);
-    // A copy: a subarray would keep the whole sealed chunk alive until the upload ends.
-    tags.push(Buffer.from(sealed.subarray(sealed.length - TAG_BYTES)));
+    tags.push(sealed[1]);
     await write(tags.length - 1, sealed);
   };
   for await (const piece of body) {

@@ -30,7 +30,14 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppConfig } from '../../config.ts';
 import { CHUNK_SIZE, IntegrityError, TAG_BYTES } from './document-crypto.ts';
-import type { ChunkLayout, ChunkWriter, DocumentStore, StoredChunk } from './document-store.ts';
+import {
+  piecesOf,
+  tailOf,
+  type ChunkLayout,
+  type ChunkWriter,
+  type DocumentStore,
+  type StoredChunk,
+} from './document-store.ts';
 
 const SEALED = CHUNK_SIZE + TAG_BYTES;
 /** Chunks per multipart part: 80 × 65,552 bytes ≥ S3's 5 MiB minimum part size. */
@@ -75,6 +82,7 @@ export class S3DocumentStore implements DocumentStore {
     const Key = documentId;
     const tags: Buffer[] = [];
     let pending: Buffer[] = [];
+    let pendingChunks = 0;
     let uploadId: string | undefined;
     const parts: { PartNumber: number; ETag: string | undefined }[] = [];
     let inFlight: Promise<unknown> = Promise.resolve();
@@ -91,13 +99,14 @@ export class S3DocumentStore implements DocumentStore {
     };
     return {
       put: async (_idx, body) => {
-        tags.push(Buffer.from(body.subarray(body.length - TAG_BYTES)));
-        pending.push(body);
-        if (pending.length < PART_CHUNKS) return;
+        tags.push(Buffer.from(tailOf(body, TAG_BYTES)));
+        pending.push(...piecesOf(body));
+        if (++pendingChunks < PART_CHUNKS) return;
         // One part in flight while the next is sealed: ~10 MiB per upload at most.
         await inFlight;
         const part = Buffer.concat(pending);
         pending = [];
+        pendingChunks = 0;
         inFlight = sendPart(part);
         inFlight.catch(() => {});
       },
@@ -106,6 +115,7 @@ export class S3DocumentStore implements DocumentStore {
         started = true;
         const last = Buffer.concat([...pending, ...tags]);
         pending = [];
+        pendingChunks = 0;
         if (!parts.length) {
           await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body: last, ContentLength: last.length }));
           return;
@@ -124,6 +134,7 @@ export class S3DocumentStore implements DocumentStore {
       abort: async () => {
         await inFlight.catch(() => {});
         pending = [];
+        pendingChunks = 0;
         if (uploadId && !completed) {
           // Parts of an unfinished multipart upload are not an object; a bucket lifecycle
           // rule (AbortIncompleteMultipartUpload) catches those this call cannot remove.
