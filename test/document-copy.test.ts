@@ -3,11 +3,14 @@
 // for byte through the same parser, a malformed COPY stream is refused, and a
 // COPY abandoned half-way leaves the connection usable (the 413 and rollback
 // cases of test/documents-integrity.test.ts go through the whole upload).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCopiedChunks, PgDocumentStore } from '../src/modules/documents/document-store.ts';
-import { setupTestEnv, type TestEnv } from './helpers.ts';
+import { clientFor, createCase, createTeam, setupTestEnv, type TestEnv } from './helpers.ts';
+import { upload } from './documents-fixtures.ts';
 
 let env: TestEnv;
 let pool: pg.Pool;
@@ -95,4 +98,49 @@ describe('binary COPY of document chunks', () => {
       tx.release();
     }
   });
+
+  it('downloads stream in one COPY; twelve abandoned half-way leave no connection behind (the pool has four)', async () => {
+    const team = await createTeam(env, ['AM']);
+    const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
+    const { caseId } = await createCase(cw, team);
+    // 6 MiB of text: 2 MiB before the answer starts, the rest streamed.
+    const file = Buffer.from('detention order line, padded to a useful length\n'.repeat(140_000)).subarray(0, 6 << 20);
+    const res = await upload(env, cw, caseId, file);
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as string;
+    await env.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = env.app.server.address() as AddressInfo;
+    const get = (abandon: boolean) =>
+      new Promise<{ status: number; sha256?: string }>((resolve, reject) => {
+        const req = http.get(
+          {
+            host: '127.0.0.1',
+            port,
+            path: `/v1/documents/${id}/content`,
+            headers: { authorization: `Bearer ${cw.token}` },
+          },
+          (r) => {
+            const h = createHash('sha256');
+            let seen = 0;
+            r.on('data', (c: Buffer) => {
+              h.update(c);
+              seen += c.length;
+              // Past the first batch: the server is in the middle of its COPY.
+              if (abandon && seen > 3 << 20) {
+                req.destroy();
+                resolve({ status: r.statusCode ?? 0 });
+              }
+            });
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, sha256: h.digest('hex') }));
+            r.on('error', () => {});
+          },
+        );
+        req.on('error', (e) => (abandon ? undefined : reject(e)));
+      });
+    for (let i = 0; i < 12; i++) expect((await get(true)).status).toBe(200);
+    // Whole downloads still work, byte-exact, in parallel.
+    const whole = await Promise.all([get(false), get(false), get(false)]);
+    const expected = createHash('sha256').update(file).digest('hex');
+    for (const w of whole) expect(w).toEqual({ status: 200, sha256: expected });
+  }, 60_000);
 });

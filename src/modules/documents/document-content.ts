@@ -135,8 +135,29 @@ export class DocumentContent {
     });
 
     const self = this;
-    const batchSize = this.stores.of(doc).readBatch ?? READ_BATCH;
+    const store = this.stores.of(doc);
+    const batchSize = store.readBatch ?? READ_BATCH;
+    /** The chunks after the first batch, one by one, from a stream when the store has one. */
+    async function* streamed(from: number) {
+      let expected = from;
+      for await (const r of store.stream!(layout(doc), from, last)) {
+        if (r.idx !== expected) throw new IntegrityError('chunks out of place');
+        yield key.open(r.idx, r.idx === doc.chunkCount - 1, r.body);
+        expected++;
+      }
+      if (expected !== last + 1) throw new IntegrityError('chunks missing');
+    }
+    function* slice(plain: Buffer, idx: number) {
+      const offset = idx * CHUNK_SIZE;
+      yield plain.subarray(Math.max(start - offset, 0), Math.min(end - offset + 1, plain.length));
+    }
     async function* body() {
+      if (store.stream) {
+        let idx = first;
+        for (const plain of head) yield* slice(plain, idx++);
+        if (idx <= last) for await (const plain of streamed(idx)) yield* slice(plain, idx++);
+        return;
+      }
       let idx = first;
       let batch: Buffer[] | null = head;
       while (idx <= last) {

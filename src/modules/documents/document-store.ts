@@ -10,9 +10,11 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { checkedUuid, COPY_HEADER, COPY_TRAILER, copiedChunks, parseCopiedChunks } from './chunk-copy.ts';
 import { TAG_BYTES } from './document-crypto.ts';
 
 export type StoredChunk = { idx: number; body: Buffer };
+export { parseCopiedChunks } from './chunk-copy.ts';
 
 /** A sealed chunk as one buffer or as pieces to be stored back to back (ciphertext, then tag): no copy to join them. */
 export type SealedChunk = Buffer | readonly Buffer[];
@@ -51,6 +53,11 @@ export interface DocumentStore {
   tags(doc: ChunkLayout): Promise<{ idx: number; tag: Buffer }[]>;
   /** Chunks from..to (inclusive), in index order. */
   read(doc: ChunkLayout, from: number, to: number): Promise<StoredChunk[]>;
+  /**
+   * Chunks from..to as one stream, each as soon as it arrives (a download's body after its first batch);
+   * stores without it are read in batches of readBatch.
+   */
+  stream?(doc: ChunkLayout, from: number, to: number): AsyncIterable<StoredChunk>;
   /** Removes the chunks inside the deletion's transaction (after the data key has been destroyed). */
   destroy(tx: pg.PoolClient, documentId: string): Promise<void>;
   /** After the deletion committed: removes what lives outside the database (best effort). */
@@ -72,46 +79,6 @@ export class DocumentStores {
     // A server error, not an integrity failure: the configuration lacks the store.
     if (!store) throw new Error(`document store "${doc.storage}" is not configured (DOCUMENTS_STORE, DOCUMENTS_S3_*)`);
     return store;
-  }
-}
-
-// Chunks travel in PostgreSQL's binary COPY format both ways: raw bytes on the
-// wire, no hex text to encode and parse (a bytea in a normal result comes as
-// hex, twice its size, and node-pg cannot return binary results), and no
-// statement buffer grown and copied per batch. Profiled (bench/documents.bench.ts
-// --profile): hex decoding was a third of a download's CPU, buffer growth and
-// its garbage most of an upload's.
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-/** Signature, flags 0, no header extension. */
-const COPY_HEADER = Buffer.concat([COPY_SIGNATURE, Buffer.alloc(8)]);
-const COPY_TRAILER = Buffer.from([0xff, 0xff]);
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** COPY takes no parameters: the id goes into the statement only once it is known to be a UUID. */
-function checkedUuid(id: string): string {
-  if (!UUID_RE.test(id)) throw new Error('document id must be a UUID');
-  return id.toLowerCase();
-}
-
-/** The rows of `COPY (SELECT idx, body …) TO STDOUT (FORMAT binary)`: bodies are views into `buf`. */
-export function parseCopiedChunks(buf: Buffer): StoredChunk[] {
-  if (buf.length < COPY_HEADER.length || !buf.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) {
-    throw new Error('unexpected COPY output');
-  }
-  let at = COPY_SIGNATURE.length + 4;
-  at += 4 + buf.readInt32BE(at);
-  const rows: StoredChunk[] = [];
-  for (;;) {
-    const fields = buf.readInt16BE(at);
-    at += 2;
-    if (fields === -1) return rows;
-    if (fields !== 2 || buf.readInt32BE(at) !== 4) throw new Error('unexpected COPY row');
-    const idx = buf.readInt32BE(at + 4);
-    const length = buf.readInt32BE(at + 8);
-    at += 12;
-    if (length < 0 || at + length > buf.length) throw new Error('unexpected COPY row');
-    rows.push({ idx, body: buf.subarray(at, at + length) });
-    at += length;
   }
 }
 
@@ -202,6 +169,28 @@ export class PgDocumentStore implements DocumentStore {
     } finally {
       // A connection that failed in the middle of a COPY is not given back to the pool.
       client.release(failed);
+    }
+  }
+
+  /**
+   * One COPY for the rest of a download: the database sends without waiting for a request per batch, and
+   * each chunk is decrypted and sent as it arrives; the socket's backpressure paces the database. The
+   * connection is held until the end; one left mid-COPY (the client went away) is closed, not pooled.
+   */
+  async *stream({ id: documentId }: ChunkLayout, from: number, to: number): AsyncGenerator<StoredChunk> {
+    if (!Number.isInteger(from) || !Number.isInteger(to)) throw new Error('chunk range must be integers');
+    const sql = `COPY (SELECT idx, body FROM document_chunks WHERE document_id = '${checkedUuid(documentId)}'::uuid
+                  AND idx BETWEEN ${from} AND ${to} ORDER BY idx) TO STDOUT (FORMAT binary)`;
+    const client = await this.pool.connect();
+    let complete = false;
+    try {
+      const copy = client.query(copyTo(sql));
+      yield* copiedChunks(copy);
+      // The trailer is in: wait for the COPY to end so the connection is ready for the next query.
+      await finished(copy);
+      complete = true;
+    } finally {
+      client.release(complete ? undefined : new Error('download stopped during COPY'));
     }
   }
 
