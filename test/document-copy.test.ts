@@ -103,7 +103,7 @@ describe('binary COPY of document chunks', () => {
     const team = await createTeam(env, ['AM']);
     const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
     const { caseId } = await createCase(cw, team);
-    // 6 MiB of text: 2 MiB before the answer starts, the rest streamed.
+    // 6 MiB of text: 1 MiB before the answer starts, the rest streamed.
     const file = Buffer.from('detention order line, padded to a useful length\n'.repeat(140_000)).subarray(0, 6 << 20);
     const res = await upload(env, cw, caseId, file);
     expect(res.statusCode, res.body).toBe(201);
