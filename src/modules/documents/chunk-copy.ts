@@ -1,6 +1,5 @@
 // PostgreSQL's binary COPY format for document chunks (rows of idx int4, body
 // bytea), written and read by the PostgreSQL store (document-store.ts).
-import type { Readable } from 'node:stream';
 import type { StoredChunk } from './document-store.ts';
 
 // Chunks travel in PostgreSQL's binary COPY format both ways: raw bytes on the
@@ -40,57 +39,5 @@ export function parseCopiedChunks(buf: Buffer): StoredChunk[] {
     if (length < 0 || at + length > buf.length) throw new Error('unexpected COPY row');
     rows.push({ idx, body: buf.subarray(at, at + length) });
     at += length;
-  }
-}
-
-/**
- * The rows of a binary COPY of (idx, body) as they arrive: each chunk is
- * yielded as soon as its bytes are in, so decryption and sending overlap the
- * database's sending of the rest. Ends at the trailer; a stream that ends
- * before it, or holds anything else, throws.
- */
-export async function* copiedChunks(stream: Readable): AsyncGenerator<StoredChunk> {
-  // One iterator for the whole stream: a for-await that breaks would destroy it.
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let buf: Buffer = Buffer.alloc(0);
-  let at = 0;
-  let headerDone = false;
-  /** Whether n more bytes are (now) available from `at`, reading pieces as needed. */
-  const need = async (n: number): Promise<boolean> => {
-    if (buf.length - at >= n) return true;
-    const parts: Buffer[] = [buf.subarray(at)];
-    let have = buf.length - at;
-    while (have < n) {
-      const r = await it.next();
-      if (r.done) break;
-      parts.push(r.value);
-      have += r.value.length;
-    }
-    buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, have);
-    at = 0;
-    return buf.length >= n;
-  };
-  const cut = () => {
-    throw new Error('unexpected COPY output');
-  };
-  for (;;) {
-    if (!headerDone) {
-      if (!(await need(COPY_HEADER.length))) cut();
-      if (!buf.subarray(at, at + COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) cut();
-      const ext = buf.readInt32BE(at + COPY_SIGNATURE.length + 4);
-      if (!(await need(COPY_HEADER.length + ext))) cut();
-      at += COPY_HEADER.length + ext;
-      headerDone = true;
-    }
-    if (!(await need(2))) cut();
-    const fields = buf.readInt16BE(at);
-    if (fields === -1) return;
-    if (fields !== 2 || !(await need(14)) || buf.readInt32BE(at + 2) !== 4) cut();
-    const idx = buf.readInt32BE(at + 6);
-    const length = buf.readInt32BE(at + 10);
-    if (length < 0 || !(await need(14 + length))) cut();
-    const body = buf.subarray(at + 14, at + 14 + length);
-    at += 14 + length;
-    yield { idx, body };
   }
 }

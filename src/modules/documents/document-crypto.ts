@@ -92,14 +92,20 @@ export class DocumentKey {
     return Buffer.concat([Buffer.from('exile-case/document-chunk/v1\u0000'), a]);
   }
 
-  /** Ciphertext ‖ tag of one chunk, as the two pieces (stored back to back; not joined by a copy). */
-  seal(index: number, last: boolean, plain: Buffer): [ciphertext: Buffer, tag: Buffer] {
+  /**
+   * Ciphertext ‖ tag of one chunk whose plaintext is given whole or in pieces, as pieces (the ciphertext of
+   * each plaintext piece, then the tag): stored back to back, never joined by a copy.
+   */
+  seal(index: number, last: boolean, plain: Buffer | readonly Buffer[]): Buffer[] {
     const c = createCipheriv('aes-256-gcm', this.encKey, this.nonce(index, last));
     c.setAAD(this.aad(index, last));
-    const ciphertext = c.update(plain);
+    const out: Buffer[] = [];
+    for (const p of Buffer.isBuffer(plain) ? [plain] : plain) if (p.length) out.push(c.update(p));
     // GCM's final() emits no bytes.
     const rest = c.final();
-    return [rest.length ? Buffer.concat([ciphertext, rest]) : ciphertext, c.getAuthTag()];
+    if (rest.length) out.push(rest);
+    out.push(c.getAuthTag());
+    return out;
   }
 
   open(index: number, last: boolean, body: Buffer): Buffer {

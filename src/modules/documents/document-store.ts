@@ -5,12 +5,10 @@
 // (./s3-document-store.ts) keeps one object per document instead. Each
 // document row names the store that holds its body (documents.storage), so
 // switching DOCUMENTS_STORE leaves earlier documents readable.
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { checkedUuid, COPY_HEADER, COPY_TRAILER, copiedChunks, parseCopiedChunks } from './chunk-copy.ts';
+import { checkedUuid } from './chunk-copy.ts';
+import { CopyIn } from './copy-in.ts';
+import { CopyOutRows } from './copy-out.ts';
 import { TAG_BYTES } from './document-crypto.ts';
 
 export type StoredChunk = { idx: number; body: Buffer };
@@ -55,7 +53,8 @@ export interface DocumentStore {
   read(doc: ChunkLayout, from: number, to: number): Promise<StoredChunk[]>;
   /**
    * Chunks from..to as one stream, each as soon as it arrives (a download's body after its first batch);
-   * stores without it are read in batches of readBatch.
+   * stores without it are read in batches of readBatch. A chunk's body may be valid only until the next is
+   * asked for (its buffer reused).
    */
   stream?(doc: ChunkLayout, from: number, to: number): AsyncIterable<StoredChunk>;
   /** Removes the chunks inside the deletion's transaction (after the data key has been destroyed). */
@@ -82,57 +81,44 @@ export class DocumentStores {
   }
 }
 
+/** A row's head in the binary COPY format: field count, then the uuid, the int4 index and the body's length. */
+const ROW_HEAD = 2 + 4 + 16 + 4 + 4 + 4;
+
 export class PgDocumentStore implements DocumentStore {
   readonly name = 'pg';
   constructor(private readonly pool: pg.Pool) {}
 
   writer(tx: pg.PoolClient, documentId: string): ChunkWriter {
     const idBytes = Buffer.from(checkedUuid(documentId).replace(/-/g, ''), 'hex');
-    let copy: Writable | null = null;
-    let done: Promise<void> = Promise.resolve();
+    let copy: CopyIn | null = null;
     // Started on the first chunk: the upload's BEGIN has been sent by then.
     const open = () => {
-      const c = tx.query(copyFrom('COPY document_chunks (document_id, idx, body) FROM STDIN (FORMAT binary)'));
-      done = finished(c);
-      done.catch(() => {});
-      c.write(COPY_HEADER);
-      copy = c;
-      return c;
+      copy = new CopyIn('COPY document_chunks (document_id, idx, body) FROM STDIN (FORMAT binary)');
+      void tx.query(copy as unknown as pg.QueryConfig);
+      return copy;
     };
     return {
       put: async (idx, body) => {
         const c = copy ?? open();
         // Per row: 3 fields; the uuid (16 bytes), the int4 index, the body's length — then the body itself.
-        const head = Buffer.allocUnsafe(2 + 4 + 16 + 4 + 4 + 4);
+        const pieces = piecesOf(body);
+        const length = pieces.reduce((n, p) => n + p.length, 0);
+        const head = Buffer.allocUnsafe(ROW_HEAD);
         head.writeInt16BE(3, 0);
         head.writeInt32BE(16, 2);
         idBytes.copy(head, 6);
         head.writeInt32BE(4, 22);
         head.writeInt32BE(idx, 26);
-        const pieces = piecesOf(body);
-        head.writeInt32BE(
-          pieces.reduce((n, p) => n + p.length, 0),
-          30,
-        );
-        c.write(head);
-        let ready = true;
-        for (const p of pieces) ready = c.write(p);
-        // Backpressure: wait while the socket is behind (rejects if the COPY fails meanwhile).
-        if (!ready) {
-          const drained = once(c, 'drain');
-          drained.catch(() => {}); // an 'error' rejects both; `done` carries it
-          await Promise.race([drained, done]);
-        }
+        head.writeInt32BE(length, 30);
+        // Resolves once the socket can take more (backpressure); rejects if the COPY failed meanwhile.
+        await c.row(head, pieces, ROW_HEAD + length);
       },
       flush: async () => {
-        if (!copy) return;
-        copy.end(COPY_TRAILER);
-        await done;
+        await copy?.end();
       },
       // The COPY is abandoned (CopyFail) so the connection can roll back; rows go with the transaction.
       abort: async () => {
-        if (copy && !copy.writableFinished) copy.destroy(new Error('upload aborted'));
-        await done.catch(() => {});
+        await copy?.fail('upload aborted');
       },
     };
   }
@@ -147,49 +133,39 @@ export class PgDocumentStore implements DocumentStore {
     return rows;
   }
 
-  async read({ id: documentId }: ChunkLayout, from: number, to: number) {
+  /** The rows of one COPY of chunks from..to; the connection is held until it has ended. */
+  private async *copied(documentId: string, from: number, to: number, recycle: boolean): AsyncGenerator<StoredChunk> {
     if (!Number.isInteger(from) || !Number.isInteger(to)) throw new Error('chunk range must be integers');
+    const copy = new CopyOutRows(
+      `COPY (SELECT idx, body FROM document_chunks WHERE document_id = '${checkedUuid(documentId)}'::uuid
+              AND idx BETWEEN ${from} AND ${to} ORDER BY idx) TO STDOUT (FORMAT binary)`,
+      recycle,
+    );
     const client = await this.pool.connect();
-    let failed: Error | undefined;
+    let complete = false;
     try {
-      const stream = client.query(
-        copyTo(
-          `COPY (SELECT idx, body FROM document_chunks WHERE document_id = '${checkedUuid(documentId)}'::uuid
-                  AND idx BETWEEN ${from} AND ${to} ORDER BY idx) TO STDOUT (FORMAT binary)`,
-        ),
-      );
-      const parts: Buffer[] = [];
-      for await (const part of stream) parts.push(part as Buffer);
-      return parseCopiedChunks(parts.length === 1 ? parts[0] : Buffer.concat(parts));
-    } catch (e) {
-      failed = e as Error;
-      throw e;
+      void client.query(copy as unknown as pg.QueryConfig);
+      yield* copy.rows();
+      complete = true;
     } finally {
-      // A connection that failed in the middle of a COPY is not given back to the pool.
-      client.release(failed);
+      // A connection left in the middle of a COPY (the client went away) is closed, not given back to the pool.
+      client.release(complete ? undefined : new Error('download stopped during COPY'));
     }
+  }
+
+  async read({ id: documentId }: ChunkLayout, from: number, to: number) {
+    const rows: StoredChunk[] = [];
+    for await (const row of this.copied(documentId, from, to, false)) rows.push(row);
+    return rows;
   }
 
   /**
    * One COPY for the rest of a download: the database sends without waiting for a request per batch, and
-   * each chunk is decrypted and sent as it arrives; the socket's backpressure paces the database. The
-   * connection is held until the end; one left mid-COPY (the client went away) is closed, not pooled.
+   * each chunk is decrypted and sent as it arrives; the socket's backpressure paces the database. A body
+   * is valid until the next chunk is asked for (its buffer is reused).
    */
-  async *stream({ id: documentId }: ChunkLayout, from: number, to: number): AsyncGenerator<StoredChunk> {
-    if (!Number.isInteger(from) || !Number.isInteger(to)) throw new Error('chunk range must be integers');
-    const sql = `COPY (SELECT idx, body FROM document_chunks WHERE document_id = '${checkedUuid(documentId)}'::uuid
-                  AND idx BETWEEN ${from} AND ${to} ORDER BY idx) TO STDOUT (FORMAT binary)`;
-    const client = await this.pool.connect();
-    let complete = false;
-    try {
-      const copy = client.query(copyTo(sql));
-      yield* copiedChunks(copy);
-      // The trailer is in: wait for the COPY to end so the connection is ready for the next query.
-      await finished(copy);
-      complete = true;
-    } finally {
-      client.release(complete ? undefined : new Error('download stopped during COPY'));
-    }
+  stream({ id: documentId }: ChunkLayout, from: number, to: number): AsyncGenerator<StoredChunk> {
+    return this.copied(documentId, from, to, true);
   }
 
   async destroy(tx: pg.PoolClient, documentId: string) {

@@ -35,28 +35,34 @@ async function sealInto(
   // Not hashed again when the body is the upload itself: its hash is the original's.
   const hash = hashed ? createHash('sha256') : null;
   const tags: Buffer[] = [];
+  // The pieces of the chunk being gathered: views into what the body yielded, never joined by a copy.
   let carry: Buffer[] = [];
   let carryLength = 0;
   let size = 0;
-  const emit = async (plain: Buffer, last: boolean) => {
+  const emit = async (plain: readonly Buffer[], last: boolean) => {
     const sealed = key.seal(tags.length, last, plain);
-    tags.push(sealed[1]);
+    tags.push(sealed[sealed.length - 1]);
     await write(tags.length - 1, sealed);
   };
   for await (const piece of body) {
     hash?.update(piece);
     size += piece.length;
-    carry.push(piece);
-    carryLength += piece.length;
+    let rest = piece;
     // Strictly more than a chunk: the chunk cut now is known not to be the last.
-    while (carryLength > CHUNK_SIZE) {
-      const all = Buffer.concat(carry, carryLength);
-      await emit(all.subarray(0, CHUNK_SIZE), false);
-      carry = [all.subarray(CHUNK_SIZE)];
-      carryLength -= CHUNK_SIZE;
+    while (carryLength + rest.length > CHUNK_SIZE) {
+      const take = CHUNK_SIZE - carryLength;
+      if (take) carry.push(rest.subarray(0, take));
+      await emit(carry, false);
+      carry = [];
+      carryLength = 0;
+      rest = rest.subarray(take);
+    }
+    if (rest.length) {
+      carry.push(rest);
+      carryLength += rest.length;
     }
   }
-  await emit(Buffer.concat(carry, carryLength), true);
+  await emit(carry, true);
   return { size, sha256: hash?.digest('hex'), chunkCount: tags.length, manifestMac: key.manifestMac(tags) };
 }
 
