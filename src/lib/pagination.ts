@@ -1,10 +1,9 @@
 // Keyset pagination over (createdAt DESC, id DESC): stable while rows are
 // added, and no OFFSET scans on large tables.
 import { AppError } from './app-error.ts';
+import { UUID_RE } from './uuid.ts';
 
 export type Cursor = { t: string; id: string };
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Escapes LIKE wildcards so a free-text search matches literally (Prisma's

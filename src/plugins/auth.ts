@@ -21,6 +21,7 @@ import type { Role } from '../generated/prisma/enums.ts';
 import { AppError } from '../lib/app-error.ts';
 import { query, sql } from '../lib/sql.ts';
 import { SessionCache, listenForAuthChanges } from './session-cache.ts';
+import { UUID_RE } from '../lib/uuid.ts';
 
 export type Actor = {
   userId: string;
@@ -33,8 +34,6 @@ export type Actor = {
 
 /** What a restricted account may still do: see `config.allowWhile`. */
 export type AccountRestriction = 'mfaEnrolment' | 'passwordChange';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type SessionRow = {
   userId: string;

@@ -23,6 +23,7 @@ import { AppError } from '../lib/app-error.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
 import { authoriseCaseRead, visiblePeopleWhere } from './access.ts';
 import type { Actor } from './auth.ts';
+import { UUID_RE } from '../lib/uuid.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +36,6 @@ declare module 'fastify' {
 }
 
 const KEY_RE = /^[\x21-\x7e]{8,200}$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Version prefix of the stored request HMAC; rows without it are from the plain-hash era. */
 const HASH_PREFIX = 'h1.';
 const PASSWORD_FIELD = /passw(or)?d|passphrase/i;

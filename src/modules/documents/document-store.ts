@@ -12,7 +12,6 @@ import { CopyOutRows } from './copy-out.ts';
 import { TAG_BYTES } from './document-crypto.ts';
 
 export type StoredChunk = { idx: number; body: Buffer };
-export { parseCopiedChunks } from './chunk-copy.ts';
 
 /** A sealed chunk as one buffer or as pieces to be stored back to back (ciphertext, then tag): no copy to join them. */
 export type SealedChunk = Buffer | readonly Buffer[];
