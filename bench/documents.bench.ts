@@ -1,39 +1,56 @@
 // Document upload/download benchmark on a dedicated database on 127.0.0.1
-// (created, then dropped), over real HTTP so the body really streams.
+// (created, then dropped), over real HTTP so the body really streams. The API
+// runs as in production, in a process of its own (`node dist/main.js`,
+// ROLE=api; built first when stale; `--tsx` runs src/main.ts instead); this
+// process is the client's side: it sets up, hashes what it downloads, and
+// measures the disk and PostgreSQL baselines.
 //
-//   node --expose-gc --import tsx bench/documents.bench.ts [--mb 200] [--runs 2] [--profile DIR] [--store s3]
+//   npx tsx bench/documents.bench.ts [--mb 200] [--runs 2] [--client curl|node] [--profile DIR] [--store s3]
+//
+// Nothing forces a garbage collection: when this benchmark ran the API in its
+// own process and forced collections between phases (--expose-gc) to read RSS
+// at rest, V8 went on collecting every ~80 ms in the phases that followed (98
+// full collections in one run instead of 31; `--trace-gc` shows it), which
+// halved the speed of the API and of the baselines alike.
 //
 // --store s3 puts the bodies in a bucket of an s3rver (an S3-protocol server,
 // started as a child process on 127.0.0.1 with a temporary folder) instead of
 // PostgreSQL; the floor is then a plain PUT and GET of the same file.
 //
-// --profile DIR writes a V8 CPU profile of each upload and each download alone
-// (open it in Chrome DevTools, or summarise it with bench/cpu-profile-top.ts).
+// --profile DIR writes a V8 CPU profile of the API process for the whole run
+// (node --cpu-prof; open it in Chrome DevTools, or summarise it with
+// bench/cpu-profile-top.ts).
 //
 // Prints, next to a baseline measured in the same run on the same bytes:
 //  1. upload MB/s (multipart → type check → AES-256-GCM chunks → PostgreSQL,
 //     one transaction) vs writing the file to local disk with fsync;
 //  2. download MB/s (manifest check → decrypt → stream) vs reading the file
 //     back from disk (page cache, as the download reads PostgreSQL's);
-// Each is also shown against the PostgreSQL floor: the same bytes written and
-// read as plain bytea rows (no multipart, crypto or checks).
-//  3. peak RSS during each, over the idle RSS of the same process (target for
-//     the upload: < +40 MB, i.e. the body is never held whole).
+// Each is also shown against the PostgreSQL floor: the same bytes as plain
+// 64 KiB bytea rows in one binary COPY each way, on the app's own pool (no HTTP,
+// multipart, crypto or checks): what the database itself takes to store and
+// return them, the ceiling for the PostgreSQL store on this machine.
+//  3. the API process's peak RSS during each (VmHWM, reset before each phase
+//     through /proc/PID/clear_refs; sampled where that is refused) over its
+//     RSS at rest just before (target for the upload: < +40 MB, i.e. the body
+//     is never held whole);
+//  4. CPU seconds of the API, of PostgreSQL and of the client during each, and
+//     the WAL PostgreSQL wrote for an upload.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Session } from 'node:inspector/promises';
-import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
+import { CopyIn } from '../src/modules/documents/copy-in.ts';
+import { CopyOutRows } from '../src/modules/documents/copy-out.ts';
 import { loadConfig } from '../src/config.ts';
 import { migrate } from '../src/lib/migrator.ts';
 import { hashPassword } from '../src/lib/passwords.ts';
@@ -63,44 +80,71 @@ const url = (() => {
   return u.toString();
 })();
 
-/** RSS at rest: garbage of the previous phase collected (run with --expose-gc for a clean floor). */
-async function settledRss(): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc?.();
-    await new Promise((r) => setTimeout(r, 100));
+/**
+ * CPU seconds used so far (Linux /proc, clock ticks of 1/100 s): the API process, this process (the client's
+ * side: hashing, the node client), curl, and every PostgreSQL process (the backends of the bench's database;
+ * the server's own: WAL writer, checkpointer). Printed per phase, it shows which of them a phase waits on.
+ */
+function cpuNow(apiPid: number): { api: number; bench: number; client: number; pg: number; pgOther: number } {
+  const ticks = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const me = ticks(readFileSync('/proc/self/stat', 'utf8'));
+  const api = ticks(readFileSync(`/proc/${apiPid}/stat`, 'utf8'));
+  let pg = 0;
+  let pgOther = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = ticks(stat);
+      // Backends of the bench's database, or the server's own processes (WAL writer, checkpointer, …).
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(name)) pg += f[11] + f[12];
+      else pgOther += f[11] + f[12];
+    } catch {
+      // the process ended meanwhile
+    }
   }
-  return process.memoryUsage.rss();
+  return {
+    api: (api[11] + api[12]) / 100,
+    bench: (me[11] + me[12]) / 100,
+    // Children waited for: curl (the API process is still running, so not counted here).
+    client: (me[13] + me[14]) / 100,
+    pg: pg / 100,
+    pgOther: pgOther / 100,
+  };
+}
+const cpuSince = (a: ReturnType<typeof cpuNow>, ms: number, apiPid: number) => {
+  const b = cpuNow(apiPid);
+  const part = (x: number) => `${fmt(x, 2)} s (${fmt((x / (ms / 1000)) * 100, 0)} %)`;
+  return (
+    `CPU api ${part(b.api - a.api)}, postgres backends ${part(b.pg - a.pg)}, postgres server ` +
+    `${part(b.pgOther - a.pgOther)}, curl ${part(b.client - a.client)}, bench ${part(b.bench - a.bench)} of ${fmt(ms / 1000, 2)} s`
+  );
+};
+
+/** A field of /proc/PID/status in bytes (VmRSS: resident now; VmHWM: the peak since the last reset). */
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
 }
 
-/** fn under the V8 CPU profiler when --profile is given (the profile written to DIR/label.cpuprofile). */
-async function profiled<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  if (!PROFILE_DIR) return fn();
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
+/** The API's RSS at rest (after a pause), and its peak while fn runs. */
+async function apiMemory<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; idle: number; peak: number }> {
+  await new Promise((r) => setTimeout(r, 300));
+  const idle = procStatus(pid, 'VmRSS');
+  let exact = true;
   try {
-    return await fn();
-  } finally {
-    const { profile } = await session.post('Profiler.stop');
-    await writeFile(path.join(PROFILE_DIR, `${label}.cpuprofile`), JSON.stringify(profile));
-    session.disconnect();
+    writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
+  } catch {
+    exact = false;
   }
-}
-
-/** Peak RSS while fn runs (sampled every 10 ms). */
-async function peakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number; buffers: number }> {
-  let peak = process.memoryUsage.rss();
-  let buffers = 0;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-    buffers = Math.max(buffers, process.memoryUsage().arrayBuffers);
-  }, 10);
+  let sampled = idle;
+  const timer = exact ? null : setInterval(() => (sampled = Math.max(sampled, procStatus(pid, 'VmRSS'))), 25);
   try {
     const result = await fn();
-    return { result, peak: Math.max(peak, process.memoryUsage.rss()), buffers };
+    return { result, idle, peak: exact ? procStatus(pid, 'VmHWM') : Math.max(sampled, procStatus(pid, 'VmRSS')) };
   } finally {
-    clearInterval(timer);
+    if (timer) clearInterval(timer);
   }
 }
 
@@ -129,12 +173,7 @@ async function sha256File(file: string) {
 
 /** An s3rver child process with bucket "bench"; resolves once it answers. */
 async function startS3rver(dataDir: string): Promise<{ endpoint: string; child: ChildProcess }> {
-  const port = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = probe.address() as AddressInfo;
-      probe.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const bin = path.join(process.cwd(), 'node_modules/s3rver/bin/s3rver.js');
   const child = spawn(
     process.execPath,
@@ -156,6 +195,49 @@ async function startS3rver(dataDir: string): Promise<{ endpoint: string; child: 
   throw new Error('s3rver did not start');
 }
 
+/** A free TCP port on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = probe.address() as AddressInfo;
+      probe.close(() => resolve(p));
+    });
+  });
+}
+
+/** Resolves once the API process prints that it listens; rejects with its last lines if it exits first. */
+function listening(child: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let lines = '';
+    const timer = setTimeout(() => reject(new Error(`API not listening after ${timeoutMs} ms:\n${lines}`)), timeoutMs);
+    const onData = (c: Buffer) => {
+      lines = (lines + c.toString()).slice(-4000);
+      if (/API listening on http/.test(lines)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`API exited (${code}):\n${lines}`));
+    });
+  });
+}
+
+let api: ChildProcess | null = null;
+/** Stops the API (SIGTERM: its graceful stop, which also writes --cpu-prof's profile). */
+async function stopApi() {
+  const child = api;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const hard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(hard);
+}
+
 let s3child: ChildProcess | null = null;
 const admin = new pg.Client({ connectionString: ADMIN_URL });
 await admin.connect();
@@ -169,7 +251,7 @@ try {
   await migrate(url, MIGRATIONS_DIR);
   const s3 = STORE === 's3' ? await startS3rver(await mkdtemp(path.join(dir, 's3-'))) : null;
   s3child = s3?.child ?? null;
-  const s3Env = s3
+  const s3Env: Record<string, string> = s3
     ? {
         DOCUMENTS_S3_ENDPOINT: s3.endpoint,
         DOCUMENTS_S3_BUCKET: 'bench',
@@ -178,21 +260,22 @@ try {
         DOCUMENTS_S3_FORCE_PATH_STYLE: 'true',
       }
     : {};
-  const config = loadConfig({
+  const env: Record<string, string> = {
     ...s3Env,
     DATABASE_URL: url,
     ...randomSecretsEnv('b1'),
     LOG_LEVEL: 'warn',
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',
+    // The token outlives the run (the session is still checked on every request).
+    ACCESS_TOKEN_TTL_SECONDS: '3600',
     DOCUMENT_MAX_BYTES: String(SIZE),
-  });
-  const app = await buildApp(config);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
+  };
+  const config = loadConfig(env);
 
-  // A caseworker of a team with one case.
-  const db = app.db;
+  // A caseworker of a team with one case, set up through the service in this process (then closed).
+  const setup = await buildApp(config);
+  const db = setup.db;
   const teamId = crypto.randomUUID();
   const userId = crypto.randomUUID();
   await db.team.create({ data: { id: teamId, name: 'Bench team', countries: ['AM'] } });
@@ -206,26 +289,48 @@ try {
     },
   });
   await db.teamMember.create({ data: { teamId, userId } });
-  const login = await app.inject({
+  const login = await setup.inject({
     method: 'POST',
     url: '/v1/auth/login',
     payload: { email: 'bench@example.org', password: 'bench password long enough' },
   });
   const token = login.json().accessToken as string;
   const auth = { authorization: `Bearer ${token}` };
-  const person = await app.inject({
+  const person = await setup.inject({
     method: 'POST',
     url: '/v1/people',
     headers: auth,
     payload: { pseudonym: 'B', legalName: 'Bench Person', citizenship: 'RU', travelDocumentStatus: 'NONE' },
   });
-  const kase = await app.inject({
+  const kase = await setup.inject({
     method: 'POST',
     url: '/v1/cases',
     headers: auth,
     payload: { personId: person.json().id, teamId, hostCountry: 'AM' },
   });
   const caseId = kase.json().id as string;
+  await setup.close();
+
+  // The API in its own process, as deployed.
+  const port = await freePort();
+  const tsx = process.argv.includes('--tsx');
+  if (!tsx) {
+    const built = spawnSync(process.execPath, ['scripts/start.mjs', '--build'], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('npm run build failed');
+  }
+  api = spawn(
+    process.execPath,
+    [
+      ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
+      ...(tsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js']),
+    ],
+    {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ROLE: 'api', HOST: '127.0.0.1', PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const apiPid = api.pid!;
+  await listening(api, 120_000);
 
   const source = path.join(dir, 'source.txt');
   await makeSource(source);
@@ -336,10 +441,9 @@ try {
     await pipeline(createReadStream(path.join(dir, 'copy.txt')), h);
   }
 
-  // The PostgreSQL floor: the same bytes as plain 64 KiB bytea rows, no
-  // multipart, crypto or checks (one INSERT per 16 rows, one transaction;
-  // SELECTs of 16 rows), on the app's own pool.
-  const pool = app.sqlPool;
+  // The PostgreSQL floor: the same bytes as plain 64 KiB bytea rows (STORAGE EXTERNAL, like document_chunks),
+  // one binary COPY in (one transaction) and one binary COPY out, with the store's own COPY code.
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
   await pool.query('CREATE TABLE bench_raw (idx int PRIMARY KEY, body bytea NOT NULL)');
   await pool.query('ALTER TABLE bench_raw ALTER COLUMN body SET STORAGE EXTERNAL');
   async function pgWrite(): Promise<void> {
@@ -347,22 +451,19 @@ try {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      const copy = new CopyIn('COPY bench_raw (idx, body) FROM STDIN (FORMAT binary)');
+      void client.query(copy as unknown as pg.QueryConfig);
       let idx = 0;
-      let batch: Buffer[] = [];
-      const send = async () => {
-        const values: unknown[] = [];
-        const rows = batch.map((b) => {
-          values.push(idx++, b);
-          return `($${values.length - 1}::int, $${values.length}::bytea)`;
-        });
-        batch = [];
-        if (rows.length) await client.query(`INSERT INTO bench_raw VALUES ${rows.join(', ')}`, values);
-      };
       for await (const chunk of createReadStream(source, { highWaterMark: 65536 })) {
-        batch.push(chunk as Buffer);
-        if (batch.length === 16) await send();
+        const body = chunk as Buffer;
+        const head = Buffer.allocUnsafe(2 + 4 + 4 + 4);
+        head.writeInt16BE(2, 0);
+        head.writeInt32BE(4, 2);
+        head.writeInt32BE(idx++, 6);
+        head.writeInt32BE(body.length, 10);
+        await copy.row(head, [body], head.length + body.length);
       }
-      await send();
+      await copy.end();
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -370,16 +471,23 @@ try {
   }
   async function pgRead(): Promise<void> {
     const h = createHash('sha256');
-    const n = Math.ceil(SIZE / 65536);
-    for (let i = 0; i < n; i += 16) {
-      const { rows } = await pool.query<{ body: Buffer }>(
-        'SELECT body FROM bench_raw WHERE idx BETWEEN $1 AND $2 ORDER BY idx',
-        [i, i + 15],
-      );
-      for (const r of rows) h.update(r.body);
+    const copy = new CopyOutRows('COPY (SELECT idx, body FROM bench_raw ORDER BY idx) TO STDOUT (FORMAT binary)', true);
+    const client = await pool.connect();
+    try {
+      void client.query(copy as unknown as pg.QueryConfig);
+      for await (const row of copy.rows()) h.update(row.body);
+    } finally {
+      client.release();
     }
     if (h.digest('hex') !== sourceHash) throw new Error('raw pg read differs');
   }
+  /** Bytes of WAL PostgreSQL has written since `from` (a pg_current_wal_lsn()). */
+  const walLsn = async () => (await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+  const walSince = async (from: string) =>
+    Number(
+      (await pool.query<{ n: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS n', [from]))
+        .rows[0].n,
+    );
 
   // With --store s3, the floor is the bucket itself: one PUT and one GET of the file.
   const bucket = s3
@@ -405,15 +513,13 @@ try {
     await pipeline(res.Body as NodeJS.ReadableStream, h);
     if (h.digest('hex') !== sourceHash) throw new Error('raw s3 read differs');
   }
-  const floor = bucket ? ['s3rver PUT', 's3rver GET'] : ['raw pg INSERT', 'raw pg SELECT'];
+  const floor = bucket ? ['s3rver PUT', 's3rver GET'] : ['raw pg COPY in', 'raw pg COPY out'];
 
-  const idle = await settledRss();
+  const idle = procStatus(apiPid, 'VmRSS');
   console.log(
     `documents benchmark: ${MB} MiB text file, ${RUNS} runs each, store ${STORE}, client ${CLIENT}, database ${name}`,
   );
-  console.log(
-    `idle RSS ${fmt(idle / 1048576)} MB${globalThis.gc ? '' : ' (no --expose-gc: RSS deltas include uncollected garbage)'}`,
-  );
+  console.log(`API (${tsx ? 'src/main.ts' : 'dist/main.js'}, pid ${apiPid}) RSS at start ${fmt(idle / 1048576)} MB`);
   for (let run = 1; run <= RUNS; run++) {
     let t = performance.now();
     await diskWrite();
@@ -429,15 +535,27 @@ try {
     await floorRead();
     const pgR = performance.now() - t;
 
-    const idleUp = await settledRss();
-    t = performance.now();
-    const up = await peakRss(() => profiled(`upload-${run}`, uploadOnce));
-    const upMs = performance.now() - t;
+    const wal = await walLsn();
+    let cpu = cpuNow(apiPid);
+    let upMs = 0;
+    const up = await apiMemory(apiPid, async () => {
+      const t0 = performance.now();
+      const result = await uploadOnce();
+      upMs = performance.now() - t0;
+      return result;
+    });
+    const upCpu = cpuSince(cpu, upMs, apiPid);
+    const walUp = await walSince(wal);
     if (up.result.sha256 !== sourceHash) throw new Error('upload hash differs from the source');
-    const idleDown = await settledRss();
-    t = performance.now();
-    const down = await peakRss(() => profiled(`download-${run}`, () => downloadOnce(up.result.id)));
-    const downMs = performance.now() - t;
+    cpu = cpuNow(apiPid);
+    let downMs = 0;
+    const down = await apiMemory(apiPid, async () => {
+      const t0 = performance.now();
+      const result = await downloadOnce(up.result.id);
+      downMs = performance.now() - t0;
+      return result;
+    });
+    const downCpu = cpuSince(cpu, downMs, apiPid);
     if (down.result.sha256 !== sourceHash || down.result.bytes !== SIZE) throw new Error('download differs');
 
     const upRate = mbps(SIZE, upMs);
@@ -445,20 +563,24 @@ try {
     console.log(
       `run ${run}: upload ${fmt(upRate)} MB/s vs disk write+fsync ${fmt(mbps(SIZE, diskW))} MB/s ` +
         `(ratio ${fmt(upRate / mbps(SIZE, diskW), 2)}), vs ${floor[0]} ${fmt(mbps(SIZE, pgW))} MB/s ` +
-        `(ratio ${fmt(upRate / mbps(SIZE, pgW), 2)}); peak RSS +${fmt((up.peak - idleUp) / 1048576)} MB over idle ` +
-        `(Buffers peak ${fmt(up.buffers / 1048576)} MB)`,
+        `(ratio ${fmt(upRate / mbps(SIZE, pgW), 2)}); API peak RSS +${fmt((up.peak - up.idle) / 1048576)} MB ` +
+        `over ${fmt(up.idle / 1048576)} MB at rest`,
     );
+    console.log(`run ${run}: upload ${upCpu}; PostgreSQL WAL ${fmt(walUp / 1048576)} MB`);
     console.log(
       `run ${run}: download ${fmt(downRate)} MB/s vs disk read ${fmt(mbps(SIZE, diskR))} MB/s ` +
         `(ratio ${fmt(downRate / mbps(SIZE, diskR), 2)}), vs ${floor[1]} ${fmt(mbps(SIZE, pgR))} MB/s ` +
-        `(ratio ${fmt(downRate / mbps(SIZE, pgR), 2)}); peak RSS +${fmt((down.peak - idleDown) / 1048576)} MB over idle ` +
-        `(Buffers peak ${fmt(down.buffers / 1048576)} MB)`,
+        `(ratio ${fmt(downRate / mbps(SIZE, pgR), 2)}); API peak RSS +${fmt((down.peak - down.idle) / 1048576)} MB ` +
+        `over ${fmt(down.idle / 1048576)} MB at rest`,
     );
-    await app.inject({ method: 'DELETE', url: `/v1/documents/${up.result.id}`, headers: auth });
+    console.log(`run ${run}: download ${downCpu}`);
+    const del = await fetch(`http://127.0.0.1:${port}/v1/documents/${up.result.id}`, { method: 'DELETE', headers: auth });
+    if (!del.ok) throw new Error(`delete ${del.status}`);
   }
-  await app.close();
+  await pool.end();
   bucket?.destroy();
 } finally {
+  await stopApi();
   s3child?.kill();
   clearTimeout(deadline);
   await rm(dir, { recursive: true, force: true });

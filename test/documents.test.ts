@@ -270,7 +270,14 @@ describe('content safety and validation', () => {
       const bytes = Buffer.concat([Buffer.from('ok й '), Buffer.from(b), Buffer.from(' ok')]);
       for (let a = 0; a <= bytes.length; a++) expect(() => feed(bytes, a, a), `${b} split at ${a}`).toThrow('refused');
     }
-    // Deep inside long pieces (the four-bytes-at-a-time path), at every alignment.
+    // Every ASCII byte on its own: refused exactly when it is a control other than tab, LF, FF, CR, or DEL.
+    for (let byte = 0; byte < 0x80; byte++) {
+      const bytes = Buffer.from(`ok${String.fromCharCode(byte)}ok`, 'latin1');
+      const refused = (byte < 0x20 && ![0x09, 0x0a, 0x0c, 0x0d].includes(byte)) || byte === 0x7f;
+      if (refused) expect(() => feed(bytes, 1, 4), `byte ${byte}`).toThrow('refused');
+      else expect(() => feed(bytes, 1, 4), `byte ${byte}`).not.toThrow();
+    }
+    // Deep inside long pieces, at every alignment.
     const long = Buffer.from('abc\tdé\n'.repeat(500));
     feed(long, 7, 1001);
     for (const at of [1001, 2002, 3003, 3004, long.length - 1]) {
