@@ -130,6 +130,14 @@ describe('tampering', () => {
     await expectIntegrityFailure(id);
   });
 
+  it('a chunk size other than the one this version cuts: refused, never served at shifted offsets', async () => {
+    const { id } = await fresh();
+    await env.sql('UPDATE documents SET chunk_size = 32768 WHERE id = $1', [id]);
+    expect(await expectIntegrityFailure(id, 'bytes=40000-40010')).toBe('chunk size 32768, expected 65536');
+    await env.sql('UPDATE documents SET chunk_size = 65536 WHERE id = $1', [id]);
+    expect((await download(env, cw, id, 'bytes=40000-40010')).statusCode).toBe(206);
+  });
+
   it('a chunk moved from another document', async () => {
     const a = await fresh();
     const b = await fresh();

@@ -116,6 +116,8 @@ export class DocumentContent {
     let key: DocumentKey;
     let head: Buffer[];
     try {
+      // Offsets below assume this version's chunk size; a body cut otherwise would be served misplaced.
+      if (doc.chunkSize !== CHUNK_SIZE) throw new IntegrityError(`chunk size ${doc.chunkSize}, expected ${CHUNK_SIZE}`);
       key = await this.verified(doc);
       head = await this.chunk(key, doc, first, Math.min(last, first + READ_BATCH - 1));
     } catch (e) {

@@ -19,6 +19,8 @@ export type DocumentRow = {
   metadataStripped: boolean;
   metadataFindings: string[] | null;
   chunkCount: number;
+  /** Plaintext bytes per chunk (the last may be shorter), as written. */
+  chunkSize: number;
   storage: string;
   wrappedKey: string | null;
   manifestMac: string;
@@ -30,7 +32,8 @@ export type DocumentRow = {
 export const DOCUMENT_COLUMNS = `id, case_id AS "caseId", event_id AS "eventId", kind, title, language,
   to_char(document_date, 'YYYY-MM-DD') AS "documentDate", media_type AS "mediaType", size, sha256,
   original_sha256 AS "originalSha256", original_size AS "originalSize", metadata_stripped AS "metadataStripped",
-  metadata_findings AS "metadataFindings", chunk_count AS "chunkCount", storage, wrapped_key AS "wrappedKey",
+  metadata_findings AS "metadataFindings", chunk_count AS "chunkCount",
+  chunk_size AS "chunkSize", storage, wrapped_key AS "wrappedKey",
   manifest_mac AS "manifestMac", uploaded_by_id AS "uploadedById", created_at AS "createdAt"`;
 
 export function toDocumentDto(r: DocumentRow): z.infer<typeof DocumentSchema> {
