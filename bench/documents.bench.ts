@@ -80,47 +80,61 @@ const url = (() => {
   return u.toString();
 })();
 
+/** CPU ticks (1/100 s, user + system) of a process by pid, and its waited-for children's. */
+function procTicks(pid: number | 'self'): { own: number; children: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return { own: f[11] + f[12], children: f[13] + f[14] };
+  } catch {
+    return null; // ended meanwhile
+  }
+}
+
+type CpuSnapshot = { api: number; s3rver: number; bench: number; curl: number; pg: Map<number, [string, number]> };
+
 /**
- * CPU seconds used so far (Linux /proc, clock ticks of 1/100 s): the API process, this process (the client's
- * side: hashing, the node client), curl, and every PostgreSQL process (the backends of the bench's database;
- * the server's own: WAL writer, checkpointer). Printed per phase, it shows which of them a phase waits on.
+ * CPU used so far (Linux /proc): the API process, s3rver (--store s3), this process (the client's side:
+ * hashing, the node client), curl (waited-for children), and every PostgreSQL process by pid (the backends
+ * of the bench's database; the server's own: WAL writer, checkpointer). Printed per phase, it shows which
+ * of them a phase waits on.
  */
-function cpuNow(apiPid: number): { api: number; bench: number; client: number; pg: number; pgOther: number } {
-  const ticks = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  const me = ticks(readFileSync('/proc/self/stat', 'utf8'));
-  const api = ticks(readFileSync(`/proc/${apiPid}/stat`, 'utf8'));
-  let pg = 0;
-  let pgOther = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
+function cpuNow(apiPid: number): CpuSnapshot {
+  const me = procTicks('self')!;
+  const pg = new Map<number, [string, number]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = ticks(stat);
-      // Backends of the bench's database, or the server's own processes (WAL writer, checkpointer, …).
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(name)) pg += f[11] + f[12];
-      else pgOther += f[11] + f[12];
+      if (!readFileSync(`/proc/${pid}/stat`, 'utf8').includes('(postgres)')) continue;
+      const kind = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(name) ? 'backend' : 'server';
+      const t = procTicks(pid);
+      if (t) pg.set(pid, [kind, t.own]);
     } catch {
-      // the process ended meanwhile
+      // ended meanwhile
     }
   }
   return {
-    api: (api[11] + api[12]) / 100,
-    bench: (me[11] + me[12]) / 100,
-    // Children waited for: curl (the API process is still running, so not counted here).
-    client: (me[13] + me[14]) / 100,
-    pg: pg / 100,
-    pgOther: pgOther / 100,
+    api: procTicks(apiPid)?.own ?? 0,
+    s3rver: s3child?.pid ? (procTicks(s3child.pid)?.own ?? 0) : 0,
+    bench: me.own,
+    curl: me.children,
+    pg,
   };
 }
-const cpuSince = (a: ReturnType<typeof cpuNow>, ms: number, apiPid: number) => {
+
+function cpuSince(a: CpuSnapshot, ms: number, apiPid: number): string {
   const b = cpuNow(apiPid);
-  const part = (x: number) => `${fmt(x, 2)} s (${fmt((x / (ms / 1000)) * 100, 0)} %)`;
+  // Per PostgreSQL process: one that started meanwhile counts whole, one that ended is left out (never negative).
+  const pg = { backend: 0, server: 0 };
+  for (const [pid, [kind, ticks]] of b.pg) pg[kind as 'backend' | 'server'] += ticks - (a.pg.get(pid)?.[1] ?? 0);
+  const part = (ticks: number) => `${fmt(ticks / 100, 2)} s (${fmt((ticks / 100 / (ms / 1000)) * 100, 0)} %)`;
   return (
-    `CPU api ${part(b.api - a.api)}, postgres backends ${part(b.pg - a.pg)}, postgres server ` +
-    `${part(b.pgOther - a.pgOther)}, curl ${part(b.client - a.client)}, bench ${part(b.bench - a.bench)} of ${fmt(ms / 1000, 2)} s`
+    `CPU api ${part(b.api - a.api)}, postgres backends ${part(pg.backend)}, postgres server ${part(pg.server)}, ` +
+    `${s3child ? `s3rver ${part(b.s3rver - a.s3rver)}, ` : ''}curl ${part(b.curl - a.curl)}, ` +
+    `bench ${part(b.bench - a.bench)} of ${fmt(ms / 1000, 2)} s`
   );
-};
+}
 
 /** A field of /proc/PID/status in bytes (VmRSS: resident now; VmHWM: the peak since the last reset). */
 function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
