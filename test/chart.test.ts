@@ -86,7 +86,7 @@ function chartGeometry(svg: string) {
     baseline: axisLine.y,
     ticks,
     bars: els.filter((e) => e.attrs['aria-roledescription'] === 'bar'),
-    crosses: els.filter((e) => e.attrs['aria-label'] === 'suppressed'),
+    crosses: els.filter((e) => (e.attrs['aria-label'] ?? '').startsWith('suppressed: ')),
     legends,
     yAxis: els.find((e) => /^Y-axis/.test(e.attrs['aria-label'] ?? ''))!.attrs['aria-label'],
     subtitle: els
@@ -207,6 +207,10 @@ describe('renderEventsChart geometry', () => {
     const q4 = g.ticks.find((t) => t.text === '2025-Q2')!;
     const q4cross = g.crosses.find((c) => Math.abs(c.x - q4.x) < 12)!;
     expect(g.baseline - textBox(q4cross).y1).toBeLessThan(12);
+    // A screen reader hears which cell each × stands for, never a value.
+    expect(q2cross.attrs['aria-label']).toMatch(/^suppressed: \S+, 2024-Q2 \(fewer than \d+ cases\)$/);
+    expect(q4cross.attrs['aria-label']).toMatch(/, 2025-Q2 \(fewer than/);
+    expect(new Set(g.crosses.map((c) => c.attrs['aria-label'])).size).toBe(6);
   });
 
   it('explains the × in the legend', async () => {

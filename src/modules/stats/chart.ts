@@ -140,6 +140,13 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
         ? [
             {
               data: { values: layout.crosses },
+              // Read out per mark: which cell is withheld (its series and period, both in the table already).
+              transform: [
+                {
+                  calculate: `'suppressed: ' + datum.series + ', ' + datum.period + ' (fewer than ${m.k} cases)'`,
+                  as: 'label',
+                },
+              ],
               mark: {
                 type: 'text' as const,
                 dx: { expr: 'datum.dx' },
@@ -149,7 +156,7 @@ export async function renderEventsChart(table: StatsEventsResponse, opts: ChartO
               encoding: {
                 y: y('at'),
                 text: { field: 'marker' },
-                description: { value: 'suppressed' },
+                description: { field: 'label' },
                 color: {
                   field: 'key',
                   type: 'nominal' as const,
