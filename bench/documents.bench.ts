@@ -84,7 +84,10 @@ const url = (() => {
 function procTicks(pid: number | 'self'): { own: number; children: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     return { own: f[11] + f[12], children: f[13] + f[14] };
   } catch {
     return null; // ended meanwhile
@@ -339,7 +342,14 @@ try {
       ...(tsx ? ['--import', 'tsx', 'src/main.ts'] : ['dist/main.js']),
     ],
     {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ROLE: 'api', HOST: '127.0.0.1', PORT: String(port) },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...env,
+        ROLE: 'api',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -496,7 +506,8 @@ try {
     if (h.digest('hex') !== sourceHash) throw new Error('raw pg read differs');
   }
   /** Bytes of WAL PostgreSQL has written since `from` (a pg_current_wal_lsn()). */
-  const walLsn = async () => (await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+  const walLsn = async () =>
+    (await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
   const walSince = async (from: string) =>
     Number(
       (await pool.query<{ n: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS n', [from]))
@@ -588,7 +599,10 @@ try {
         `over ${fmt(down.idle / 1048576)} MB at rest`,
     );
     console.log(`run ${run}: download ${downCpu}`);
-    const del = await fetch(`http://127.0.0.1:${port}/v1/documents/${up.result.id}`, { method: 'DELETE', headers: auth });
+    const del = await fetch(`http://127.0.0.1:${port}/v1/documents/${up.result.id}`, {
+      method: 'DELETE',
+      headers: auth,
+    });
     if (!del.ok) throw new Error(`delete ${del.status}`);
   }
   await pool.end();

@@ -252,6 +252,17 @@ const ROUTES: Row[] = [
     },
   },
   {
+    route: 'GET /v1/charges/:id',
+    check: async (a, cl, f) => {
+      const res = await cl.get(`/v1/charges/${f.chargeId}`);
+      if (a.access === 'hidden') return expectHidden(res, f);
+      expectStatus(res, 200);
+      expect(res.json()).toMatchObject({ id: f.chargeId, caseId: f.caseId, article: '207.3', version: 1 });
+      expect(res.headers.etag).toBe('"1"');
+      if (a.access === 'coord') expectNoLegalText(res, f);
+    },
+  },
+  {
     route: 'POST /v1/cases/:id/charges',
     check: async (a, cl, f) => {
       const res = await cl.post(
@@ -312,6 +323,46 @@ const ROUTES: Row[] = [
       const ev = res.json().items[0];
       expect(ev).toMatchObject({ type: 'DETENTION', country: 'AM', city: 'Yerevan', termDays: 40 });
       expectEventDetails(ev, a.access, f.details);
+      if (a.access === 'coord') expectNoLegalText(res, f);
+    },
+  },
+  {
+    route: 'GET /v1/events/:id (details read audited)',
+    check: async (a, cl, f) => {
+      const reads = () => env.db.auditEntry.count({ where: { caseId: f.caseId, action: 'event.read_details' } });
+      const before = await reads();
+      const res = await cl.get(`/v1/events/${f.eventId}`);
+      if (a.access === 'hidden') {
+        expectHidden(res, f);
+        expect(await reads()).toBe(before);
+        return;
+      }
+      expectStatus(res, 200);
+      const ev = res.json();
+      expect(ev).toMatchObject({ id: f.eventId, caseId: f.caseId, type: 'DETENTION', version: 1 });
+      expect(res.headers.etag).toBe('"1"');
+      expectEventDetails(ev, a.access, f.details);
+      if (a.access === 'coord') {
+        expectNoLegalText(res, f);
+        expect(await reads()).toBe(before);
+      } else expect(await reads()).toBe(before + 1);
+    },
+  },
+  {
+    route: 'GET /v1/deadlines/:id',
+    check: async (a, cl, f) => {
+      const made = await c.cwTeam.post(`/v1/cases/${f.caseId}/deadlines`, {
+        kind: 'HEARING',
+        title: `hearing ${f.token}`,
+        dueDate: '2031-05-20',
+      });
+      expectStatus(made, 201);
+      const d = made.json() as { id: string; version: number };
+      const res = await cl.get(`/v1/deadlines/${d.id}`);
+      if (a.access === 'hidden') return expectHidden(res, f);
+      expectStatus(res, 200);
+      expect(res.json()).toMatchObject({ id: d.id, caseId: f.caseId, version: d.version });
+      expect(res.headers.etag).toBe(`"${d.version}"`);
       if (a.access === 'coord') expectNoLegalText(res, f);
     },
   },

@@ -102,6 +102,13 @@ describe('resource headers (issue 12)', () => {
     }
     // The assignment's Location is the URL its DELETE answers on.
     expect((await cw.del(locations[2])).statusCode).toBe(204);
+    // A charge's, an event's and a deadline's Location answers GET with the record and its ETag.
+    for (const i of [0, 1, 3]) {
+      const got = await cw.get(locations[i]);
+      expect(got.statusCode, `${locations[i]} ${got.body}`).toBe(200);
+      expect(locations[i]).toContain(got.json().id);
+      expect(got.headers.etag).toBe(`"${got.json().version}"`);
+    }
 
     // And the contract says so.
     const doc = (await env.app.inject({ url: '/docs/json' })).json();
@@ -111,5 +118,25 @@ describe('resource headers (issue 12)', () => {
       '/v1/cases/{caseId}/assignments/{id}',
     );
     expect(JSON.stringify(doc)).not.toContain('x-location');
+  });
+
+  it('GET /v1/events/:id under parallel reads: every read answers and every details read is audited once', async () => {
+    const { clientFor, createCase, createTeam, eventBody } = await import('./helpers.ts');
+    const team = await createTeam(env);
+    const cw = await clientFor(env, 'CASEWORKER', { teamIds: [team] });
+    const { caseId } = await createCase(cw, team);
+    const ev = await cw.post(`/v1/cases/${caseId}/events`, eventBody({ details: 'held at the airport' }));
+    expect(ev.statusCode, ev.body).toBe(201);
+    const reads = () => env.db.auditEntry.count({ where: { caseId, action: 'event.read_details' } });
+    const before = await reads();
+    const answers = await Promise.all(Array.from({ length: 12 }, () => cw.get(`/v1/events/${ev.json().id}`)));
+    for (const r of answers) {
+      expect(r.statusCode, r.body).toBe(200);
+      expect(r.json().details).toBe('held at the airport');
+    }
+    expect(await reads()).toBe(before + 12);
+    // An id that is no event, and one that is not an id at all.
+    expect((await cw.get(`/v1/events/${caseId}`)).statusCode).toBe(404);
+    expect((await cw.get('/v1/events/not-an-id')).statusCode).toBe(400);
   });
 });

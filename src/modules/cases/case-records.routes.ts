@@ -54,6 +54,19 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
     handler: async (req) => charges.listCharges(requireActor(req), req.params.id, req.query),
   });
 
+  app.get('/v1/charges/:id', {
+    schema: {
+      tags: ['charges'],
+      summary: 'A charge (ETag: its version, for the If-Match of a PATCH)',
+      params: IdParams,
+      response: { 200: ChargeSchema, ...problems(401, 404) },
+    },
+    handler: async (req, reply) => {
+      const c = await charges.getCharge(requireActor(req), req.params.id);
+      return reply.header('etag', `"${c.version}"`).send(c);
+    },
+  });
+
   app.patch('/v1/charges/:id', {
     schema: {
       tags: ['charges'],
@@ -101,6 +114,19 @@ export const caseRecordRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     handler: async (req) => events.listEvents(requireActor(req), req.params.id, req.query, req.id),
+  });
+
+  app.get('/v1/events/:id', {
+    schema: {
+      tags: ['events'],
+      summary: 'An event (details only for those who may read them, and then audited; ETag: its version)',
+      params: IdParams,
+      response: { 200: EventSchema, ...problems(401, 404) },
+    },
+    handler: async (req, reply) => {
+      const e = await events.getEvent(requireActor(req), req.params.id, req.id);
+      return reply.header('etag', `"${e.version}"`).send(e);
+    },
   });
 
   app.patch('/v1/events/:id', {

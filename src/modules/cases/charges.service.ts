@@ -87,6 +87,14 @@ export class ChargesService {
     return { items: p.rows.map((r) => this.toChargeDto(r)), nextCursor: p.nextCursor };
   }
 
+  /** One charge, for whoever may see its case. */
+  async getCharge(actor: Actor, id: string) {
+    await caseOfRecord(this.app.db, actor, 'charge', id, 'see');
+    const row = await this.app.db.charge.findUnique({ where: { id } });
+    if (!row) throw new AppError('NOT_FOUND', 'Charge not found.');
+    return this.toChargeDto(row);
+  }
+
   async updateCharge(actor: Actor, id: string, patch: ChargeInput, expected: number, requestId: string) {
     const now = this.app.clock();
     return this.app.db.$transaction(async (tx) => {

@@ -161,6 +161,15 @@ export class EventsService {
     return { items: p.rows.map((r) => this.toEventDto(r, access.legal)), nextCursor: p.nextCursor };
   }
 
+  /** One event (its details for those who may read them, the read audited like a list's). */
+  async getEvent(actor: Actor, id: string, requestId: string) {
+    const access = await caseOfRecord(this.app.db, actor, 'event', id, 'see');
+    const row = await this.app.db.event.findUnique({ where: { id } });
+    if (!row) throw new AppError('NOT_FOUND', 'Event not found.');
+    if (access.legal) await this.auditDetailsRead(actor, access.id, [row], requestId);
+    return this.toEventDto(row, access.legal);
+  }
+
   async updateEvent(actor: Actor, id: string, patch: EventInput, expected: number, requestId: string) {
     const now = this.app.clock();
     return this.app.db.$transaction(async (tx) => {

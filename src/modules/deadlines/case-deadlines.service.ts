@@ -115,6 +115,19 @@ export class CaseDeadlinesService {
     return { items: p.rows.map(toDeadlineDto), nextCursor: p.nextCursor };
   }
 
+  /** One deadline, for whoever may see its case (404 otherwise, naming the deadline). */
+  async get(viewer: Viewer, id: string) {
+    const { db } = this.deps;
+    const found = await db.deadline.findUnique({ where: { id }, select: { caseId: true } });
+    if (!found) throw notFound();
+    await authoriseCase(db, viewer, found.caseId, 'see').catch((e: unknown) => {
+      throw e instanceof AppError && e.code === 'NOT_FOUND' ? notFound() : e;
+    });
+    const row = await db.deadline.findUnique({ where: { id }, include: withCase });
+    if (!row) throw notFound();
+    return toDeadlineDto(row);
+  }
+
   /** How a deadline was computed and changed. */
   async history(viewer: Viewer, id: string, q: ListPage) {
     const { db } = this.deps;

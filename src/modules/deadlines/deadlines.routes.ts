@@ -39,6 +39,19 @@ export const deadlineRoutes: FastifyPluginAsyncZod = async (app) => {
     handler: async (req) => deadlines.listForCase(requireActor(req), req.params.id, req.query),
   });
 
+  app.get('/v1/deadlines/:id', {
+    schema: {
+      tags: ['deadlines'],
+      summary: 'A deadline (ETag: its version, for the If-Match of a PATCH)',
+      params: IdParams,
+      response: { 200: DeadlineSchema, ...problems(401, 404) },
+    },
+    handler: async (req, reply) => {
+      const d = await deadlines.get(requireActor(req), req.params.id);
+      return reply.header('etag', `"${d.version}"`).send(d);
+    },
+  });
+
   app.patch('/v1/deadlines/:id', {
     schema: {
       tags: ['deadlines'],
