@@ -760,9 +760,13 @@ describe('GET /v1/stats/events/chart.svg', () => {
       'quarter: 2024-Q1; documented events: 13; event type: DETENTION',
       'quarter: 2024-Q2; documented events: 3; event type: COURT_HEARING',
     ]);
-    const crosses = els.filter((e) => e.attrs['aria-label'] === 'suppressed');
+    const crosses = els.filter((e) => (e.attrs['aria-label'] ?? '').startsWith('suppressed: '));
     expect(crosses).toHaveLength(5);
     expect(crosses.every((c) => c.text === '×')).toBe(true);
+    // Each × is read out as its cell (series, period), never with a value.
+    for (const c of crosses) {
+      expect(c.attrs['aria-label']).toMatch(/^suppressed: [A-Z_]+, 20\d\d-Q[1-4] \(fewer than 3 cases\)$/);
+    }
     const text = els.map((e) => e.text).join(' ');
     expect(text).toContain('Documented events by quarter and event type');
     expect(text).toMatch(/Documented events, not prevalence/);
@@ -794,7 +798,7 @@ describe('GET /v1/stats/events/chart.svg', () => {
     // At k=5 even 2024 DETENTION goes: 2024's total minus it would give COURT_HEARING 2024.
     const strict = parseXml((await coord.get('/v1/stats/events/chart.svg?groupBy=year,type&k=5')).body);
     expect(strict.filter((e) => e.attrs['aria-roledescription'] === 'bar')).toHaveLength(0);
-    expect(strict.filter((e) => e.attrs['aria-label'] === 'suppressed')).toHaveLength(5);
+    expect(strict.filter((e) => (e.attrs['aria-label'] ?? '').startsWith('suppressed: '))).toHaveLength(5);
     expect((await coord.get('/v1/stats/events/chart.svg?groupBy=month')).statusCode).toBe(200);
     for (const g of ['hostCountry', 'quarter,month', 'quarter,citizenship', 'quarter,hostCountry,type']) {
       const res = await coord.get(`/v1/stats/events/chart.svg?groupBy=${g}`);
