@@ -23,6 +23,7 @@ import {
   type TestEnv,
 } from './helpers.ts';
 import { DeadlinesService } from '../src/modules/deadlines/deadlines.service.ts';
+import { textBytes, upload } from './documents-fixtures.ts';
 
 let env: TestEnv;
 let teamId: string;
@@ -129,6 +130,91 @@ describe('per-case lists', () => {
     } while (cursor);
     expect(seen).toEqual(all);
     expectProblem(await cw.get(`/v1/cases/${caseId}/timeline?cursor=nope`), 400, 'querystring.cursor');
+  });
+
+  it('timeline: every page size walks the order computed here from the rows, ties at one instant across and within kinds', async () => {
+    const { caseId: c1 } = await createCase(cw, teamId);
+    const { caseId: linked } = await createCase(cw, teamId);
+    const T = '2026-03-02T10:00:00.000Z';
+    // Events at one instant (ties broken by id), in the linked case too (related_event), a deadline due then,
+    // documents whose upload time is set to it, charges filed that day, an assignment started and ended.
+    for (let i = 0; i < 4; i++) {
+      expect(
+        (await cw.post(`/v1/cases/${c1}/events`, eventBody({ occurredAt: T, termDays: undefined }))).statusCode,
+      ).toBe(201);
+      expect(
+        (await cw.post(`/v1/cases/${linked}/events`, eventBody({ occurredAt: T, termDays: undefined }))).statusCode,
+      ).toBe(201);
+    }
+    expect((await cw.post(`/v1/cases/${c1}/events`, eventBody({ occurredAt: '2026-01-05' }))).statusCode).toBe(201);
+    expect((await cw.post(`/v1/cases/${c1}/links`, { otherCaseId: linked, kind: 'RELATED' })).statusCode).toBe(201);
+    for (let i = 0; i < 3; i++) {
+      const d = await cw.post(`/v1/cases/${c1}/deadlines`, {
+        kind: 'HEARING',
+        title: `tie ${i}`,
+        dueAt: '2031-03-02T10:00:00.000Z',
+      });
+      expect(d.statusCode, d.body).toBe(201);
+    }
+    // Created in the future (a new deadline may not be due in the past), then moved onto the instant.
+    await env.sql(`UPDATE deadlines SET due_at = $2 WHERE case_id = $1 AND title LIKE 'tie %'`, [c1, T]);
+    for (let i = 0; i < 3; i++) {
+      expect((await upload(env, cw, c1, textBytes(200))).statusCode).toBe(201);
+    }
+    await env.sql(`UPDATE documents SET created_at = $2 WHERE case_id = $1`, [c1, T]);
+    for (let i = 0; i < 2; i++) {
+      expect((await cw.post(`/v1/cases/${c1}/charges`, chargeBody({ filedOn: '2026-03-02' }))).statusCode).toBe(201);
+    }
+    const lawyer = await createUser(env, 'LAWYER');
+    const a = await cw.post(`/v1/cases/${c1}/assignments`, { lawyerId: lawyer.id, role: 'SUPPORTING' });
+    expect(a.statusCode, a.body).toBe(201);
+    expect((await cw.del(`/v1/cases/${c1}/assignments/${a.json().id}`)).statusCode).toBeLessThan(300);
+
+    // The expected order, from the tables: (time, kind, id), as the API documents it.
+    type Key = { at: number; kind: string; id: string };
+    const rows = async (text: string, kind: string) =>
+      (await env.sql<{ at: Date; id: string }>(text, [c1])).map((r) => ({ at: r.at.getTime(), kind, id: r.id }));
+    const expected: Key[] = [
+      ...(await rows('SELECT coalesce(filed_on, created_at) AS at, id FROM charges WHERE case_id = $1', 'charge')),
+      ...(await rows('SELECT occurred_at AS at, id FROM events WHERE case_id = $1', 'event')),
+      ...(await rows('SELECT started_at AS at, id FROM assignments WHERE case_id = $1', 'assignment_started')),
+      ...(await rows(
+        'SELECT ended_at AS at, id FROM assignments WHERE case_id = $1 AND ended_at IS NOT NULL',
+        'assignment_ended',
+      )),
+      ...(await rows('SELECT due_at AS at, id FROM deadlines WHERE case_id = $1', 'deadline')),
+      ...(await rows(
+        'SELECT created_at AS at, id FROM documents WHERE case_id = $1 AND deleted_at IS NULL',
+        'document',
+      )),
+      ...(await rows(
+        `SELECT e.occurred_at AS at, e.id FROM events e WHERE e.case_id IN
+           (SELECT other_case_id FROM case_links WHERE case_id = $1 UNION SELECT case_id FROM case_links WHERE other_case_id = $1)`,
+        'related_event',
+      )),
+    ].sort(
+      (x, y) =>
+        x.at - y.at || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),
+    );
+    expect(expected.filter((k) => k.at === Date.parse(T)).length).toBe(14);
+    const want = expected.map((k) => `${k.kind}:${k.id}`);
+
+    for (const limit of [1, 2, 3, 5, 200]) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 100; page++) {
+        const res = await cw.get(
+          `/v1/cases/${c1}/timeline?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        expect(res.statusCode, res.body).toBe(200);
+        const items = res.json().items as { kind: string; id: string; at: string }[];
+        expect(items.length).toBeLessThanOrEqual(limit);
+        seen.push(...items.map((i) => `${i.kind}:${i.id}`));
+        cursor = res.json().nextCursor;
+        if (!cursor) break;
+      }
+      expect(seen, `limit ${limit}`).toEqual(want);
+    }
   });
 
   it('assignments: pages of 2 while lawyers are assigned in parallel', async () => {

@@ -9,6 +9,7 @@ import { query, sql } from '../../lib/sql.ts';
 import { visibleCaseCondition } from '../access/visibility.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import type { DatePrecision, EventType } from '../../generated/prisma/enums.ts';
+import { sqlAfter, type TimelineCursor } from './timeline-bounds.ts';
 
 export type RelatedEventRow = {
   eventId: string;
@@ -20,8 +21,18 @@ export type RelatedEventRow = {
   occurredAtPrecision: DatePrecision;
 };
 
-/** The events of the visible cases linked to `caseId` (each case once, whatever the links' kinds). */
-export function relatedEvents(pool: pg.Pool, actor: Actor, caseId: string): Promise<RelatedEventRow[]> {
+/**
+ * The events of the visible cases linked to `caseId` (each case once, whatever the links' kinds), in time
+ * order; with `page`, only those after a timeline cursor (./timeline-bounds.ts), at most `limit` of them.
+ */
+export function relatedEvents(
+  pool: pg.Pool,
+  actor: Actor,
+  caseId: string,
+  page?: { after: TimelineCursor; limit: number },
+): Promise<RelatedEventRow[]> {
+  const after = page ? sqlAfter(sql`e.occurred_at`, sql`e.id`, 'related_event', page.after) : sql`TRUE`;
+  const limit = page ? sql`LIMIT ${page.limit}` : sql``;
   return query<RelatedEventRow>(
     pool,
     sql`SELECT e.id AS "eventId", k.id AS "caseId", k.reference, e.type::text AS type, e.country,
@@ -32,7 +43,9 @@ export function relatedEvents(pool: pg.Pool, actor: Actor, caseId: string): Prom
                        FROM case_links l
                        WHERE l.case_id = ${caseId}::uuid OR l.other_case_id = ${caseId}::uuid)
           AND ${visibleCaseCondition(actor)}
-        ORDER BY e.occurred_at, e.id`,
+          AND ${after}
+        ORDER BY e.occurred_at, e.id
+        ${limit}`,
   );
 }
 

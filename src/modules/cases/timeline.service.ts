@@ -12,6 +12,8 @@ import { AssignmentsService, assignmentSelect } from './assignments.service.ts';
 import { ChargesService } from './charges.service.ts';
 import { EventsService } from './events.service.ts';
 import { relatedEventItem, relatedEvents } from './related-events.ts';
+import { prismaAfter, sqlAfter, type TimelineCursor } from './timeline-bounds.ts';
+import { sql } from '../../lib/sql.ts';
 
 // In time order; an assignment's start and end share its id, so the kind breaks ties before the id.
 const timelineOrder = new Keyset<{ at: Date; kind: string; id: string }>('timeline', [
@@ -32,18 +34,37 @@ export class TimelineService {
 
   async timeline(actor: Actor, caseId: string, q: ListPage, requestId: string) {
     const access = await authoriseCaseRead(this.app.sqlPool, actor, caseId);
+    const decoded = timelineOrder.decode(q.cursor);
+    const after: TimelineCursor = decoded
+      ? { at: decoded[0] as Date, kind: decoded[1] as string, id: decoded[2] as string }
+      : null;
+    // The sources that grow with a case (events, deadlines, documents, linked cases' events) read only what can
+    // be on this page: their first limit + 1 rows after the cursor. Charges and assignments are a handful per
+    // case and are read whole (a charge's time is filedOn or createdAt; an assignment is two items).
+    const take = q.limit + 1;
     const [charges, events, assignments, deadlines, documents, related] = await Promise.all([
       this.app.db.charge.findMany({ where: { caseId } }),
-      this.app.db.event.findMany({ where: { caseId } }),
+      this.app.db.event.findMany({
+        where: { AND: [{ caseId }, prismaAfter('occurredAt', 'event', after)] },
+        orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }],
+        take,
+      }),
       this.app.db.assignment.findMany({
         where: { caseId },
         select: assignmentSelect,
       }),
       // The rule's jurisdiction decides the deadline's warnings (e.g. the Turkish judicial recess).
-      this.app.db.deadline.findMany({ where: { caseId }, include: RULE_WARNINGS }),
+      this.app.db.deadline.findMany({
+        where: { AND: [{ caseId }, prismaAfter('dueAt', 'deadline', after)] },
+        orderBy: [{ dueAt: 'asc' }, { id: 'asc' }],
+        take,
+        include: RULE_WARNINGS,
+      }),
       // Documents are need-to-know beyond the case: never listed to coordinators.
-      access.legal ? documentsOfCase(this.app.sqlPool, caseId) : Promise.resolve([]),
-      relatedEvents(this.app.sqlPool, actor, caseId),
+      access.legal
+        ? documentsOfCase(this.app.sqlPool, caseId, sqlAfter(sql`created_at`, sql`id`, 'document', after), take)
+        : Promise.resolve([]),
+      relatedEvents(this.app.sqlPool, actor, caseId, { after, limit: take }),
     ]);
     const items = [
       ...charges.map((c) => ({
@@ -101,8 +122,8 @@ export class TimelineService {
         return { ...item, data: () => item.data };
       }),
     ];
-    // Paged in memory (the sources are one case's records) on the keys alone: only the page's records are
-    // turned into answers (event details decrypted), and only its event details are revealed and audited.
+    // The page is cut in memory from those candidates, on the keys alone: only the page's records are turned
+    // into answers (event details decrypted), and only its event details are revealed and audited.
     const p = timelineOrder.pageInMemory(items, q.cursor, q.limit);
     const shown = new Set(p.rows.flatMap((i) => (i.kind === 'event' ? [i.id] : [])));
     if (access.legal) {

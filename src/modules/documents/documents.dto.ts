@@ -1,6 +1,7 @@
 // The documents row as plain SQL reads it, and the DTO that leaves the server.
 import type pg from 'pg';
 import type { z } from 'zod';
+import { query, rawSql, sql, type SqlFragment } from '../../lib/sql.ts';
 import type { DocumentSchema } from './documents.schemas.ts';
 
 export type DocumentRow = {
@@ -57,11 +58,17 @@ export function toDocumentDto(r: DocumentRow): z.infer<typeof DocumentSchema> {
   };
 }
 
-/** A case's live documents for its timeline (callers have checked that the viewer may read them). */
-export async function documentsOfCase(pool: pg.Pool, caseId: string) {
-  const { rows } = await pool.query<DocumentRow>(
-    `SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE case_id = $1::uuid AND deleted_at IS NULL`,
-    [caseId],
+/**
+ * A case's live documents for its timeline, oldest first (callers have checked that the viewer may read
+ * them): those matching `after` (a condition on created_at and id), at most `limit`.
+ */
+export async function documentsOfCase(pool: pg.Pool, caseId: string, after: SqlFragment, limit: number) {
+  const rows = await query<DocumentRow>(
+    pool,
+    sql`SELECT ${rawSql(DOCUMENT_COLUMNS)} FROM documents
+        WHERE case_id = ${caseId}::uuid AND deleted_at IS NULL AND ${after}
+        ORDER BY created_at, id
+        LIMIT ${limit}`,
   );
   return rows.map(toDocumentDto);
 }
