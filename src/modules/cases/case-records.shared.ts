@@ -25,6 +25,22 @@ export type ChargeInput = Partial<NewCharge>;
 export type NewEvent = z.infer<typeof CreateEventBody>;
 export type EventInput = Partial<NewEvent>;
 
+const recordMissing = (table: 'charge' | 'event') =>
+  new AppError('NOT_FOUND', `${table === 'charge' ? 'Charge' : 'Event'} not found.`);
+
+/** Rejects with the record's absence when the record does not exist. */
+export function existing<R>(table: 'charge' | 'event', row: R | null): R {
+  if (!row) throw recordMissing(table);
+  return row;
+}
+
+/** For .catch on an authorisation: a case the actor may not see answers as the record's absence (404 naming the record). */
+export const hiddenAsRecord =
+  (table: 'charge' | 'event') =>
+  (e: unknown): never => {
+    throw e instanceof AppError && e.code === 'NOT_FOUND' ? recordMissing(table) : e;
+  };
+
 /** Finds the case of a charge/event and authorises the actor on it (404 when not visible). */
 export async function caseOfRecord(
   tx: Tx,
@@ -33,17 +49,11 @@ export async function caseOfRecord(
   id: string,
   mode: 'see' | 'edit',
 ): Promise<CaseAccess> {
-  const row =
+  const row = existing(
+    table,
     table === 'charge'
       ? await tx.charge.findUnique({ where: { id }, select: { caseId: true } })
-      : await tx.event.findUnique({ where: { id }, select: { caseId: true } });
-  if (!row) throw new AppError('NOT_FOUND', `${table === 'charge' ? 'Charge' : 'Event'} not found.`);
-  try {
-    return await authoriseCase(tx, actor, row.caseId, mode);
-  } catch (e) {
-    if (e instanceof AppError && e.code === 'NOT_FOUND') {
-      throw new AppError('NOT_FOUND', `${table === 'charge' ? 'Charge' : 'Event'} not found.`);
-    }
-    throw e;
-  }
+      : await tx.event.findUnique({ where: { id }, select: { caseId: true } }),
+  );
+  return authoriseCase(tx, actor, row.caseId, mode).catch(hiddenAsRecord(table));
 }

@@ -7,7 +7,15 @@ import { iso, isoDay } from '../../lib/http-schemas.ts';
 import { authoriseCase, authoriseCaseRead } from '../../plugins/access.ts';
 import type { Actor } from '../../plugins/auth.ts';
 import { DeadlinesService } from '../deadlines/deadlines.service.ts';
-import { caseOfRecord, toDate, type ChargeInput, type ChargeRow, type NewCharge } from './case-records.shared.ts';
+import {
+  caseOfRecord,
+  existing,
+  hiddenAsRecord,
+  toDate,
+  type ChargeInput,
+  type ChargeRow,
+  type NewCharge,
+} from './case-records.shared.ts';
 import { Keyset, type ListPage } from '../../lib/keyset.ts';
 import { unchanged } from '../../lib/no-op-patch.ts';
 
@@ -89,9 +97,8 @@ export class ChargesService {
 
   /** One charge, for whoever may see its case. */
   async getCharge(actor: Actor, id: string) {
-    await caseOfRecord(this.app.db, actor, 'charge', id, 'see');
-    const row = await this.app.db.charge.findUnique({ where: { id } });
-    if (!row) throw new AppError('NOT_FOUND', 'Charge not found.');
+    const row = existing('charge', await this.app.db.charge.findUnique({ where: { id } }));
+    await authoriseCaseRead(this.app.sqlPool, actor, row.caseId).catch(hiddenAsRecord('charge'));
     return this.toChargeDto(row);
   }
 

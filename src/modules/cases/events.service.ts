@@ -13,7 +13,15 @@ import { unchanged } from '../../lib/no-op-patch.ts';
 import { Keyset, type ListPage } from '../../lib/keyset.ts';
 
 import { RULE_WARNINGS, toDeadlineDto } from '../deadlines/deadlines.dto.ts';
-import { caseOfRecord, toDate, type EventInput, type EventRow, type NewEvent } from './case-records.shared.ts';
+import {
+  caseOfRecord,
+  existing,
+  hiddenAsRecord,
+  toDate,
+  type EventInput,
+  type EventRow,
+  type NewEvent,
+} from './case-records.shared.ts';
 
 // Oldest first, by when they happened.
 const eventOrder = new Keyset<{ occurredAt: Date; id: string }>('events', [
@@ -163,9 +171,9 @@ export class EventsService {
 
   /** One event (its details for those who may read them, the read audited like a list's). */
   async getEvent(actor: Actor, id: string, requestId: string) {
-    const access = await caseOfRecord(this.app.db, actor, 'event', id, 'see');
-    const row = await this.app.db.event.findUnique({ where: { id } });
-    if (!row) throw new AppError('NOT_FOUND', 'Event not found.');
+    // One read of the row; its case decides (the read path's plain-pg check, as lists use).
+    const row = existing('event', await this.app.db.event.findUnique({ where: { id } }));
+    const access = await authoriseCaseRead(this.app.sqlPool, actor, row.caseId).catch(hiddenAsRecord('event'));
     if (access.legal) await this.auditDetailsRead(actor, access.id, [row], requestId);
     return this.toEventDto(row, access.legal);
   }

@@ -23,16 +23,15 @@ export type RelatedEventRow = {
 
 /**
  * The events of the visible cases linked to `caseId` (each case once, whatever the links' kinds), in time
- * order; with `page`, only those after a timeline cursor (./timeline-bounds.ts), at most `limit` of them.
+ * order, after a timeline cursor (./timeline-bounds.ts): at most `limit` of them.
  */
 export function relatedEvents(
   pool: pg.Pool,
   actor: Actor,
   caseId: string,
-  page?: { after: TimelineCursor; limit: number },
+  after: TimelineCursor,
+  limit: number,
 ): Promise<RelatedEventRow[]> {
-  const after = page ? sqlAfter(sql`e.occurred_at`, sql`e.id`, 'related_event', page.after) : sql`TRUE`;
-  const limit = page ? sql`LIMIT ${page.limit}` : sql``;
   return query<RelatedEventRow>(
     pool,
     sql`SELECT e.id AS "eventId", k.id AS "caseId", k.reference, e.type::text AS type, e.country,
@@ -43,9 +42,9 @@ export function relatedEvents(
                        FROM case_links l
                        WHERE l.case_id = ${caseId}::uuid OR l.other_case_id = ${caseId}::uuid)
           AND ${visibleCaseCondition(actor)}
-          AND ${after}
+          AND ${sqlAfter(sql`e.occurred_at`, sql`e.id`, 'related_event', after)}
         ORDER BY e.occurred_at, e.id
-        ${limit}`,
+        LIMIT ${limit}`,
   );
 }
 

@@ -64,7 +64,7 @@ export class TimelineService {
       access.legal
         ? documentsOfCase(this.app.sqlPool, caseId, sqlAfter(sql`created_at`, sql`id`, 'document', after), take)
         : Promise.resolve([]),
-      relatedEvents(this.app.sqlPool, actor, caseId, { after, limit: take }),
+      relatedEvents(this.app.sqlPool, actor, caseId, after, take),
     ]);
     const items = [
       ...charges.map((c) => ({

@@ -118,13 +118,11 @@ export class CaseDeadlinesService {
   /** One deadline, for whoever may see its case (404 otherwise, naming the deadline). */
   async get(viewer: Viewer, id: string) {
     const { db } = this.deps;
-    const found = await db.deadline.findUnique({ where: { id }, select: { caseId: true } });
-    if (!found) throw notFound();
-    await authoriseCase(db, viewer, found.caseId, 'see').catch((e: unknown) => {
-      throw e instanceof AppError && e.code === 'NOT_FOUND' ? notFound() : e;
-    });
     const row = await db.deadline.findUnique({ where: { id }, include: withCase });
     if (!row) throw notFound();
+    await authoriseCase(db, viewer, row.caseId, 'see').catch((e: unknown) => {
+      throw e instanceof AppError && e.code === 'NOT_FOUND' ? notFound() : e;
+    });
     return toDeadlineDto(row);
   }
 

@@ -10,6 +10,7 @@
 // The socket is paused while rows wait for the consumer (backpressure).
 import type { StoredChunk } from './document-store.ts';
 import { COPY_SIGNATURE } from './chunk-copy.ts';
+import { CHUNK_SIZE, TAG_BYTES } from './document-crypto.ts';
 
 type Connection = { query(text: string): void; stream: { pause(): void; resume(): void } };
 
@@ -179,7 +180,7 @@ export class CopyOutRows {
     let slot: Buffer | null = null;
     if (this.recycle) {
       slot = this.free.pop() ?? null;
-      if (!slot || slot.length < length) slot = Buffer.allocUnsafeSlow(Math.max(length, 65536 + 16));
+      if (!slot || slot.length < length) slot = Buffer.allocUnsafeSlow(Math.max(length, CHUNK_SIZE + TAG_BYTES));
     }
     this.row = { idx, body: slot ? slot.subarray(0, length) : Buffer.allocUnsafe(length), slot, filled: 0 };
     this.state = 'body';

@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 
 /** The refused bytes: C0 controls but tab, line feed, form feed and carriage return; and DEL. */
-export const REFUSED_BYTES: readonly number[] = [
+const REFUSED_BYTES: readonly number[] = [
   ...Array.from({ length: 0x20 }, (_, b) => b).filter((b) => ![0x09, 0x0a, 0x0c, 0x0d].includes(b)),
   0x7f,
 ];
